@@ -1,0 +1,99 @@
+-- inferwatch metrics schema. Applied by the sink at start (CREATE ... IF NOT EXISTS).
+-- Every table keeps the Kafka source (partition, offset) of each row: after a crash the
+-- sink skips what is already stored, and insert_deduplication_token (enabled by the
+-- non-replicated deduplication window) makes a retried insert add nothing.
+-- Times are epoch seconds (Float64) with a DateTime64 alias column for Grafana.
+
+CREATE TABLE IF NOT EXISTS predictions (
+    request_id String,
+    ts Float64,
+    time DateTime64(3) ALIAS toDateTime64(ts, 3),
+    model LowCardinality(String),
+    variant LowCardinality(String),
+    model_version LowCardinality(String),
+    label Int32,
+    score Float64,
+    queue_s Float64,
+    inference_s Float64,
+    total_s Float64,
+    batch_size UInt32,
+    device LowCardinality(String),
+    segment Map(String, String),
+    features Map(String, Float64),
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (model, ts, request_id)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS outcomes (
+    request_id String,
+    ts Float64,
+    time DateTime64(3) ALIAS toDateTime64(ts, 3),
+    kind LowCardinality(String),
+    value Float64,
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (request_id, ts)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS detector_reports (
+    ts Float64,
+    time DateTime64(3) ALIAS toDateTime64(ts, 3),
+    detector LowCardinality(String),
+    model LowCardinality(String),
+    variant LowCardinality(String),
+    segment String,
+    window_start Float64,
+    window_end Float64,
+    n UInt64,
+    statistic Float64,
+    threshold Float64,
+    p_value Nullable(Float64),
+    decision LowCardinality(String),
+    evidence String,
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (model, detector, ts)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS alerts (
+    fingerprint String,
+    status LowCardinality(String),
+    severity LowCardinality(String),
+    model LowCardinality(String),
+    detector LowCardinality(String),
+    summary String,
+    description String,
+    labels Map(String, String),
+    starts_at Float64,
+    ends_at Nullable(Float64),
+    evidence String,
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (model, starts_at, fingerprint)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS retrain_events (
+    id String,
+    model LowCardinality(String),
+    reason String,
+    evidence String,
+    data_from Float64,
+    data_to Float64,
+    requested_at Float64,
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (model, requested_at)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    source_topic LowCardinality(String),
+    source_partition UInt32,
+    source_offset UInt64,
+    kind LowCardinality(String),
+    error String,
+    size UInt64,
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (source_topic, source_partition, source_offset)
+SETTINGS non_replicated_deduplication_window = 10000;

@@ -1,0 +1,252 @@
+"""Service-level objectives and multi-window, multi-burn-rate alerting (Google SRE workbook).
+
+An SLO says which share of events must be good over a period (99% of requests under
+200 ms over 30 days; 99.9% of requests without error). The error budget is the allowed
+bad share, ``1 - objective``; the *burn rate* over a window is the window's bad share
+divided by that budget (1x spends the budget exactly over the period). A rule fires when
+the burn rate is at least its threshold over both its long window (significance) and its
+short window (so it resets soon after the burn stops). The workbook's rules:
+
+====== ============ ============ =========
+sev    long window  short window burn rate
+====== ============ ============ =========
+page   1 h          5 min        14.4
+page   6 h          30 min       6
+ticket 3 d          6 h          1
+====== ============ ============ =========
+
+Counts are kept in per-minute buckets of (good, total) in a ring as long as the longest
+window, and in hourly buckets over the SLO period for the budget remaining: bounded
+memory, whatever the traffic. The window of length ``W`` at time ``t`` holds the bucket
+of ``t`` and the ``W / bucket - 1`` buckets before it. The clock is injected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+__all__ = ["DEFAULT_RULES", "BurnRateAlert", "BurnRateMonitor", "BurnRateRule",
+           "ErrorRateSLO", "LatencySLO"]
+
+_DAY = 86_400.0
+
+
+def _budget(objective: float) -> float:
+    # 1 - 0.99 is 0.010000000000000009 in binary; rounding gives the intended 0.01, so a
+    # burn of exactly 1x compares equal to 1.0 instead of falling short by an ulp.
+    return round(1.0 - objective, 12)
+
+
+def _check_objective(objective: float, period_s: float) -> None:
+    if not 0.0 < objective < 1.0:
+        raise ValueError(f"objective must be in (0, 1), got {objective!r}")
+    if not period_s > 0:
+        raise ValueError(f"period_s must be in (0, inf), got {period_s!r}")
+
+
+@dataclass(frozen=True)
+class LatencySLO:
+    """``objective`` of requests answered within ``threshold_s`` seconds over ``period_s``."""
+
+    name: str
+    objective: float = 0.99
+    threshold_s: float = 0.2
+    period_s: float = 30 * _DAY
+
+    def __post_init__(self) -> None:
+        _check_objective(self.objective, self.period_s)
+        if not self.threshold_s > 0:
+            raise ValueError(f"threshold_s must be in (0, inf), got {self.threshold_s!r}")
+
+    def count_good(self, latencies_s: np.ndarray) -> tuple[int, int]:
+        """(good, total) of a batch of latencies: good is at most ``threshold_s``."""
+        arr = np.asarray(latencies_s, dtype=float)
+        return int(np.count_nonzero(arr <= self.threshold_s)), int(arr.size)
+
+
+@dataclass(frozen=True)
+class ErrorRateSLO:
+    """``objective`` of requests answered without error over ``period_s``."""
+
+    name: str
+    objective: float = 0.999
+    period_s: float = 30 * _DAY
+
+    def __post_init__(self) -> None:
+        _check_objective(self.objective, self.period_s)
+
+    def count_good(self, errors: np.ndarray) -> tuple[int, int]:
+        """(good, total) of a batch of error flags (true means the request failed)."""
+        arr = np.asarray(errors, dtype=bool)
+        return int(arr.size - np.count_nonzero(arr)), int(arr.size)
+
+
+@dataclass(frozen=True)
+class BurnRateRule:
+    """Fire at ``severity`` when both windows burn at least ``burn_rate`` times the budget."""
+
+    severity: Literal["page", "ticket"]
+    long_window_s: float
+    short_window_s: float
+    burn_rate: float
+
+    def __post_init__(self) -> None:
+        if self.severity not in ("page", "ticket"):
+            raise ValueError(f"severity must be one of ['page', 'ticket'], got {self.severity!r}")
+        if not 0 < self.short_window_s < self.long_window_s:
+            raise ValueError("windows must satisfy 0 < short_window_s < long_window_s, got "
+                             f"{self.short_window_s!r} and {self.long_window_s!r}")
+        if not self.burn_rate > 0:
+            raise ValueError(f"burn_rate must be in (0, inf), got {self.burn_rate!r}")
+
+
+DEFAULT_RULES: tuple[BurnRateRule, ...] = (
+    BurnRateRule("page", 3600.0, 300.0, 14.4),
+    BurnRateRule("page", 6 * 3600.0, 1800.0, 6.0),
+    BurnRateRule("ticket", 3 * _DAY, 6 * 3600.0, 1.0),
+)
+
+
+@dataclass(frozen=True)
+class BurnRateAlert:
+    """One evaluation: the highest firing severity (None: nothing fires) and its numbers."""
+
+    slo: str
+    at: float
+    severity: Literal["page", "ticket"] | None
+    #: the rules that fire, in the configured order
+    firing: tuple[BurnRateRule, ...]
+    #: burn rate per window length in seconds
+    burn_rates: dict[float, float] = field(default_factory=dict)
+    #: share of the period's error budget left: 1 untouched, 0 spent, negative overspent
+    budget_remaining: float = 1.0
+
+
+class _BucketRing:
+    """(good, total) per time bucket, for the last ``n`` buckets."""
+
+    def __init__(self, bucket_s: float, n: int) -> None:
+        self.bucket_s = bucket_s
+        self.index = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        self.good = np.zeros(n, dtype=np.int64)
+        self.total = np.zeros(n, dtype=np.int64)
+
+    def add(self, at: float, good: int, total: int) -> bool:
+        b = math.floor(at / self.bucket_s)
+        slot = b % self.index.size
+        if self.index[slot] > b:  # older than the ring holds
+            return False
+        if self.index[slot] != b:
+            self.index[slot], self.good[slot], self.total[slot] = b, 0, 0
+        self.good[slot] += good
+        self.total[slot] += total
+        return True
+
+    def window(self, now: float, window_s: float) -> tuple[int, int]:
+        b = math.floor(now / self.bucket_s)
+        k = round(window_s / self.bucket_s)
+        mask = (self.index > b - k) & (self.index <= b)
+        return int(self.good[mask].sum()), int(self.total[mask].sum())
+
+
+class BurnRateMonitor:
+    """Streaming multi-window burn-rate alerting for one SLO (of one model, segment).
+
+    Parameters
+    ----------
+    slo
+        The objective watched.
+    clock
+        Returns the current time in epoch seconds.
+    rules
+        Burn-rate rules; the workbook's by default.
+    bucket_s
+        Bucket width of the alerting windows, seconds; every window must be a multiple.
+
+    Examples
+    --------
+    After six good hours, a total outage (every request too slow) pages once 14.4 / 100
+    of the hour has burnt: the 1 h burn rate after ``m`` bad minutes is ``100 * m / 60``,
+    at least 14.4 from ``m = 9`` (the 6 h rule needs ``100 * m / 360 >= 6``, ``m = 22``).
+
+    >>> now = [0.0]
+    >>> mon = BurnRateMonitor(LatencySLO("p99<200ms", 0.99, 0.2), clock=lambda: now[0])
+    >>> for minute in range(360):  # six good hours first
+    ...     now[0] = 60.0 * minute
+    ...     mon.record(100, 100)
+    >>> first_page = None
+    >>> for minute in range(360, 380):
+    ...     now[0] = 60.0 * minute
+    ...     mon.record(0, 100)
+    ...     if mon.evaluate().severity == "page" and first_page is None:
+    ...         first_page = minute - 360 + 1
+    >>> first_page
+    9
+    """
+
+    def __init__(self, slo: LatencySLO | ErrorRateSLO, clock: Callable[[], float],
+                 rules: Sequence[BurnRateRule] = DEFAULT_RULES, bucket_s: float = 60.0) -> None:
+        if not bucket_s > 0:
+            raise ValueError(f"bucket_s must be in (0, inf), got {bucket_s!r}")
+        if not rules:
+            raise ValueError("rules must hold at least one BurnRateRule")
+        for rule in rules:
+            for w in (rule.long_window_s, rule.short_window_s):
+                if not math.isclose(w / bucket_s, round(w / bucket_s)):
+                    raise ValueError(f"window {w!r} s must be a multiple of bucket_s={bucket_s!r}")
+        self.slo = slo
+        self.clock = clock
+        self.rules = tuple(rules)
+        self.bucket_s = bucket_s
+        longest = max(r.long_window_s for r in self.rules)
+        self._windows = sorted({w for r in self.rules for w in (r.long_window_s, r.short_window_s)})
+        self._alerting = _BucketRing(bucket_s, round(longest / bucket_s))
+        self._hours = _BucketRing(3600.0, max(1, math.ceil(slo.period_s / 3600.0)))
+        self.late_dropped = 0
+
+    def record(self, good: int, total: int, at: float | None = None) -> None:
+        """Count ``total`` events of which ``good`` met the objective, at ``at`` (default now).
+
+        Events older than the longest window are counted in ``late_dropped`` only.
+        """
+        if not 0 <= good <= total:
+            raise ValueError(f"need 0 <= good <= total, got good={good!r}, total={total!r}")
+        ts = self.clock() if at is None else at
+        if not self._alerting.add(ts, good, total):
+            self.late_dropped += total
+        self._hours.add(ts, good, total)
+
+    def burn_rate(self, window_s: float) -> float:
+        """Bad share over the last ``window_s`` seconds divided by the budget; 0 if no events."""
+        good, total = self._alerting.window(self.clock(), window_s)
+        return self._burn(good, total)
+
+    def _burn(self, good: int, total: int) -> float:
+        if total == 0:
+            return 0.0
+        return (total - good) / total / _budget(self.slo.objective)
+
+    def budget_remaining(self) -> float:
+        """Share of the period's error budget not yet spent (negative when overspent)."""
+        good, total = self._hours.window(self.clock(), self._hours.index.size * 3600.0)
+        if total == 0:
+            return 1.0
+        return 1.0 - (total - good) / (_budget(self.slo.objective) * total)
+
+    def evaluate(self) -> BurnRateAlert:
+        """Evaluate every rule now; the result names the highest firing severity."""
+        now = self.clock()
+        rates = {w: self._burn(*self._alerting.window(now, w)) for w in self._windows}
+        firing = tuple(r for r in self.rules
+                       if rates[r.long_window_s] >= r.burn_rate
+                       and rates[r.short_window_s] >= r.burn_rate)
+        severities = {r.severity for r in firing}
+        severity: Literal["page", "ticket"] | None = (
+            "page" if "page" in severities else "ticket" if severities else None)
+        return BurnRateAlert(slo=self.slo.name, at=now, severity=severity, firing=firing,
+                             burn_rates=rates, budget_remaining=self.budget_remaining())

@@ -1,0 +1,306 @@
+"""The alert lifecycle downstream of detectors: one incident per model, not one page per alert.
+
+Detectors report a condition per evaluation (:class:`AlertSignal`, firing or resolved).
+The :class:`IncidentTracker` turns that stream into the few notifications on-call should
+get:
+
+- **fingerprints**: an alert is identified by ``fingerprint(model, detector, segment)``
+  (:mod:`detectors.fingerprint`, re-exported here), the same on every worker and after a
+  replay;
+- **grouping**: the alerts of one model and severity form one incident, notified once
+  however many features, segments or detectors join it (a page and a ticket of the same
+  model are separate incidents, so an escalation still pages);
+- **hysteresis**: an alert counts as resolved only after its condition cleared for
+  ``resolve_after_evaluations`` evaluations in a row or for ``resolve_after_s`` seconds;
+- **cooldown**: an incident that fires again within ``cooldown_s`` of being resolved is
+  reopened silently; it is notified (as a new episode) only if it is still firing when
+  the cooldown ends, so flapping makes no noise and a real recurrence is not lost;
+- **inhibition**: an alert whose kind an :class:`InhibitRule` targets (drift, by default)
+  is held while an alert of a source kind (schema, consumer lag, data quality) is active
+  for the same model, since that upstream fault explains it. An alert already notified
+  is not withdrawn when a source starts.
+
+Each :class:`Notification` carries a ``dedup_key`` that is stable for the incident's
+episode (its fingerprint and the event time it opened), so a sink can be idempotent per
+``(dedup_key, status)``. The clock is injected; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from detectors.fingerprint import fingerprint
+
+__all__ = ["DEFAULT_INHIBIT_RULES", "AlertSignal", "Incident", "IncidentTracker",
+           "InhibitRule", "Notification", "fingerprint", "incident_fingerprint"]
+
+Status = Literal["firing", "resolved"]
+Severity = Literal["page", "ticket", "info"]
+
+
+def incident_fingerprint(model: str, severity: str) -> str:
+    """Deterministic id of the incident that groups ``model``'s alerts of ``severity``.
+
+    Examples
+    --------
+    >>> incident_fingerprint("ranker", "page") == fingerprint("ranker", "incident", "page")
+    True
+    """
+    return fingerprint(model, "incident", severity)
+
+
+@dataclass(frozen=True)
+class AlertSignal:
+    """One evaluation of one detector's alert condition (the stream side converts to it)."""
+
+    model: str
+    detector: str
+    status: Status
+    severity: Severity = "page"
+    #: event time in epoch seconds; None means the tracker's clock
+    at: float | None = None
+    segment: str = "*"
+    variant: str = ""
+    #: what inhibition matches on (drift, schema, consumer_lag...); defaults to ``detector``
+    kind: str = ""
+    summary: str = ""
+    evidence: Mapping[str, float | str] = field(default_factory=dict)
+    dashboard_url: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """``fingerprint(model, detector, segment)``."""
+        return fingerprint(self.model, self.detector, self.segment)
+
+    @property
+    def effective_kind(self) -> str:
+        """``kind``, or the detector's name when no kind was given."""
+        return self.kind or self.detector
+
+
+@dataclass(frozen=True)
+class InhibitRule:
+    """Hold alerts of a ``targets`` kind while one of a ``sources`` kind is active (same model)."""
+
+    sources: frozenset[str]
+    targets: frozenset[str]
+
+
+DEFAULT_INHIBIT_RULES: tuple[InhibitRule, ...] = (
+    InhibitRule(sources=frozenset({"schema", "consumer_lag", "data_quality"}),
+                targets=frozenset({"drift"})),
+)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A firing or resolved message for one incident, ready for any sink."""
+
+    dedup_key: str
+    fingerprint: str
+    status: Status
+    severity: Severity
+    model: str
+    starts_at: float
+    ends_at: float | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    evidence: dict[str, float | str]
+    generator_url: str
+
+
+@dataclass
+class _Member:
+    signal: AlertSignal
+    first_at: float
+    active: bool = False  # counted in its incident (False while held by inhibition)
+    clear_count: int = 0
+    clear_since: float | None = None
+
+
+@dataclass
+class Incident:
+    """The open (or cooling down) incident of one model and severity."""
+
+    fingerprint: str
+    model: str
+    severity: Severity
+    episode_at: float
+    state: Literal["firing", "resolved"] = "firing"
+    notified: bool = False
+    hold_until: float = float("-inf")
+    resolved_at: float | None = None
+    opener: AlertSignal | None = None
+    members: tuple[AlertSignal, ...] = ()
+
+    @property
+    def dedup_key(self) -> str:
+        """Stable key of this episode: the fingerprint and the opening time in ms."""
+        return f"{self.fingerprint}:{round(self.episode_at * 1000)}"
+
+
+class IncidentTracker:
+    """Group, damp and inhibit alert evaluations into incident notifications.
+
+    Parameters
+    ----------
+    clock
+        Returns the current time in epoch seconds (used when a signal has no ``at``).
+    resolve_after_evaluations
+        Clear evaluations in a row after which an alert resolves, at least 1.
+    resolve_after_s
+        Seconds after the first clear evaluation after which an alert resolves, >= 0.
+    cooldown_s
+        Seconds after an incident resolves during which a new firing is not notified, >= 0.
+    inhibit_rules
+        Which alert kinds hold which others for the same model.
+
+    Examples
+    --------
+    >>> t = IncidentTracker(clock=lambda: 0.0, resolve_after_evaluations=2)
+    >>> [n.status for n in t.observe(AlertSignal("ranker", "psi", "firing", at=0.0))]
+    ['firing']
+    >>> t.observe(AlertSignal("ranker", "ks", "firing", at=1.0))  # same incident: quiet
+    []
+    >>> for d in ("psi", "ks"):
+    ...     _ = t.observe(AlertSignal("ranker", d, "resolved", at=2.0))
+    >>> [n.status for n in t.observe(AlertSignal("ranker", "psi", "resolved", at=3.0))]
+    []
+    >>> [n.status for n in t.observe(AlertSignal("ranker", "ks", "resolved", at=3.0))]
+    ['resolved']
+    """
+
+    def __init__(self, clock: Callable[[], float], resolve_after_evaluations: int = 3,
+                 resolve_after_s: float = 300.0, cooldown_s: float = 1800.0,
+                 inhibit_rules: Sequence[InhibitRule] = DEFAULT_INHIBIT_RULES) -> None:
+        if not (isinstance(resolve_after_evaluations, int) and resolve_after_evaluations >= 1):
+            raise ValueError("resolve_after_evaluations must be an integer in [1, inf), got "
+                             f"{resolve_after_evaluations!r}")
+        if not resolve_after_s >= 0:
+            raise ValueError(f"resolve_after_s must be in [0, inf), got {resolve_after_s!r}")
+        if not cooldown_s >= 0:
+            raise ValueError(f"cooldown_s must be in [0, inf), got {cooldown_s!r}")
+        self.clock = clock
+        self.resolve_after_evaluations = resolve_after_evaluations
+        self.resolve_after_s = resolve_after_s
+        self.cooldown_s = cooldown_s
+        self.inhibit_rules = tuple(inhibit_rules)
+        self._members: dict[str, _Member] = {}
+        self._incidents: dict[str, Incident] = {}
+
+    @property
+    def incidents(self) -> list[Incident]:
+        """Incidents firing or cooling down, by fingerprint."""
+        return [self._incidents[k] for k in sorted(self._incidents)]
+
+    def observe(self, signal: AlertSignal) -> list[Notification]:
+        """Take one evaluation; return the notifications it causes (often none)."""
+        now = self.clock() if signal.at is None else signal.at
+        member = self._members.get(signal.fingerprint)
+        if signal.status == "firing":
+            if member is None:
+                self._members[signal.fingerprint] = _Member(signal, first_at=now)
+            else:
+                member.signal, member.clear_count, member.clear_since = signal, 0, None
+        elif member is not None:
+            member.clear_count += 1
+            member.clear_since = now if member.clear_since is None else member.clear_since
+        return self._step(now)
+
+    def tick(self) -> list[Notification]:
+        """Apply time-based resolution and cooldown ends at the clock's time."""
+        return self._step(self.clock())
+
+    # -- the state machine -------------------------------------------------------------
+    def _step(self, now: float) -> list[Notification]:
+        for fp in [fp for fp, m in self._members.items() if self._cleared(m, now)]:
+            del self._members[fp]
+        for m in self._members.values():
+            if not m.active and not self._inhibited(m.signal):
+                m.active = True
+        groups: dict[str, list[_Member]] = {}
+        for m in self._members.values():
+            if m.active:
+                key = incident_fingerprint(m.signal.model, m.signal.severity)
+                groups.setdefault(key, []).append(m)
+        out: list[Notification] = []
+        for key in sorted(set(groups) | set(self._incidents)):
+            note = self._advance(key, groups.get(key, []), now)
+            if note is not None:
+                out.append(note)
+        return out
+
+    def _cleared(self, m: _Member, now: float) -> bool:
+        if m.clear_since is None:
+            return False
+        return (m.clear_count >= self.resolve_after_evaluations
+                or now - m.clear_since >= self.resolve_after_s)
+
+    def _inhibited(self, signal: AlertSignal) -> bool:
+        kind = signal.effective_kind
+        for rule in self.inhibit_rules:
+            if kind in rule.targets and any(
+                    o.signal.model == signal.model and o.signal.effective_kind in rule.sources
+                    for o in self._members.values()):
+                return True
+        return False
+
+    def _advance(self, key: str, members: list[_Member], now: float) -> Notification | None:
+        inc = self._incidents.get(key)
+        if members:
+            members.sort(key=lambda m: (m.first_at, m.signal.fingerprint))
+            signals = tuple(m.signal for m in members)
+            if inc is None:
+                s = signals[0]
+                inc = Incident(key, s.model, s.severity, episode_at=now, opener=s)
+                self._incidents[key] = inc
+            elif inc.state == "resolved":  # fired again within the cooldown
+                inc.state, inc.notified, inc.episode_at = "firing", False, now
+                inc.hold_until = (inc.resolved_at or now) + self.cooldown_s
+                inc.opener = signals[0]
+            inc.members = signals
+            if not inc.notified and now >= inc.hold_until:
+                inc.notified = True
+                return _notification(inc, "firing", None)
+            return None
+        if inc is None:
+            return None
+        if inc.state == "firing":
+            inc.state, inc.resolved_at = "resolved", now
+            if inc.notified:
+                return _notification(inc, "resolved", now)
+            return None
+        if now - (inc.resolved_at or now) >= self.cooldown_s:
+            del self._incidents[key]
+        return None
+
+
+def _notification(inc: Incident, status: Status, ends_at: float | None) -> Notification:
+    opener = inc.opener
+    assert opener is not None, "an incident always has an opener"
+    labels = {"alertname": f"inferwatch_{opener.detector}", "model": inc.model,
+              "detector": opener.detector, "severity": inc.severity,
+              "incident": inc.fingerprint}
+    if opener.variant:
+        labels["variant"] = opener.variant
+    if opener.segment not in ("", "*"):
+        labels["segment"] = opener.segment
+    lines, evidence = [], {}
+    for s in inc.members:
+        where = "/".join(p for p in (s.model, s.variant, s.segment) if p not in ("", "*"))
+        numbers = ", ".join(f"{k}={v}" for k, v in sorted(s.evidence.items()))
+        lines.append(f"{s.detector} on {where}: {s.summary or 'condition met'}"
+                     + (f" ({numbers})" if numbers else ""))
+        evidence.update({f"{s.detector}.{k}": v for k, v in s.evidence.items()})
+    detectors = sorted({s.detector for s in inc.members})
+    summary = (f"{inc.model}: {len(inc.members)} alert(s) from {', '.join(detectors)}"
+               if status == "firing" else f"{inc.model}: resolved")
+    annotations = {"summary": summary, "description": "\n".join(lines)}
+    if opener.dashboard_url:
+        annotations["dashboard"] = opener.dashboard_url
+    return Notification(dedup_key=inc.dedup_key, fingerprint=inc.fingerprint, status=status,
+                        severity=inc.severity, model=inc.model, starts_at=inc.episode_at,
+                        ends_at=ends_at, labels=labels, annotations=annotations,
+                        evidence=evidence, generator_url=opener.dashboard_url)

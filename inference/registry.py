@@ -1,0 +1,123 @@
+"""Where model versions live on disk: ``root/<model>/<version>/`` (``model.pt`` and more).
+
+A version is published once and never changed: :meth:`ModelStore.publish` copies the
+files into a hidden staging folder beside the target and renames it into place, so a
+reader sees either no version or all of it. "Latest" is the highest version in natural
+order (``v2`` < ``v10``).
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> src = root / "build"; src.mkdir(); _ = (src / "model.pt").write_bytes(b"weights")
+>>> store = ModelStore(root / "models")
+>>> store.latest("churn") is None
+True
+>>> _ = store.publish("churn", "v2", src); _ = store.publish("churn", "v10", src)
+>>> store.versions("churn"), store.latest("churn")
+(['v2', 'v10'], 'v10')
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inference.torch_predictor import TorchPredictor
+
+__all__ = ["ModelStore"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _check_name(field: str, value: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(
+            f"{field} must be letters, digits, '.', '_' or '-', starting with a letter or "
+            f"digit, got {value!r}"
+        )
+    return value
+
+
+def _natural_key(version: str) -> list[tuple[int, int | str]]:
+    return [
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in re.split(r"(\d+)", version)
+        if part
+    ]
+
+
+class ModelStore:
+    """A folder of published model versions.
+
+    Parameters
+    ----------
+    root
+        The store's folder; created on the first publish.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, model: str, version: str) -> Path:
+        """The folder of ``model``'s ``version`` (it may not exist)."""
+        return self.root / _check_name("model", model) / _check_name("version", version)
+
+    def versions(self, model: str) -> list[str]:
+        """Published versions of ``model``, oldest first in natural order."""
+        folder = self.root / _check_name("model", model)
+        if not folder.is_dir():
+            return []
+        names = [p.name for p in folder.iterdir() if p.is_dir() and _NAME.match(p.name)]
+        return sorted(names, key=_natural_key)
+
+    def latest(self, model: str) -> str | None:
+        """The highest published version of ``model``, or None if there is none."""
+        found = self.versions(model)
+        return found[-1] if found else None
+
+    def publish(self, model: str, version: str, src_dir: Path) -> Path:
+        """Copy ``src_dir``'s files in as ``model``'s ``version``, atomically; returns its path.
+
+        Raises FileExistsError if that version exists: versions are immutable, publish a
+        new one instead.
+        """
+        target = self.path_for(model, version)
+        src_dir = Path(src_dir)
+        if not src_dir.is_dir():
+            raise FileNotFoundError(f"cannot publish {model} {version}: {src_dir} is not a folder")
+        if target.exists():
+            raise FileExistsError(
+                f"{model} {version} is already published at {target}; publish a new version"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}."))
+        try:
+            shutil.copytree(src_dir, staging, dirs_exist_ok=True)
+            staging.rename(target)
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError) and target.exists():
+                raise FileExistsError(
+                    f"{model} {version} was published meanwhile at {target}; publish a new version"
+                ) from exc
+            raise
+        return target
+
+    def load_predictor(
+        self, model: str, version: str | None = None, device: str | None = None
+    ) -> TorchPredictor:
+        """Load ``model``'s ``version`` (default: the latest) as a TorchPredictor."""
+        version = version if version is not None else self.latest(model)
+        if version is None:
+            raise FileNotFoundError(f"no published version of model {model!r} under {self.root}")
+        path = self.path_for(model, version) / "model.pt"
+        if not path.is_file():
+            raise FileNotFoundError(f"{model} {version} has no model.pt at {path}")
+        from inference.torch_predictor import TorchPredictor
+
+        return TorchPredictor.load(path, device)

@@ -1,0 +1,148 @@
+"""Train the project's own classifier on generated traffic, and save its artifact.
+
+The model is a small MLP (8 → 32 → 32 → 2, ReLU) on standardised inputs, trained with
+Adam on CPU in a few seconds. The run is deterministic for a seed: the data come from
+:class:`~retrain.synthetic.FeatureGenerator`, and the weight initialisation and the
+shuffling from seeded torch generators. The output directory gets
+
+- ``model.pt``: the artifact that :class:`~inference.torch_predictor.TorchPredictor`
+  loads (weights, feature names, input mean and std, hidden sizes);
+- ``reference.json``: the :class:`~retrain.reference.ReferenceProfile` of the training
+  features, for the drift detectors.
+
+This is one of the two modules that import torch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrain.reference import ReferenceProfile
+from retrain.synthetic import FEATURES, FeatureGenerator
+
+try:
+    import torch
+
+    from inference.torch_predictor import StandardisedMLP, build_classifier, save_artifact
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "retrain.trainer needs torch: install inferwatch with its dependencies "
+        "(`pip install -e .`, which pins torch==2.13.0) or `pip install torch==2.13.0`"
+    ) from exc
+
+__all__ = ["HIDDEN", "TrainedModel", "train_classifier"]
+
+HIDDEN: tuple[int, ...] = (32, 32)
+_N_HOLDOUT = 5000
+_BATCH_SIZE = 128
+_LEARNING_RATE = 3e-3
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    model, version
+        Name and version written into the artifact.
+    model_path, reference_path
+        The saved ``model.pt`` and ``reference.json``.
+    accuracy
+        Accuracy on a held-out sample of the same seeded generator.
+    n_train, epochs
+        Training rows and passes over them.
+    train_s
+        Wall-clock seconds of the optimisation loop.
+    """
+
+    model: str
+    version: str
+    model_path: Path
+    reference_path: Path
+    accuracy: float
+    n_train: int
+    epochs: int
+    train_s: float
+
+
+def train_classifier(
+    out_dir: Path,
+    *,
+    model: str = "churn",
+    version: str = "v1",
+    n: int = 20000,
+    seed: int = 0,
+    epochs: int = 8,
+) -> TrainedModel:
+    """Train the classifier on ``n`` generated rows and save it under ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Directory for ``model.pt`` and ``reference.json`` (created if missing).
+    model, version
+        Name and version recorded in the artifact and the reference profile.
+    n
+        Training rows; the held-out set is a further 5,000 rows of the same stream.
+    seed
+        Seeds the data, the initial weights and the shuffling.
+    epochs
+        Passes over the training rows.
+    """
+    if n < 100 or epochs < 1:
+        raise ValueError(f"need n >= 100 and epochs >= 1, got n={n}, epochs={epochs}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gen = FeatureGenerator(seed)
+    train, holdout = gen.sample(n), gen.sample(_N_HOLDOUT)
+    metadata = {
+        "model": model,
+        "version": version,
+        "features": list(FEATURES),
+        "mean": train.features.mean(axis=0).tolist(),
+        "std": np.maximum(train.features.std(axis=0), 1e-12).tolist(),
+        "hidden": list(HIDDEN),
+        "n_classes": 2,
+    }
+    start = time.perf_counter()
+    net = _fit(metadata, train.features, train.labels, seed=seed, epochs=epochs)
+    train_s = time.perf_counter() - start
+    accuracy = _accuracy(net, holdout.features, holdout.labels)
+
+    model_path, reference_path = out_dir / "model.pt", out_dir / "reference.json"
+    save_artifact(model_path, net, metadata)
+    ReferenceProfile.from_features(model, version, FEATURES, train.features).save(reference_path)
+    return TrainedModel(model, version, model_path, reference_path, accuracy, n, epochs, train_s)
+
+
+def _fit(
+    metadata: dict, X: np.ndarray, y: np.ndarray, *, seed: int, epochs: int
+) -> StandardisedMLP:
+    """Adam on cross-entropy, shuffled mini-batches; torch's global RNG is left untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_classifier(metadata)
+    shuffle = torch.Generator().manual_seed(seed)
+    xs = torch.from_numpy(X.astype(np.float32))
+    ys = torch.from_numpy(y.astype(np.int64))
+    optimiser = torch.optim.Adam(net.parameters(), lr=_LEARNING_RATE)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(xs), generator=shuffle)
+        for idx in order.split(_BATCH_SIZE):
+            optimiser.zero_grad()
+            loss_fn(net(xs[idx]), ys[idx]).backward()
+            optimiser.step()
+    return net.eval()
+
+
+def _accuracy(net: StandardisedMLP, X: np.ndarray, y: np.ndarray) -> float:
+    with torch.inference_mode():
+        predicted = net(torch.from_numpy(X.astype(np.float32))).argmax(dim=1).numpy()
+    return float((predicted == y).mean())

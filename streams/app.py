@@ -1,0 +1,202 @@
+"""The worker: a faust app hosting the batch loops and the low-rate agents.
+
+High-rate paths (requests → predictions, predictions → summaries, everything → the
+sink) are :class:`~streams.batch_loop.TransactionalLoop` and
+:class:`~streams.sink_loop.SinkLoop` instances run as services of the app; faust agents
+serve the low-rate topics (alerts, model updates). A loop that fails crashes the worker
+loudly rather than leaving it half alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import faust
+import mode
+
+from inference.registry import ModelStore
+from inference.routing import VariantRouter
+from retrain.reference import ReferenceProfile
+from streams.alert_log import format_alert
+from streams.batch_loop import TransactionalLoop
+from streams.clickhouse_store import ClickHouseStore
+from streams.decision_stage import DecisionStage
+from streams.events import Alert, ModelVersionPublished
+from streams.inference_stage import InferenceStage
+from streams.monitor_stage import MonitorStage
+from streams.settings import ClickHouseSettings, InferenceSettings, KafkaSettings, MonitorSettings
+from streams.sink_loop import SinkLoop
+from streams.state_topic import read_latest
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+ROLES = ("inference", "monitor", "decide", "sink")
+
+
+@dataclass
+class WorkerConfig:
+    """Everything a worker needs, validated at start."""
+
+    kafka: KafkaSettings
+    inference: InferenceSettings
+    monitor: MonitorSettings
+    clickhouse: ClickHouseSettings
+    roles: tuple[str, ...] = ROLES
+    datadir: Path = field(default_factory=lambda: Path("var") / "faust")
+
+
+class LoopService(mode.Service):  # type: ignore[misc]
+    """Runs one loop for the app's lifetime; stops it gracefully, crashes on failure."""
+
+    def __init__(self, name: str, run: Callable[[asyncio.Event], Awaitable[None]],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.loop_name = name
+        self._run = run
+        self._stop_event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def on_start(self) -> None:
+        self._task = asyncio.ensure_future(self._guarded())
+
+    async def _guarded(self) -> None:
+        try:
+            await self._run(self._stop_event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            log.exception("%s loop failed; stopping the worker", self.loop_name)
+            await self.crash(exc)
+
+    async def on_stop(self) -> None:
+        self._stop_event.set()
+        if self._task is not None:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=30)
+
+
+class ModelCatalog:
+    """Predictors and reference profiles from the model store, reloaded on updates."""
+
+    def __init__(self, store: ModelStore, device: str | None) -> None:
+        self.store = store
+        self.device = device
+        self._predictors: dict[str, Any] = {}
+        self.reference = lru_cache(maxsize=256)(self._load_reference)
+
+    def predictor(self, model: str, variant: str) -> Any:
+        if model not in self._predictors:
+            if self.store.latest(model) is None:
+                return None
+            self._predictors[model] = self.store.load_predictor(model, device=self.device)
+            log.info("serving %r", self._predictors[model])
+        return self._predictors[model]
+
+    def _load_reference(self, model: str) -> ReferenceProfile | None:
+        version = self.store.latest(model)
+        if version is None:
+            return None
+        path = self.store.path_for(model, version) / "reference.json"
+        return ReferenceProfile.load(path) if path.exists() else None
+
+    def invalidate(self, model: str) -> None:
+        self._predictors.pop(model, None)
+        self.reference.cache_clear()
+
+
+def create_app(cfg: WorkerConfig) -> faust.App:
+    """The worker app with the loops of ``cfg.roles`` and the low-rate agents."""
+    kafka = cfg.kafka
+    topics = Topics(kafka.topic_prefix)
+    cfg.datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{kafka.topic_prefix}worker", broker=f"kafka://{kafka.bootstrap}",
+        value_serializer="raw", key_serializer="raw", web_enabled=False,
+        datadir=str(cfg.datadir), topic_replication_factor=kafka.replication_factor,
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
+        consumer_auto_offset_reset="earliest", stream_wait_empty=False)
+    catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device)
+    for name, run in _loops(cfg, topics, catalog).items():
+        app.add_dependency(LoopService(name, run, loop=app.loop))
+
+    @app.agent(app.topic(topics.alerts, value_serializer="raw"))
+    async def print_alerts(stream: Any) -> None:
+        async for raw in stream:
+            log.warning("%s", format_alert(_decode_alert(raw)))
+
+    @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
+    async def model_updates(stream: Any) -> None:
+        async for raw in stream:
+            update = _decode_update(raw)
+            if update is not None:
+                log.info("model %s %s %s", update.model, update.version, update.action)
+                catalog.invalidate(update.model)
+
+    return app
+
+
+def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
+           ) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
+    kafka, loops = cfg.kafka, {}
+    if "inference" in cfg.roles:
+        stage = InferenceStage(
+            topics=topics, predictors=catalog.predictor,
+            router=VariantRouter(cfg.inference.split), max_batch=cfg.inference.max_batch,
+            max_wait_ms=cfg.inference.max_wait_ms, max_record_bytes=kafka.max_record_bytes)
+        loops["inference"] = TransactionalLoop(
+            name="inference", settings=kafka, topics=[topics.requests], stage=stage).run
+    if "monitor" in cfg.roles:
+        mstage = MonitorStage(
+            topics=topics, references=catalog.reference,
+            summary_size=cfg.monitor.summary_size,
+            summary_interval_s=cfg.monitor.summary_interval_s,
+            max_record_bytes=kafka.max_record_bytes)
+        loops["monitor"] = TransactionalLoop(
+            name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage).run
+    if "decide" in cfg.roles:
+        dstage = DecisionStage(topics=topics, references=catalog.reference,
+                               settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes)
+        dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
+                                  stage=dstage, max_records=500)
+
+        async def decide(stop: asyncio.Event) -> None:
+            saved = await read_latest(kafka, topics.decision_state)
+            if b"decision" in saved:
+                dstage.restore(saved[b"decision"])
+                log.info("decision state restored")
+            await dloop.run(stop)
+        loops["decide"] = decide
+    if "sink" in cfg.roles:
+        loops["sink"] = _sink_runner(cfg)
+    return loops
+
+
+def _sink_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def run(stop: asyncio.Event) -> None:
+        store = await asyncio.to_thread(ClickHouseStore, cfg.clickhouse.dsn,
+                                        retry_max_s=cfg.clickhouse.retry_max_s)
+        try:
+            await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store).run(stop)
+        finally:
+            store.close()
+    return run
+
+
+def _decode_alert(raw: bytes) -> Alert:
+    import msgspec
+    return msgspec.json.decode(raw, type=Alert)
+
+
+def _decode_update(raw: bytes) -> ModelVersionPublished | None:
+    import msgspec
+    try:
+        return msgspec.json.decode(raw, type=ModelVersionPublished)
+    except msgspec.MsgspecError:
+        log.error("undecodable model update skipped: %r", raw[:200])
+        return None

@@ -1,0 +1,173 @@
+"""The ``inferwatch`` command: run a worker, create topics, train, simulate, inspect.
+
+Settings come from ``INFERWATCH_*`` environment variables (see ``docs/ARCHITECTURE.md``);
+a bad one stops the command at start with a message naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from streams.errors import ConfigError
+from streams.settings import (
+    ClickHouseSettings,
+    InferenceSettings,
+    KafkaSettings,
+    MonitorSettings,
+    load,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="inferwatch",
+        description="Watch ML models in production on Kafka: inference, drift, latency, "
+                    "alerts, retrain events, metrics in ClickHouse. Settings come from "
+                    "INFERWATCH_* environment variables.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    w = sub.add_parser("worker", help="run a stream worker (inference, monitors, sink)",
+                       description="Run a worker: creates missing topics, then serves the "
+                                   "roles given until SIGTERM or Ctrl-C.")
+    w.add_argument("--roles", default="inference,monitor,decide,sink",
+                   help="comma-separated roles to run (default: all)")
+
+    sub.add_parser("topics", help="create every topic that does not exist",
+                   description="Create inferwatch's topics with their partition counts.")
+
+    t = sub.add_parser("train", help="train the demo classifier and publish it",
+                       description="Train the small torch classifier on generated data and "
+                                   "publish it to the model store.")
+    t.add_argument("--model", default="churn")
+    t.add_argument("--version", default="v1")
+    t.add_argument("--rows", type=int, default=20000, help="training rows (default 20000)")
+    t.add_argument("--seed", type=int, default=0)
+
+    s = sub.add_parser("simulate", help="produce realistic traffic with incidents",
+                       description="Produce requests (and outside predictions and outcomes) "
+                                   "with a scheduled drift and latency regression.")
+    s.add_argument("--count", type=int, default=10000, help="requests to send")
+    s.add_argument("--rate", type=float, default=0.0, help="requests per second (0: flat out)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--run-id", default="sim", help="prefix of request ids")
+    s.add_argument("--drift-at", type=int, help="request index where the drift starts")
+    s.add_argument("--drift-feature", default="f2")
+    s.add_argument("--drift-shift", type=float, default=1.5, help="shift in feature std units")
+    s.add_argument("--drift-segment", help="only this segment drifts, e.g. region=eu")
+    s.add_argument("--external-share", type=float, default=0.0,
+                   help="share of traffic served by the outside model 'ranker'")
+    s.add_argument("--latency-from", type=int, help="index where ranker's latency regresses")
+    s.add_argument("--latency-to", type=int, help="index where it recovers")
+    s.add_argument("--outcome-share", type=float, default=0.0, help="share labelled later")
+
+    a = sub.add_parser("alerts", help="print alerts as they fire, one line each",
+                       description="Follow the alerts topic and print each alert.")
+    a.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+
+    sub.add_parser("summary", help="print a summary read back from ClickHouse",
+                   description="Events, latency quantiles, alerts and retrain events from "
+                               "ClickHouse. Needs the worker stopped when using embedded chDB.")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"inferwatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    kafka = load(KafkaSettings)
+    if args.command == "worker":
+        return _worker(kafka, args.roles)
+    if args.command == "topics":
+        from streams.kafka_clients import create_topics
+        created = asyncio.run(create_topics(kafka))
+        print(f"created {len(created)} topics: {', '.join(created) or '-'}")
+        return 0
+    if args.command == "train":
+        return _train(args)
+    if args.command == "simulate":
+        return _simulate(kafka, args)
+    if args.command == "alerts":
+        from streams.alert_follow import follow_alerts
+        asyncio.run(follow_alerts(kafka, seconds=args.seconds))
+        return 0
+    if args.command == "summary":
+        from streams.summary import print_summary
+        print_summary(load(ClickHouseSettings))
+        return 0
+    raise AssertionError(args.command)
+
+
+def _worker(kafka: KafkaSettings, roles_text: str) -> int:
+    from streams.app import ROLES, WorkerConfig, create_app
+    roles = tuple(r.strip() for r in roles_text.split(",") if r.strip())
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise ConfigError(f"--roles: unknown {unknown}; valid roles are {list(ROLES)}")
+    cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
+                       monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
+                       roles=roles)
+    from streams.kafka_clients import create_topics
+    asyncio.run(create_topics(kafka))
+    import faust
+    app = create_app(cfg)
+    faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from inference.registry import ModelStore
+    from retrain.trainer import train_classifier
+    settings = load(InferenceSettings)
+    store = ModelStore(settings.model_dir)
+    if args.version in store.versions(args.model):
+        print(f"{args.model} {args.version} is already published in {settings.model_dir}")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = train_classifier(Path(tmp), model=args.model, version=args.version,
+                                   n=args.rows, seed=args.seed)
+        path = store.publish(args.model, args.version, Path(tmp))
+    print(f"published {args.model} {args.version} to {path} "
+          f"(held-out accuracy {trained.accuracy:.3f})")
+    return 0
+
+
+def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
+    from retrain.synthetic import Drift
+    from streams.simulator import Scenario, simulate
+    segment = None
+    if args.drift_segment:
+        key, _, value = args.drift_segment.partition("=")
+        segment = {key: value}
+    try:
+        drift = (Drift(args.drift_feature, args.drift_shift, segment=segment)
+                 if args.drift_at is not None else None)
+        scenario = Scenario(
+            count=args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
+            drift_at=args.drift_at, drift=drift, external_share=args.external_share,
+            latency_from=args.latency_from, latency_to=args.latency_to,
+            outcome_share=args.outcome_share)
+    except ValueError as exc:
+        raise ConfigError(f"simulate: {exc}") from None
+    result = asyncio.run(simulate(kafka, scenario))
+    print(f"sent {result.requests} requests, {result.external_predictions} outside "
+          f"predictions, {result.outcomes} outcomes in {result.seconds:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

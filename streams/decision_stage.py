@@ -1,0 +1,227 @@
+"""The decision step: merged summaries in; reports, alerts and retrain requests out.
+
+Low rate (a few summaries per partition per second). Per (model, variant) it merges
+summaries into a :class:`~streams.decision_window.DecisionWindow`; when the window holds
+``window_size`` predictions (or is old and big enough) it runs the detectors, emits a
+DetectorReport per detector, turns verdicts into alert transitions with hysteresis, and
+asks for a retrain on sustained drift. Its whole state is emitted to a compacted topic
+in the same transaction as its outputs, so a restart resumes exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from detectors.alert_rule import AlertRule, Transition
+from detectors.feature_drift import SegmentShift, segmented_drift
+from detectors.fingerprint import fingerprint
+from detectors.latency import LatencyVerdict, QuantileThreshold
+from retrain.policy import RetrainPolicy
+from streams.batch_loop import Output
+from streams.codec import BatchDecoder, Rejected, SourceRecord, encode
+from streams.dead_letter import dead_letter
+from streams.decision_window import GLOBAL, DecisionWindow
+from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
+from streams.monitor_stage import ReferenceLookup
+from streams.settings import MonitorSettings
+from streams.topics import Topics
+
+DRIFT = "feature_drift"
+LATENCY = "latency_quantile"
+
+
+class DecisionStage:
+    """Merge summaries per model, decide per window, and remember across restarts."""
+
+    def __init__(self, *, topics: Topics, references: ReferenceLookup, settings: MonitorSettings,
+                 max_record_bytes: int, clock: Callable[[], float] = time.time) -> None:
+        self.topics = topics
+        self.references = references
+        self.settings = settings
+        self.clock = clock
+        self._decoder = BatchDecoder(MonitorSummary, max_record_bytes=max_record_bytes)
+        self._latency = QuantileThreshold(settings.latency_quantile, settings.latency_threshold_s)
+        self._rule = AlertRule(settings.fire_after, settings.resolve_after)
+        self._retrain = RetrainPolicy(settings.retrain_after, settings.retrain_cooldown_s)
+        self._windows: dict[tuple[str, str], DecisionWindow] = {}
+        self._rejected: list[Rejected] = []
+        self._outputs: list[Output] = []
+
+    # -- stage protocol ----------------------------------------------------------------
+    def add(self, records: list[SourceRecord]) -> None:
+        decoded = self._decoder.decode(records)
+        self._rejected.extend(decoded.rejected)
+        for summary in decoded.events:
+            key = (summary.model, summary.variant)
+            win = self._windows.get(key)
+            if win is None:
+                win = self._windows[key] = DecisionWindow(*key, opened=self.clock())
+            win.merge(summary)
+            if self._complete(win):
+                self._outputs.extend(self._decide(win))
+                del self._windows[key]
+
+    def wait_s(self) -> float | None:
+        return None  # decisions happen as summaries arrive; nothing waits on a clock
+
+    def flush(self, *, force: bool) -> list[Output] | None:
+        for key, win in list(self._windows.items()):
+            if self._complete(win):
+                self._outputs.extend(self._decide(win))
+                del self._windows[key]
+        outputs = self._outputs + [self._dead(r) for r in self._rejected]
+        outputs.append(Output(self.topics.decision_state, b"decision", self.snapshot()))
+        self._outputs, self._rejected = [], []
+        return outputs
+
+    # -- state -------------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        return msgspec.json.encode({
+            "rule": self._rule.snapshot(), "retrain": self._retrain.snapshot(),
+            "windows": [w.snapshot() for w in self._windows.values()],
+        })
+
+    def restore(self, raw: bytes) -> None:
+        state: dict[str, Any] = msgspec.json.decode(raw)
+        self._rule.restore(state["rule"])
+        self._retrain.restore(state["retrain"])
+        self._windows = {(w["model"], w["variant"]): DecisionWindow.restore(w)
+                         for w in state["windows"]}
+
+    # -- decisions ---------------------------------------------------------------------
+    def _complete(self, win: DecisionWindow) -> bool:
+        s = self.settings
+        old = self.clock() - win.opened >= s.window_max_s
+        return win.n >= s.window_size or (old and win.n >= s.min_window)
+
+    def _decide(self, win: DecisionWindow) -> list[Output]:
+        now = self.clock()
+        outputs = []
+        shifts = self._drift(win)
+        if shifts is not None:
+            drifted = [s for s in shifts if s.shift.drifted]
+            outputs.append(self._report(win, _drift_report(win, shifts, drifted, self.settings), now))
+            outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
+                                            _drift_evidence(drifted or shifts[:1])))
+        if "total" in win.latency:
+            verdict = self._latency.evaluate(win.latency["total"])
+            outputs.append(self._report(win, _latency_report(win, verdict), now))
+            outputs.extend(self._transition(win, LATENCY, verdict.breach, now,
+                                            _latency_evidence(win, verdict)))
+        return outputs
+
+    def _drift(self, win: DecisionWindow) -> list[SegmentShift] | None:
+        ref = self.references(win.model)
+        if ref is None or not win.histograms.get(GLOBAL):
+            return None
+        reference = dict(zip(ref.names, ref.counts, strict=True))
+        return segmented_drift(win.histograms, reference, alpha=self.settings.drift_alpha,
+                               min_psi=self.settings.drift_min_psi)
+
+    def _report(self, win: DecisionWindow, report: DetectorReport, now: float) -> Output:
+        report.ts = now
+        return Output(self.topics.reports, win.model.encode(), encode(report))
+
+    def _transition(self, win: DecisionWindow, detector: str, bad: bool, now: float,
+                    evidence: dict[str, float | str]) -> list[Output]:
+        fp = fingerprint(win.model, detector, GLOBAL)
+        change = self._rule.observe(fp, bad, now=now)
+        outputs = []
+        if change is not None:
+            alert = _alert(win, detector, fp, change, evidence, self.settings.dashboard_url)
+            outputs.append(Output(self.topics.alerts, fp.encode(), encode(alert)))
+        state = self._rule.state(fp)
+        if detector == DRIFT and state.firing:
+            decision = self._retrain.consider(win.model, state.bad_streak,
+                                              incident_start=state.starts_at, now=now)
+            if decision is not None:
+                req = RetrainRequested(
+                    id=decision.id, model=win.model, reason=decision.reason, evidence=evidence,
+                    data_from=win.window_start, data_to=win.window_end, requested_at=now)
+                outputs.append(Output(self.topics.retrain, win.model.encode(), encode(req)))
+        return outputs
+
+    def _dead(self, rej: Rejected) -> Output:
+        dl = dead_letter(rej)
+        return Output(self.topics.dead_letter, dl.key, dl.value, dl.headers)
+
+
+def _drift_report(win: DecisionWindow, shifts: list[SegmentShift], drifted: list[SegmentShift],
+                  s: MonitorSettings) -> DetectorReport:
+    top = shifts[0].shift if shifts else None
+    return DetectorReport(
+        detector=DRIFT, model=win.model, variant=win.variant,
+        segment=drifted[0].segment if drifted else GLOBAL,
+        window_start=win.window_start, window_end=win.window_end, n=win.n,
+        statistic=top.psi if top else 0.0, threshold=s.drift_min_psi,
+        p_value=top.p_adjusted if top else None, decision="drift" if drifted else "ok",
+        evidence=_drift_evidence(drifted or shifts[:3]))
+
+
+def _drift_evidence(shifts: list[SegmentShift]) -> dict[str, float | str]:
+    evidence: dict[str, float | str] = {}
+    if shifts:
+        feature = shifts[0].shift.feature
+        evidence["feature"], evidence["segment"] = feature, _where(shifts, feature)
+    for s in shifts[:5]:
+        name = f"{s.segment}/{s.shift.feature}"
+        evidence[f"psi[{name}]"] = round(s.shift.psi, 4)
+        evidence[f"p_adj[{name}]"] = float(f"{s.shift.p_adjusted:.3g}")
+    return evidence
+
+
+def _where(shifts: list[SegmentShift], feature: str) -> str:
+    """The segment to name: ``*`` when every value of some segment key drifted alike."""
+    hit = {s.segment for s in shifts if s.shift.feature == feature and s.shift.drifted}
+    tested = {s.segment for s in shifts if s.shift.feature == feature}
+    by_key: dict[str, set[str]] = {}
+    for seg in tested - {GLOBAL}:
+        by_key.setdefault(seg.split("=", 1)[0], set()).add(seg)
+    if GLOBAL in hit and any(len(segs) > 1 and segs <= hit for segs in by_key.values()):
+        return GLOBAL
+    ranked = [s.segment for s in shifts if s.shift.feature == feature and s.segment != GLOBAL]
+    return next((seg for seg in ranked if seg in hit), GLOBAL)
+
+
+def _latency_report(win: DecisionWindow, v: LatencyVerdict) -> DetectorReport:
+    return DetectorReport(
+        detector=LATENCY, model=win.model, variant=win.variant, segment=GLOBAL,
+        window_start=win.window_start, window_end=win.window_end, n=win.n,
+        statistic=v.statistic, threshold=v.threshold, decision="breach" if v.breach else "ok",
+        evidence=_latency_evidence(win, v))
+
+
+def _latency_evidence(win: DecisionWindow, v: LatencyVerdict) -> dict[str, float | str]:
+    sk = win.latency["total"]
+    return {"quantile": v.quantile, "value_s": round(v.statistic, 6), "threshold_s": v.threshold,
+            "p50_s": round(sk.quantile(0.5), 6), "n": float(v.n)}
+
+
+def _alert(win: DecisionWindow, detector: str, fp: str, change: Transition,
+           evidence: dict[str, float | str], dashboard: str) -> Alert:
+    what = _describe(detector, evidence)
+    return Alert(
+        fingerprint=fp, status=change.status, severity="page",
+        labels={"alertname": detector, "model": win.model, "variant": win.variant,
+                "detector": detector, "segment": str(evidence.get("segment", GLOBAL)),
+                "severity": "page"},
+        annotations={"summary": f"{win.model}/{win.variant} {what}",
+                     "description": _evidence_text(evidence),
+                     "dashboard": f"{dashboard}?var-model={win.model}"},
+        starts_at=change.starts_at, ends_at=change.ends_at, evidence=evidence)
+
+
+def _describe(detector: str, evidence: dict[str, float | str]) -> str:
+    if detector == DRIFT:
+        return f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
+    return (f"latency p{float(evidence['quantile']) * 100:g} {float(evidence['value_s']):.3f}s"
+            f" > {float(evidence['threshold_s']):.3f}s")
+
+
+def _evidence_text(evidence: dict[str, float | str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in evidence.items() if not isinstance(v, np.ndarray))

@@ -1,0 +1,75 @@
+"""A model's decision window: partition summaries merged until there are enough.
+
+Histograms add and quantile sketches merge, so the merged window is what one process
+would have computed over all partitions. It snapshots to plain data, so the decision
+step can save it beside its offsets and resume after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from detectors.quantile_sketch import QuantileSketch
+from streams.events import MonitorSummary
+
+GLOBAL = "*"
+
+
+@dataclass
+class DecisionWindow:
+    """Merged summaries of one (model, variant)."""
+
+    model: str
+    variant: str
+    opened: float
+    n: int = 0
+    window_start: float = float("inf")
+    window_end: float = float("-inf")
+    histograms: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    latency: dict[str, QuantileSketch] = field(default_factory=dict)
+
+    def merge(self, summary: MonitorSummary) -> None:
+        """Add one partition summary."""
+        self.n += summary.n
+        self.window_start = min(self.window_start, summary.window_start)
+        self.window_end = max(self.window_end, summary.window_end)
+        _add_histograms(self.histograms.setdefault(GLOBAL, {}), summary.histograms)
+        for seg, hists in summary.segments.items():
+            _add_histograms(self.histograms.setdefault(seg, {}), hists)
+        for part, raw in summary.latency.items():
+            sketch = QuantileSketch.from_dict(raw)
+            if part in self.latency:
+                self.latency[part].merge(sketch)
+            else:
+                self.latency[part] = sketch
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "variant": self.variant, "opened": self.opened, "n": self.n,
+            "window_start": self.window_start, "window_end": self.window_end,
+            "histograms": {s: {f: c.tolist() for f, c in h.items()}
+                           for s, h in self.histograms.items()},
+            "latency": {p: s.to_dict() for p, s in self.latency.items()},
+        }
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> DecisionWindow:
+        return cls(
+            model=snap["model"], variant=snap["variant"], opened=snap["opened"], n=snap["n"],
+            window_start=snap["window_start"], window_end=snap["window_end"],
+            histograms={s: {f: np.asarray(c, dtype=np.int64) for f, c in h.items()}
+                        for s, h in snap["histograms"].items()},
+            latency={p: QuantileSketch.from_dict(d) for p, d in snap["latency"].items()},
+        )
+
+
+def _add_histograms(into: dict[str, np.ndarray], new: dict[str, list[int]]) -> None:
+    for feature, counts in new.items():
+        arr = np.asarray(counts, dtype=np.int64)
+        if feature in into and len(into[feature]) == len(arr):
+            into[feature] = into[feature] + arr
+        else:
+            into[feature] = arr

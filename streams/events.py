@@ -1,0 +1,175 @@
+"""Wire schemas of every event inferwatch reads or writes.
+
+Each event is a ``msgspec.Struct`` with a ``schema_version`` field fixed to the version
+this code speaks; decoding validates types, the version and the values (finite numbers,
+known enums) in one pass, without per-event pydantic. Timestamps are seconds since the
+epoch (float, UTC). Field names are the JSON keys.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+OutcomeKind = Literal["label", "conversion", "feedback"]
+Decision = Literal["drift", "ok", "breach", "insufficient"]
+AlertStatus = Literal["firing", "resolved"]
+Severity = Literal["page", "ticket", "info"]
+
+
+def _require_finite(name: str, values: dict[str, float] | list[float]) -> None:
+    items = values.items() if isinstance(values, dict) else enumerate(values)
+    for key, value in items:
+        if not math.isfinite(value):
+            raise ValueError(f"{name}[{key!r}] must be a finite number, got {value!r}")
+
+
+class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """Base of every event: carries the schema version the producer spoke."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class InferenceRequest(Event, kw_only=True):
+    """A request to score one example; ``unit_id`` is the A/B unit (user, session)."""
+
+    id: str
+    ts: float
+    model: str
+    features: dict[str, float]
+    unit_id: str = ""
+    text: str | None = None
+    segment: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("id must not be empty")
+        _require_finite("features", self.features)
+
+
+class Latency(msgspec.Struct, kw_only=True):
+    """Latency parts of one prediction, in seconds."""
+
+    queue_s: float
+    inference_s: float
+    total_s: float
+
+
+class ModelOutput(msgspec.Struct, kw_only=True):
+    """What the model answered: a label, its score and the class probabilities."""
+
+    label: int
+    score: float
+    probabilities: list[float] = []
+
+
+class Prediction(Event, kw_only=True):
+    """One model answer to one request, published by an inference agent or an outside server."""
+
+    request_id: str
+    ts: float
+    model: str
+    variant: str
+    model_version: str
+    output: ModelOutput
+    latency: Latency
+    batch_size: int = 1
+    device: str = "external"
+    features: dict[str, float] = {}
+    segment: dict[str, str] = {}
+    unit_id: str = ""
+
+    def __post_init__(self) -> None:
+        _require_finite("features", self.features)
+        _require_finite("latency", [self.latency.queue_s, self.latency.inference_s,
+                                    self.latency.total_s])
+
+
+class Outcome(Event, kw_only=True):
+    """What really happened for a request (a label, a conversion, feedback), often late."""
+
+    request_id: str
+    ts: float
+    kind: OutcomeKind
+    value: float
+
+    def __post_init__(self) -> None:
+        _require_finite("value", [self.value])
+
+
+class DetectorReport(Event, kw_only=True):
+    """One detector's verdict over one window of one model (and variant, segment)."""
+
+    detector: str
+    model: str
+    variant: str
+    segment: str
+    window_start: float
+    window_end: float
+    n: int
+    statistic: float
+    threshold: float
+    decision: Decision
+    p_value: float | None = None
+    evidence: dict[str, float | str] = {}
+    ts: float = 0.0
+
+
+class Alert(Event, kw_only=True):
+    """An alert's state change; ``fingerprint`` is stable for (model, detector, segment)."""
+
+    fingerprint: str
+    status: AlertStatus
+    severity: Severity
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: float
+    ends_at: float | None = None
+    evidence: dict[str, float | str] = {}
+
+
+class RetrainRequested(Event, kw_only=True):
+    """Evidence-backed request to retrain a model; ``id`` derives from the evidence."""
+
+    id: str
+    model: str
+    reason: str
+    evidence: dict[str, float | str]
+    data_from: float
+    data_to: float
+    requested_at: float
+
+
+class ModelVersionPublished(Event, kw_only=True):
+    """A model version is available (or promoted, or rolled back) with its traffic split."""
+
+    model: str
+    version: str
+    artifact: str
+    action: Literal["published", "promoted", "rolled_back"] = "published"
+    traffic_split: dict[str, float] = {}
+    ts: float = 0.0
+
+
+class MonitorSummary(Event, kw_only=True):
+    """One partition's mergeable summary of one window of predictions of one model.
+
+    ``histograms`` holds counts per reference bin for each feature; ``latency`` holds
+    serialised quantile sketches per latency part. The decision step merges these.
+    """
+
+    model: str
+    variant: str
+    partition: int
+    first_offset: int
+    last_offset: int
+    window_start: float
+    window_end: float
+    n: int
+    histograms: dict[str, list[int]]
+    latency: dict[str, dict[str, object]]
+    segments: dict[str, dict[str, list[int]]] = {}

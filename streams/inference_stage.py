@@ -1,0 +1,132 @@
+"""The inference stage: requests in, one Prediction per request out.
+
+Requests are decoded in bulk, routed to a variant by their A/B unit, gathered by a
+:class:`~inference.micro_batcher.MicroBatcher` (flush at ``max_batch`` or
+``max_wait_ms``), scored a model batch at a time, and turned into Prediction records
+with the latency parts: queue (request time to batch start), inference (the forward
+pass), total (request time to publication). Invalid requests become dead letters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.micro_batcher import MicroBatcher
+from inference.predictor import Predictor
+from inference.routing import VariantRouter
+from streams.batch_loop import Output
+from streams.codec import BatchDecoder, Rejected, SourceRecord, encode
+from streams.dead_letter import dead_letter
+from streams.events import InferenceRequest, Latency, ModelOutput, Prediction
+from streams.topics import Topics
+
+#: Looks up the predictor serving (model, variant); None when no such model is deployed.
+PredictorLookup = Callable[[str, str], "Predictor | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    request: InferenceRequest
+    source: SourceRecord
+    variant: str
+
+
+class InferenceStage:
+    """Batch requests, score them, and emit predictions and dead letters."""
+
+    def __init__(self, *, topics: Topics, predictors: PredictorLookup, router: VariantRouter,
+                 max_batch: int, max_wait_ms: float, max_record_bytes: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.topics = topics
+        self.predictors = predictors
+        self.router = router
+        self.clock = clock
+        self._decoder = BatchDecoder(InferenceRequest, max_record_bytes=max_record_bytes)
+        self._batcher: MicroBatcher[_Pending] = MicroBatcher(max_batch, max_wait_ms, clock)
+        self._max_batch = max_batch
+        self._rejected: list[Rejected] = []
+
+    def add(self, records: list[SourceRecord]) -> None:
+        decoded = self._decoder.decode(records)
+        self._rejected.extend(decoded.rejected)
+        now = self.clock()
+        for req, src in zip(decoded.events, decoded.sources, strict=True):
+            variant = self.router.assign(req.unit_id or req.id)
+            self._batcher.add(_Pending(req, src, variant), now)
+
+    def wait_s(self) -> float | None:
+        if self._rejected and not len(self._batcher):
+            return 0.0
+        return self._batcher.time_to_deadline()
+
+    def flush(self, *, force: bool) -> list[Output] | None:
+        if not (force or self._batcher.ready() or (self._rejected and not len(self._batcher))):
+            return None
+        outputs: list[Output] = []
+        while len(self._batcher):
+            outputs.extend(self._score([p for p, _ in self._batcher.take()]))
+        outputs.extend(self._dead_letters())
+        return outputs
+
+    def _score(self, batch: list[_Pending]) -> list[Output]:
+        groups: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
+        for p in batch:
+            groups[(p.request.model, p.variant)].append(p)
+        outputs: list[Output] = []
+        for (model, variant), items in groups.items():
+            predictor = self.predictors(model, variant)
+            if predictor is None:
+                self._reject(items, "unknown_model", f"no model named {model!r} is deployed")
+                continue
+            names = list(getattr(predictor, "features", ()))
+            rows, ok = _feature_matrix(items, names)
+            if len(ok) < len(items):
+                kept = {id(p) for p in ok}
+                bad = [p for p in items if id(p) not in kept]
+                self._reject(bad, "invalid", f"model {model!r} needs features {names}")
+            if ok:
+                outputs.extend(self._predict(predictor, variant, ok, rows))
+        return outputs
+
+    def _predict(self, predictor: Predictor, variant: str, items: list[_Pending],
+                 rows: np.ndarray) -> list[Output]:
+        start = self.clock()
+        result = predictor.predict_batch(rows)
+        published = self.clock()
+        outputs = []
+        for i, p in enumerate(items):
+            req = p.request
+            pred = Prediction(
+                request_id=req.id, ts=published, model=req.model, variant=variant,
+                model_version=predictor.version,
+                output=ModelOutput(label=int(result.labels[i]), score=float(result.scores[i]),
+                                   probabilities=result.probabilities[i].tolist()),
+                latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
+                                total_s=max(published - req.ts, 0.0)),
+                batch_size=len(items), device=predictor.device, features=req.features,
+                segment=req.segment, unit_id=req.unit_id)
+            outputs.append(Output(self.topics.predictions, p.source.key, encode(pred)))
+        return outputs
+
+    def _reject(self, items: list[_Pending], kind: str, reason: str) -> None:
+        self._rejected.extend(Rejected(p.source, kind, reason) for p in items)
+
+    def _dead_letters(self) -> list[Output]:
+        outs = []
+        for rej in self._rejected:
+            dl = dead_letter(rej)
+            outs.append(Output(self.topics.dead_letter, dl.key, dl.value, dl.headers))
+        self._rejected.clear()
+        return outs
+
+
+def _feature_matrix(items: list[_Pending], names: list[str]) -> tuple[np.ndarray, list[_Pending]]:
+    """Rows in the model's feature order; requests missing a feature are left out."""
+    ok = [p for p in items if all(n in p.request.features for n in names)]
+    rows = np.array([[p.request.features[n] for n in names] for p in ok], dtype=np.float32)
+    return rows.reshape(len(ok), len(names)), ok

@@ -1,0 +1,122 @@
+"""Rows of the ClickHouse tables, one mapping per source topic.
+
+Pure: raw records in, (table, columns, rows) out; records that fail to decode are
+returned as rejections so the sink can dead-letter them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from streams.codec import BatchDecoder, Rejected, SourceRecord
+from streams.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
+from streams.events import Alert, DetectorReport, Event, Outcome, Prediction, RetrainRequested
+from streams.topics import Topics
+
+_json = msgspec.json.Encoder()
+
+
+@dataclass
+class TableRows:
+    """Rows for one table, in source order."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+def _prediction(p: Prediction) -> list[Any]:
+    return [p.request_id, p.ts, p.model, p.variant, p.model_version, p.output.label,
+            p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
+            p.batch_size, p.device, p.segment, p.features]
+
+
+def _outcome(o: Outcome) -> list[Any]:
+    return [o.request_id, o.ts, o.kind, o.value]
+
+
+def _report(r: DetectorReport) -> list[Any]:
+    return [r.ts, r.detector, r.model, r.variant, r.segment, r.window_start, r.window_end, r.n,
+            r.statistic, r.threshold, r.p_value, r.decision, _json.encode(r.evidence).decode()]
+
+
+def _alert(a: Alert) -> list[Any]:
+    return [a.fingerprint, a.status, a.severity, a.labels.get("model", ""),
+            a.labels.get("detector", ""), a.annotations.get("summary", ""),
+            a.annotations.get("description", ""), a.labels, a.starts_at, a.ends_at,
+            _json.encode(a.evidence).decode()]
+
+
+def _retrain(r: RetrainRequested) -> list[Any]:
+    return [r.id, r.model, r.reason, _json.encode(r.evidence).decode(), r.data_from, r.data_to,
+            r.requested_at]
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    table: str
+    event: type[Event]
+    columns: tuple[str, ...]
+    row: Callable[[Any], list[Any]]
+
+
+_MAPPINGS = {
+    "predictions": _Mapping("predictions", Prediction, (
+        "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
+        "inference_s", "total_s", "batch_size", "device", "segment", "features"), _prediction),
+    "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
+    "detector-reports": _Mapping("detector_reports", DetectorReport, (
+        "ts", "detector", "model", "variant", "segment", "window_start", "window_end", "n",
+        "statistic", "threshold", "p_value", "decision", "evidence"), _report),
+    "alerts": _Mapping("alerts", Alert, (
+        "fingerprint", "status", "severity", "model", "detector", "summary", "description",
+        "labels", "starts_at", "ends_at", "evidence"), _alert),
+    "retrain": _Mapping("retrain_events", RetrainRequested, (
+        "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
+}
+_SOURCE = ("src_partition", "src_offset")
+_DEAD_COLUMNS = ("source_topic", "source_partition", "source_offset", "kind", "error", "size")
+
+
+class RowMapper:
+    """Turn records of inferwatch's topics into table rows."""
+
+    def __init__(self, topics: Topics, max_record_bytes: int) -> None:
+        self.topics = topics
+        self._by_topic = {topics.name(role): m for role, m in _MAPPINGS.items()}
+        self._decoders = {name: BatchDecoder(m.event, max_record_bytes=max_record_bytes)
+                          for name, m in self._by_topic.items()}
+
+    @property
+    def source_topics(self) -> list[str]:
+        return [*self._by_topic, self.topics.dead_letter]
+
+    def table_of(self, topic: str) -> str:
+        return "dead_letters" if topic == self.topics.dead_letter else self._by_topic[topic].table
+
+    def rows(self, topic: str, records: list[SourceRecord],
+             headers: list[list[tuple[str, bytes]]] | None = None
+             ) -> tuple[TableRows, list[Rejected]]:
+        """Rows of ``records`` (all from ``topic``) and the records that failed to decode."""
+        if topic == self.topics.dead_letter:
+            return _dead_rows(records, headers or [[] for _ in records]), []
+        mapping = self._by_topic[topic]
+        decoded = self._decoders[topic].decode(records)
+        out = TableRows(mapping.table, mapping.columns + _SOURCE)
+        for event, src in zip(decoded.events, decoded.sources, strict=True):
+            out.rows.append([*mapping.row(event), src.partition, src.offset])
+        return out, decoded.rejected
+
+
+def _dead_rows(records: list[SourceRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:
+    out = TableRows("dead_letters", _DEAD_COLUMNS + _SOURCE)
+    for rec, hdrs in zip(records, headers, strict=True):
+        h = {k: v.decode("utf-8", "replace") for k, v in hdrs}
+        out.rows.append([h.get(H_TOPIC, ""), int(h.get(H_PARTITION, 0) or 0),
+                         int(h.get(H_OFFSET, 0) or 0), h.get(H_KIND, ""), h.get(H_ERROR, ""),
+                         len(rec.value or b""), rec.partition, rec.offset])
+    return out

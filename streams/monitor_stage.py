@@ -1,0 +1,126 @@
+"""The monitor stage: predictions in, one mergeable summary per partition window out.
+
+Predictions are keyed by request id, so every partition sees a share of every model.
+Each partition therefore summarises locally (feature histograms over the reference's
+bins, per segment too; latency sketches per part) and emits a small
+:class:`~streams.events.MonitorSummary` keyed by model every ``summary_size``
+predictions or ``summary_interval_s`` seconds; the decision step merges and decides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detectors.quantile_sketch import QuantileSketch
+from retrain.reference import ReferenceProfile
+from streams.batch_loop import Output
+from streams.codec import BatchDecoder, Rejected, SourceRecord, encode
+from streams.dead_letter import dead_letter
+from streams.events import MonitorSummary, Prediction
+from streams.topics import Topics
+
+ReferenceLookup = Callable[[str], "ReferenceProfile | None"]
+LATENCY_PARTS = ("queue", "inference", "total")
+
+
+@dataclass
+class _Window:
+    partition: int
+    model: str
+    variant: str
+    opened: float
+    first_offset: int
+    last_offset: int = -1
+    predictions: list[Prediction] = field(default_factory=list)
+
+
+class MonitorStage:
+    """Summarise predictions per (partition, model, variant) window."""
+
+    def __init__(self, *, topics: Topics, references: ReferenceLookup, summary_size: int,
+                 summary_interval_s: float, max_record_bytes: int,
+                 relative_accuracy: float = 0.01,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.topics = topics
+        self.references = references
+        self.summary_size = summary_size
+        self.summary_interval_s = summary_interval_s
+        self.relative_accuracy = relative_accuracy
+        self.clock = clock
+        self._decoder = BatchDecoder(Prediction, max_record_bytes=max_record_bytes)
+        self._windows: dict[tuple[int, str, str], _Window] = {}
+        self._rejected: list[Rejected] = []
+
+    def add(self, records: list[SourceRecord]) -> None:
+        decoded = self._decoder.decode(records)
+        self._rejected.extend(decoded.rejected)
+        now = self.clock()
+        for pred, src in zip(decoded.events, decoded.sources, strict=True):
+            key = (src.partition, pred.model, pred.variant)
+            win = self._windows.get(key)
+            if win is None:
+                win = self._windows[key] = _Window(src.partition, pred.model, pred.variant,
+                                                   now, src.offset)
+            win.predictions.append(pred)
+            win.last_offset = src.offset
+
+    def wait_s(self) -> float | None:
+        if not self._windows:
+            return 0.0 if self._rejected else None
+        oldest = min(w.opened for w in self._windows.values())
+        return max(oldest + self.summary_interval_s - self.clock(), 0.0)
+
+    def flush(self, *, force: bool) -> list[Output] | None:
+        due = force or bool(self._rejected) or any(
+            len(w.predictions) >= self.summary_size for w in self._windows.values())
+        if not due and self.wait_s() != 0.0:
+            return None
+        outputs = [Output(self.topics.summaries, w.model.encode(), encode(self._summarise(w)))
+                   for w in self._windows.values()]
+        for rej in self._rejected:
+            dl = dead_letter(rej)
+            outputs.append(Output(self.topics.dead_letter, dl.key, dl.value, dl.headers))
+        self._windows.clear()
+        self._rejected.clear()
+        return outputs
+
+    def _summarise(self, win: _Window) -> MonitorSummary:
+        preds = win.predictions
+        request_ts = np.array([p.ts - p.latency.total_s for p in preds])
+        latency = {}
+        for part in LATENCY_PARTS:
+            sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
+            sketch.update_many(np.array([getattr(p.latency, f"{part}_s") for p in preds]))
+            latency[part] = sketch.to_dict()
+        histograms, segments = self._histograms(win.model, preds)
+        return MonitorSummary(
+            model=win.model, variant=win.variant, partition=win.partition,
+            first_offset=win.first_offset, last_offset=win.last_offset,
+            window_start=float(request_ts.min()), window_end=float(request_ts.max()),
+            n=len(preds), histograms=histograms, latency=latency, segments=segments)
+
+    def _histograms(self, model: str, preds: list[Prediction]
+                    ) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:
+        ref = self.references(model)
+        if ref is None:
+            return {}, {}
+        rows = [p for p in preds if all(n in p.features for n in ref.names)]
+        if not rows:
+            return {}, {}
+        idx = ref.bin_indices(np.array([[p.features[n] for n in ref.names] for p in rows]))
+        histograms = _bincounts(ref, idx)
+        labels = [{f"{k}={v}" for k, v in p.segment.items()} for p in rows]
+        segments = {}
+        for label in sorted(set().union(*labels)):
+            mask = np.fromiter((label in row for row in labels), dtype=bool, count=len(rows))
+            segments[label] = _bincounts(ref, idx[mask])
+        return histograms, segments
+
+
+def _bincounts(ref: ReferenceProfile, idx: np.ndarray) -> dict[str, list[int]]:
+    return {name: np.bincount(idx[:, j], minlength=len(ref.edges[j]) + 1).tolist()
+            for j, name in enumerate(ref.names)}

@@ -1,0 +1,139 @@
+"""Settings of each component, read from ``INFERWATCH_*`` environment variables.
+
+One settings object per component; every field has its default and its doc together.
+:func:`load` turns a validation failure into a :class:`~streams.errors.ConfigError`
+that names the environment variable, so a bad setting fails at start, not mid-stream.
+Secrets are ``SecretStr`` and never logged.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.errors import ConfigError
+
+_ROOT = Path.cwd()
+
+
+class KafkaSettings(BaseSettings):
+    """Where the broker is and how topics are named."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_KAFKA_", extra="ignore")
+
+    bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
+    topic_prefix: str = Field("inferwatch.", description="Prefix of every topic name.")
+    replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
+    max_record_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Records larger than this are dead-lettered."
+    )
+    session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer session timeout.")
+    worker_id: str = Field("w0", min_length=1, description="Stable id of this worker "
+                           "(names its transactional producers; a restart with the same id "
+                           "fences the previous incarnation).")
+
+
+class InferenceSettings(BaseSettings):
+    """How the inference agent batches and where its models live."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_INFERENCE_", extra="ignore")
+
+    model_dir: Path = Field(_ROOT / "var" / "models", description="Model store root.")
+    max_batch: int = Field(256, ge=1, le=65536, description="Flush a model batch at this size.")
+    max_wait_ms: float = Field(20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
+    device: str | None = Field(None, description="Force a torch device; default cuda if present.")
+    variants: str = Field("A=1.0", description="Traffic split, e.g. 'A=0.9,B=0.1'.")
+
+    @field_validator("variants")
+    @classmethod
+    def _split_parses(cls, value: str) -> str:
+        parse_split(value)
+        return value
+
+    @property
+    def split(self) -> dict[str, float]:
+        return parse_split(self.variants)
+
+
+class MonitorSettings(BaseSettings):
+    """Windows and thresholds of the monitors and the decision step."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_MONITOR_", extra="ignore")
+
+    summary_size: int = Field(250, ge=1, description="A partition emits a summary every N predictions…")
+    summary_interval_s: float = Field(1.0, gt=0, description="…or every this many seconds.")
+    window_size: int = Field(1000, ge=50, description="Predictions per decision window per model.")
+    window_max_s: float = Field(30.0, gt=0, description="Close a window after this long if it has "
+                                "at least min_window predictions.")
+    min_window: int = Field(200, ge=10, description="Smallest window that is judged.")
+    drift_alpha: float = Field(0.001, gt=0, lt=1, description="False-discovery rate over features.")
+    drift_min_psi: float = Field(0.1, ge=0, description="Smallest PSI that counts as drift.")
+    latency_quantile: float = Field(0.99, gt=0, lt=1, description="Latency quantile watched.")
+    latency_threshold_s: float = Field(0.25, gt=0, description="Alert when that quantile exceeds this.")
+    fire_after: int = Field(2, ge=1, description="Consecutive bad windows before an alert fires.")
+    resolve_after: int = Field(2, ge=1, description="Consecutive good windows before it resolves.")
+    retrain_after: int = Field(3, ge=1, description="Windows of sustained drift before a retrain.")
+    retrain_cooldown_s: float = Field(3600.0, ge=0, description="At most one retrain per model per this.")
+    dashboard_url: str = Field("http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
+
+
+class ClickHouseSettings(BaseSettings):
+    """Where metrics are stored: embedded chDB by default, a server by URL."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_CLICKHOUSE_", extra="ignore")
+
+    url: str = Field("", description="http(s)://user@host:port/db of a server; empty = embedded chDB.")
+    path: Path = Field(_ROOT / "var" / "chdb", description="Data folder of the embedded engine.")
+    batch_max: int = Field(5000, ge=1, description="Most records per insert.")
+    batch_wait_ms: int = Field(500, ge=1, description="Longest wait to fill a batch.")
+    retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between insert retries.")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://", "chdb://")):
+            raise ValueError("must start with http://, https:// or chdb://")
+        return value
+
+    @property
+    def dsn(self) -> str:
+        return self.url or f"chdb://{self.path.resolve()}"
+
+
+def parse_split(text: str) -> dict[str, float]:
+    """Parse 'A=0.9,B=0.1' into a traffic split that sums to 1.
+
+    >>> parse_split("A=0.9,B=0.1")
+    {'A': 0.9, 'B': 0.1}
+    """
+    split: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, share = part.partition("=")
+        if not sep or not name:
+            raise ValueError(f"expected VARIANT=SHARE, got {part!r}")
+        split[name.strip()] = float(share)
+    if not split or any(v < 0 for v in split.values()) or abs(sum(split.values()) - 1) > 1e-9:
+        raise ValueError(f"shares must be non-negative and sum to 1, got {text!r}")
+    return split
+
+
+S = TypeVar("S", bound=BaseSettings)
+_SECRETISH = re.compile("KEY|TOKEN|SECRET|PASSWORD")
+
+
+def load(cls: type[S]) -> S:
+    """Build ``cls`` from the environment, or raise ConfigError naming the variable."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = cls.model_config.get("env_prefix", "")
+        problems = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper()
+            shown = "" if _SECRETISH.search(name) else f" (got {err.get('input')!r})"
+            problems.append(f"{prefix}{name}: {err['msg']}{shown}")
+        raise ConfigError("bad setting: " + "; ".join(problems)) from None

@@ -1,0 +1,161 @@
+"""Realistic traffic with scheduled incidents, for demos, tests and benchmarks.
+
+Requests for the served model ("churn") come from the project's generative model
+(several features, segments, A/B units); an input drift starts at a chosen request
+index. An outside model server ("ranker") publishes its predictions directly, with a
+latency regression over a chosen index range. A share of requests gets its true label
+as an outcome, a fixed number of requests later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrain.synthetic import FEATURES, Drift, FeatureGenerator
+from streams import kafka_clients
+from streams.codec import encode
+from streams.events import InferenceRequest, Latency, ModelOutput, Outcome, Prediction
+from streams.settings import KafkaSettings
+from streams.topics import Topics
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What to send: how much, how fast, and which incidents when (by request index)."""
+
+    count: int
+    rate: float = 0.0
+    model: str = "churn"
+    seed: int = 0
+    run_id: str = "sim"
+    drift_at: int | None = None
+    drift: Drift | None = None
+    external_share: float = 0.0
+    latency_from: int | None = None
+    latency_to: int | None = None
+    outcome_share: float = 0.0
+    outcome_lag: int = 200
+
+    def __post_init__(self) -> None:
+        if self.count < 0 or self.rate < 0:
+            raise ValueError(f"count and rate must be >= 0, got {self.count}, {self.rate}")
+        for name in ("external_share", "outcome_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.drift_at is not None and self.drift is None:
+            raise ValueError("drift_at needs a drift (feature, shift)")
+
+
+@dataclass
+class SimulationResult:
+    """What was sent."""
+
+    requests: int = 0
+    external_predictions: int = 0
+    outcomes: int = 0
+    drift_started_ts: float | None = None
+    seconds: float = 0.0
+
+
+class TrafficPlan:
+    """Pure: the records of each chunk of a scenario, in order."""
+
+    def __init__(self, scenario: Scenario, topics: Topics, clock: Callable[[], float]) -> None:
+        self.s = scenario
+        self.topics = topics
+        self.clock = clock
+        self._gen = FeatureGenerator(scenario.seed)
+        self._rng = np.random.default_rng(scenario.seed + 1)
+        self._labels: deque[tuple[int, str, int]] = deque()
+        self.result = SimulationResult()
+
+    def chunk(self, start: int, stop: int) -> list[tuple[str, bytes, bytes]]:
+        """(topic, key, value) records for request indices [start, stop)."""
+        s, out = self.s, []
+        cut = stop if s.drift_at is None else min(max(s.drift_at, start), stop)
+        parts = [(start, cut, None), (cut, stop, s.drift)]
+        for lo, hi, drift in parts:
+            if hi <= lo:
+                continue
+            if drift is not None and self.result.drift_started_ts is None:
+                self.result.drift_started_ts = self.clock()
+            batch = self._gen.sample(hi - lo, drift=drift)
+            external = self._rng.random(hi - lo) < s.external_share
+            for j in range(hi - lo):
+                i, now = lo + j, self.clock()
+                rid = f"{s.run_id}-{i:09d}"
+                features = dict(zip(FEATURES, batch.features[j].tolist(), strict=True))
+                unit = f"u{int(self._rng.integers(0, 10_000))}"
+                if external[j]:
+                    out.append(self._external(i, rid, now, features, batch.segments[j], unit))
+                    continue
+                req = InferenceRequest(id=rid, ts=now, model=s.model, features=features,
+                                       unit_id=unit, segment=batch.segments[j])
+                out.append((self.topics.requests, rid.encode(), encode(req)))
+                self.result.requests += 1
+                if self._rng.random() < s.outcome_share:
+                    self._labels.append((i, rid, int(batch.labels[j])))
+        out.extend(self._due_outcomes(stop))
+        return out
+
+    def _external(self, i: int, rid: str, now: float, features: dict[str, float],
+                  segment: dict[str, str], unit: str) -> tuple[str, bytes, bytes]:
+        s = self.s
+        slow = (s.latency_from is not None and i >= s.latency_from
+                and (s.latency_to is None or i < s.latency_to))
+        median = 0.4 if slow else 0.04
+        total = float(self._rng.lognormal(np.log(median), 0.3))
+        score = float(self._rng.random())
+        pred = Prediction(
+            request_id=rid, ts=now, model="ranker", variant="A", model_version="ext-1",
+            output=ModelOutput(label=int(score > 0.5), score=score),
+            latency=Latency(queue_s=total * 0.1, inference_s=total * 0.9, total_s=total),
+            features=features, segment=segment, unit_id=unit)
+        self.result.external_predictions += 1
+        return (self.topics.predictions, rid.encode(), encode(pred))
+
+    def _due_outcomes(self, upto: int) -> list[tuple[str, bytes, bytes]]:
+        out = []
+        final = upto >= self.s.count
+        while self._labels and (final or self._labels[0][0] + self.s.outcome_lag < upto):
+            _, rid, label = self._labels.popleft()
+            outcome = Outcome(request_id=rid, ts=self.clock(), kind="label", value=float(label))
+            out.append((self.topics.outcomes, rid.encode(), encode(outcome)))
+            self.result.outcomes += 1
+        return out
+
+
+async def simulate(settings: KafkaSettings, scenario: Scenario,
+                   clock: Callable[[], float] = time.time) -> SimulationResult:
+    """Produce ``scenario`` to the broker, paced at ``scenario.rate`` (0 = flat out)."""
+    plan = TrafficPlan(scenario, Topics(settings.topic_prefix), clock)
+    producer = kafka_clients.producer(settings)
+    await producer.start()
+    started = time.monotonic()
+    step = _CHUNK if scenario.rate == 0 else max(1, min(_CHUNK, int(scenario.rate / 20)))
+    futures: list[asyncio.Future[object]] = []
+    try:
+        for start in range(0, scenario.count, step):
+            stop = min(start + step, scenario.count)
+            futures = [await producer.send(t, v, key=k) for t, k, v in plan.chunk(start, stop)]
+            if scenario.rate > 0:
+                ahead = stop / scenario.rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            if futures:
+                await futures[-1]
+        await producer.flush()
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+    plan.result.seconds = time.monotonic() - started
+    return plan.result

@@ -1,0 +1,36 @@
+"""Read a compacted state topic to its end: the latest value of every key."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.settings import KafkaSettings
+
+
+async def read_latest(settings: KafkaSettings, topic: str) -> dict[bytes, bytes]:
+    """The last committed value of each key of ``topic`` (no consumer group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                isolation_level="read_committed", auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        await consumer.topics()  # refresh metadata so the topic's partitions are known
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not parts:
+            return {}
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        latest: dict[bytes, bytes] = {}
+        idle = 0
+        # a trailing transaction marker may keep the position one short of the end, so
+        # a few empty polls in a row also mean "caught up"
+        while idle < 3 and any(await consumer.position(tp) < ends[tp] for tp in parts):
+            batches = await consumer.getmany(timeout_ms=300)
+            idle = 0 if any(batches.values()) else idle + 1
+            for msgs in batches.values():
+                for m in msgs:
+                    if m.key is not None and m.value is not None:
+                        latest[m.key] = m.value
+        return latest
+    finally:
+        await consumer.stop()

@@ -1,0 +1,94 @@
+"""Every topic inferwatch reads or writes, named in one place.
+
+Names carry a configurable prefix (``INFERWATCH_KAFKA_TOPIC_PREFIX``) so several
+deployments can share a cluster. High-rate topics are keyed by request id and spread
+over many partitions; low-rate topics are keyed by model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic's role, partition count and Kafka configs."""
+
+    role: str
+    partitions: int
+    configs: tuple[tuple[str, str], ...] = ()
+
+
+#: Large enough for a 5 MB record to be refused by *us* (dead-lettered with a reason),
+#: not by the broker.
+_BIG = (("max.message.bytes", str(16 * 1024 * 1024)),)
+
+ROLES: tuple[TopicSpec, ...] = (
+    TopicSpec("requests", 6, _BIG),
+    TopicSpec("predictions", 6, _BIG),
+    TopicSpec("outcomes", 6),
+    TopicSpec("monitor-summaries", 3),
+    TopicSpec("detector-reports", 3),
+    TopicSpec("alerts", 1),
+    TopicSpec("retrain", 1),
+    TopicSpec("model-updates", 1),
+    TopicSpec("dead-letter", 3, _BIG),
+    TopicSpec("decision-state", 1, (("cleanup.policy", "compact"),)),
+)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names for one deployment, built from the prefix."""
+
+    prefix: str = "inferwatch."
+
+    def name(self, role: str) -> str:
+        """The full topic name of ``role`` (one of :data:`ROLES`)."""
+        if role not in {spec.role for spec in ROLES}:
+            raise ValueError(f"unknown topic role {role!r}; valid: {[s.role for s in ROLES]}")
+        return f"{self.prefix}{role}"
+
+    @property
+    def requests(self) -> str:
+        return self.name("requests")
+
+    @property
+    def predictions(self) -> str:
+        return self.name("predictions")
+
+    @property
+    def outcomes(self) -> str:
+        return self.name("outcomes")
+
+    @property
+    def summaries(self) -> str:
+        return self.name("monitor-summaries")
+
+    @property
+    def reports(self) -> str:
+        return self.name("detector-reports")
+
+    @property
+    def alerts(self) -> str:
+        return self.name("alerts")
+
+    @property
+    def retrain(self) -> str:
+        return self.name("retrain")
+
+    @property
+    def model_updates(self) -> str:
+        return self.name("model-updates")
+
+    @property
+    def dead_letter(self) -> str:
+        return self.name("dead-letter")
+
+    @property
+    def decision_state(self) -> str:
+        return self.name("decision-state")
+
+    def specs(self) -> list[tuple[str, TopicSpec]]:
+        """(name, spec) for every topic, in creation order."""
+        return [(self.name(spec.role), spec) for spec in ROLES]
