@@ -9,11 +9,11 @@ epoch (float, UTC). Field names are the JSON keys.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 OutcomeKind = Literal["label", "conversion", "feedback"]
 Decision = Literal["drift", "ok", "breach", "insufficient"]

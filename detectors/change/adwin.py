@@ -56,8 +56,8 @@ class ADWIN(ChangeDetector):
     >>> adwin = ADWIN()
     >>> adwin.update_many(stream)
     array([1023])
-    >>> adwin.width
-    32.0
+    >>> adwin.width  # the values since the reset that followed the alarm
+    976.0
     """
 
     def __init__(self, delta: float = 0.002, clock: int = 32, max_buckets: int = 5,

@@ -40,7 +40,7 @@ class DDM(ChangeDetector):
     >>> errors = np.concatenate([rng.random(1000) < 0.2, rng.random(1000) < 0.5])
     >>> ddm = DDM()
     >>> ddm.update_many(errors)
-    array([1058])
+    array([1457])
     >>> ddm.warning_detected
     False
     """

@@ -41,7 +41,7 @@ class EDDM(ChangeDetector):
     >>> errors = np.concatenate([rng.random(1000) < 0.1, rng.random(1000) < 0.6])
     >>> eddm = EDDM(alpha=0.8, beta=0.75)
     >>> eddm.update_many(errors)
-    array([1040])
+    array([1170])
     """
 
     input_kind = "binary"

@@ -55,7 +55,7 @@ class KSWIN(ChangeDetector):
     >>> stream = np.concatenate([rng.integers(0, 2, 1000), rng.integers(4, 8, 1000)])
     >>> kswin = KSWIN(alpha=0.0001, seed=42)
     >>> kswin.update_many(stream)
-    array([1012])
+    array([1016])
     """
 
     def __init__(self, alpha: float = 0.005, window_size: int = 100, stat_size: int = 30,

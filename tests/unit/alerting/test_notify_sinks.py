@@ -7,7 +7,7 @@ import logging
 
 import httpx
 import pytest
-from conftest import ManualClock, make_note
+from alert_fixtures import ManualClock, make_note
 from pydantic import SecretStr
 
 from streams.errors import SinkError

@@ -1,10 +1,8 @@
-"""Shared helpers of the alerting tests: a manual clock and a notification factory."""
+"""Fixtures of the alerting tests: a manual clock and a notification factory."""
 
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 
 from detectors.incidents import AlertSignal, IncidentTracker, Notification
 
@@ -36,8 +34,3 @@ def make_note(model: str = "ranker", status: str = "firing", at: float = 1000.0,
         (note,) = tracker.observe(AlertSignal(model, "latency_burn_rate", "resolved",
                                               at=at + 60, **signal))  # type: ignore[arg-type]
     return note
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(1000.0)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run every test: start a private Kafka (and Alertmanager where installed), run pytest,
+# stop what was started, whatever the outcome.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+export KAFKA_PORT=${KAFKA_PORT:-39092} KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-39093}
+export INFERWATCH_KAFKA_DIR=${INFERWATCH_KAFKA_DIR:-$PWD/var/kafka-test}
+export INFERWATCH_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+
+cleanup() { bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true  # a fresh broker: no state from earlier runs
+bash deploy/kafka/kafka.sh start
+
+set +e
+$PYTHON -m pytest -q -p no:cacheprovider tests streams detectors inference retrain "$@"
+rc=$?
+set -e
+exit $rc

@@ -1,0 +1,149 @@
+"""Fixtures for tests on the real Apache Kafka broker that `make test` starts.
+
+Each test gets its own topic prefix, model store and ClickHouse folder, and runs the
+real worker (`python -m streams.cli worker`) as a subprocess it can stop or kill -9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+REPO = Path(__file__).resolve().parents[2]
+BOOTSTRAP = os.environ.get("INFERWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path) and "alertmanager" not in item.keywords:
+            item.add_marker(pytest.mark.kafka)
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    async def probe() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
+        await admin.start()
+        await admin.list_topics()
+        await admin.close()
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 20))
+    except Exception as exc:  # noqa: BLE001 - any failure means no broker
+        pytest.fail(f"Kafka is not answering at {BOOTSTRAP} ({exc!r}); run `make test`, "
+                    "which starts it, or `make kafka-start`", pytrace=False)
+    return BOOTSTRAP
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model store with the demo classifier trained once for the session."""
+    root = tmp_path_factory.mktemp("models")
+    env = {**os.environ, "INFERWATCH_INFERENCE_MODEL_DIR": str(root),
+           "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-m", "streams.cli", "train", "--rows", "8000"],
+                   env=env, check=True, capture_output=True, timeout=300)
+    return root
+
+
+class Worker:
+    """The real worker process, with its environment and log."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
+                                     env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                                     cwd=self.env["INFERWATCH_TEST_DIR"])
+        markers = ["inference loop started", "monitor loop started", "decide loop started",
+                   "sink started"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_bytes()[offset:].decode("utf-8", "replace")
+            if all(m in text for m in markers):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.3)
+        raise AssertionError(f"worker did not start; log tail:\n{self.tail()}")
+
+    def stop(self, timeout: float = 60) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"worker ignored SIGTERM; log tail:\n{self.tail()}") from None
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def tail(self, n: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+
+@pytest.fixture
+def env(bootstrap: str, model_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment of one test's worker: own prefix, own ClickHouse folder."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "INFERWATCH_TEST_DIR": str(tmp_path),
+        "INFERWATCH_KAFKA_BOOTSTRAP": bootstrap,
+        "INFERWATCH_KAFKA_TOPIC_PREFIX": prefix,
+        "INFERWATCH_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "INFERWATCH_INFERENCE_MODEL_DIR": str(model_dir),
+        "INFERWATCH_CLICKHOUSE_PATH": str(tmp_path / "chdb"),
+        "INFERWATCH_MONITOR_WINDOW_SIZE": "1000",
+        "INFERWATCH_MONITOR_SUMMARY_SIZE": "250",
+    }
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
+    w = Worker(env, tmp_path / "worker.log")
+    yield w
+    if w.proc is not None and w.proc.poll() is None:
+        w.proc.kill()
+        w.proc.wait()
+
+
+async def consume(bootstrap: str, topic: str, *, until: Callable[[list], bool],  # type: ignore[type-arg]
+                  timeout: float = 120) -> list:  # type: ignore[type-arg]
+    """Read ``topic`` from the beginning (read_committed) until ``until(records)``."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, isolation_level="read_committed",
+                                max_partition_fetch_bytes=32 * 1024 * 1024,
+                                fetch_max_bytes=64 * 1024 * 1024)
+    await consumer.start()
+    records: list = []  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(records) and time.monotonic() < deadline:
+            for msgs in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(msgs)
+    finally:
+        await consumer.stop()
+    return records

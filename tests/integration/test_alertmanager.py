@@ -1,0 +1,120 @@
+"""A real Alertmanager between our sink and a webhook receiver: one page, then its resolve.
+
+Starts Debian's prometheus-alertmanager through deploy/alertmanager/run.sh (group by
+model, group_wait and group_interval 1 s), routes to a receiver this test runs on a free
+port, posts a firing incident through ``AlertmanagerSink`` and then its resolve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from detectors.incidents import AlertSignal, IncidentTracker
+from streams.notify import AlertmanagerSink
+
+pytestmark = pytest.mark.alertmanager
+
+AM_BIN = os.environ.get("AM_BIN", "/usr/bin/prometheus-alertmanager")
+RUN_SH = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager" / "run.sh"
+AM_PORT = int(os.environ.get("AM_PORT", "9193"))
+
+if not (os.path.exists(AM_BIN) or shutil.which("prometheus-alertmanager")):
+    pytest.skip(f"{AM_BIN} is absent: apt-get install prometheus-alertmanager (.ci/run does)",
+                allow_module_level=True)
+
+
+class Receiver:
+    """Collects the JSON bodies Alertmanager posts to /hook."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/hook":
+                    with outer.lock:
+                        outer.bodies.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, n: int, timeout_s: float = 15.0) -> list[dict]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.bodies) >= n:
+                    return list(self.bodies)
+            time.sleep(0.05)
+        with self.lock:
+            return list(self.bodies)
+
+
+@pytest.fixture
+def alertmanager() -> Iterator[Receiver]:
+    receiver = Receiver()
+    env = {**os.environ, "RECEIVER_URL": receiver.url, "AM_PORT": str(AM_PORT),
+           "AM_BIN": AM_BIN if os.path.exists(AM_BIN) else shutil.which(
+               "prometheus-alertmanager") or AM_BIN}
+    subprocess.run([str(RUN_SH), "start"], env=env, check=True, timeout=60,
+                   capture_output=True)
+    try:
+        yield receiver
+    finally:
+        subprocess.run([str(RUN_SH), "stop"], env=env, check=False, timeout=30,
+                       capture_output=True)
+        receiver.server.shutdown()
+
+
+async def test_one_notification_per_incident_then_resolved(alertmanager: Receiver) -> None:
+    now = time.time()
+    tracker = IncidentTracker(clock=lambda: now, resolve_after_evaluations=1)
+    signals = [AlertSignal("ranker-it", d, "firing", at=now, segment=s,
+                           summary="p99 over budget", evidence={"burn_1h": 15.2})
+               for d, s in (("latency_burn_rate", "*"), ("psi", "feature=f1"),
+                            ("psi", "feature=f2"))]
+    notes = [n for s in signals for n in tracker.observe(s)]
+    assert len(notes) == 1  # three alerts, one incident
+    sink = AlertmanagerSink(f"http://127.0.0.1:{AM_PORT}")
+    await sink.send(notes[0])
+    await sink.send(notes[0])  # a retry after a lost answer changes nothing downstream
+
+    received = alertmanager.wait_for(1)
+    time.sleep(2.5)  # two more group intervals: a duplicate would show up by now
+    received = alertmanager.wait_for(2, timeout_s=0.1)
+    assert len(received) == 1, received
+    (firing,) = received
+    assert firing["status"] == "firing"
+    assert firing["groupLabels"] == {"model": "ranker-it"}
+    (alert,) = firing["alerts"]
+    assert alert["labels"]["detector"] == "latency_burn_rate"
+    assert alert["labels"]["severity"] == "page"
+    assert "burn_1h=15.2" in alert["annotations"]["description"]
+
+    resolved_notes = [n for s in signals for n in tracker.observe(
+        AlertSignal(s.model, s.detector, "resolved", at=now + 1, segment=s.segment))]
+    assert [n.status for n in resolved_notes] == ["resolved"]
+    await sink.send(resolved_notes[0])
+    received = alertmanager.wait_for(2)
+    assert len(received) == 2, received
+    assert received[1]["status"] == "resolved"
+    assert received[1]["alerts"][0]["labels"] == alert["labels"]
+    await sink.aclose()

@@ -1,0 +1,112 @@
+"""Bad records go to the dead-letter topic with the reason; outside clients just work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import msgspec
+from aiokafka import AIOKafkaProducer
+
+from streams.codec import encode
+from streams.dead_letter import reason_of
+from streams.events import InferenceRequest, Prediction
+from streams.topics import Topics
+from tests.integration.conftest import Worker, consume
+
+
+def _request(i: int) -> bytes:
+    return encode(InferenceRequest(
+        id=f"ok-{i}", ts=time.time(), model="churn", unit_id=f"u{i}",
+        features={f"f{j}": float(j) + i / 100 for j in range(8)}, segment={"region": "eu"}))
+
+
+POISON = {
+    "malformed": b'{"id": "bad-json", "ts": 1.0, "model": "churn", "features": {',
+    "schema_version": json.dumps({"schema_version": 2, "id": "v2", "ts": 1.0, "model": "churn",
+                                  "features": {"f0": 1.0}}).encode(),
+    "nan": b'{"id": "nan", "ts": 1.0, "model": "churn", "features": {"f0": NaN}}',
+    "inf": b'{"id": "inf", "ts": 1.0, "model": "churn", "features": {"f0": 1e999}}',
+    "too_large": b'{"id": "big", "pad": "' + b"x" * (5 * 1024 * 1024) + b'"}',
+    "unknown_model": encode(InferenceRequest(id="nomodel", ts=1.0, model="nope",
+                                             features={"f0": 1.0})),
+}
+EXPECTED_KIND = {"malformed": "malformed", "schema_version": "schema_version",
+                 "nan": "malformed", "inf": "invalid", "too_large": "too_large",
+                 "unknown_model": "unknown_model"}
+
+
+def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
+        worker: Worker, env: dict[str, str]) -> None:
+    bootstrap = env["INFERWATCH_KAFKA_BOOTSTRAP"]
+    topics = Topics(env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    worker.start()
+    valid = 0
+
+    async def produce() -> None:
+        nonlocal valid
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                    max_request_size=8 * 1024 * 1024)
+        await producer.start()
+        try:
+            for name, raw in POISON.items():
+                for _ in range(3):
+                    await producer.send_and_wait(topics.requests, _request(valid),
+                                                 key=f"ok-{valid}".encode())
+                    valid += 1
+                await producer.send_and_wait(topics.requests, raw, key=name.encode())
+        finally:
+            await producer.stop()
+    asyncio.run(produce())
+
+    dead = asyncio.run(consume(bootstrap, topics.dead_letter,
+                               until=lambda r: len(r) >= len(POISON), timeout=90))
+    preds = asyncio.run(consume(bootstrap, topics.predictions,
+                                until=lambda r: len(r) >= valid, timeout=90))
+    assert worker.stop() == 0, worker.tail()
+
+    by_key = {m.key.decode(): m for m in dead}
+    assert set(by_key) == set(POISON), worker.tail()
+    for name, msg in by_key.items():
+        headers = reason_of(msg.headers)
+        assert headers["inferwatch.error.kind"] == EXPECTED_KIND[name], headers
+        assert headers["inferwatch.source.topic"] == topics.requests
+        assert int(headers["inferwatch.source.offset"]) >= 0
+        assert headers["inferwatch.error"]
+        assert msg.value == POISON[name]  # the raw record is kept whole
+    ids = sorted(msgspec.json.decode(m.value, type=Prediction).request_id for m in preds)
+    assert ids == sorted(f"ok-{i}" for i in range(valid))
+
+
+def test_outside_client_sends_a_request_and_reads_its_prediction(
+        worker: Worker, env: dict[str, str]) -> None:
+    from confluent_kafka import Consumer, Producer
+
+    bootstrap = env["INFERWATCH_KAFKA_BOOTSTRAP"]
+    topics = Topics(env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    worker.start()
+    request = {"id": "outside-1", "ts": time.time(), "model": "churn", "unit_id": "user-42",
+               "features": {f"f{j}": 0.5 for j in range(8)}}
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topics.requests, json.dumps(request).encode(), key=b"outside-1")
+    assert producer.flush(10) == 0
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "outside-test",
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer.subscribe([topics.predictions])
+    found = None
+    deadline = time.monotonic() + 60
+    try:
+        while found is None and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is not None and msg.error() is None and msg.key() == b"outside-1":
+                found = json.loads(msg.value())
+    finally:
+        consumer.close()
+    assert worker.stop() == 0, worker.tail()
+    assert found is not None, worker.tail()
+    assert found["request_id"] == "outside-1" and found["model"] == "churn"
+    assert found["device"] in {"cpu", "cuda"} and found["model_version"] == "v1"
+    assert 0.0 <= found["output"]["score"] <= 1.0
+    assert found["latency"]["total_s"] >= found["latency"]["inference_s"] >= 0

@@ -1,0 +1,69 @@
+"""The inferwatch command line: help, and bad settings stop it with exit status 2."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from streams.cli import main
+
+SUBCOMMANDS = ("worker", "topics", "train", "simulate", "alerts", "summary")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("INFERWATCH_"):
+            monkeypatch.delenv(name)
+
+
+def test_main_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "Watch ML models in production" in out
+    for cmd in SUBCOMMANDS:
+        assert cmd in out
+
+
+@pytest.mark.parametrize("cmd", SUBCOMMANDS)
+def test_subcommand_help(cmd: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([cmd, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: inferwatch {cmd}")
+    # a description paragraph follows the usage
+    assert len(out.split("\n\n")[1].strip()) > 20
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
+
+
+def test_bad_setting_returns_2_and_names_the_variable(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("INFERWATCH_KAFKA_SESSION_TIMEOUT_MS", "5")
+    assert main(["topics"]) == 2
+    err = capsys.readouterr().err
+    assert "INFERWATCH_KAFKA_SESSION_TIMEOUT_MS" in err
+    assert err.startswith("inferwatch: ")
+
+
+def test_unknown_role_returns_2_naming_the_valid_roles(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["worker", "--roles", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "bogus" in err
+    for role in ("inference", "monitor", "decide", "sink"):
+        assert role in err
+
+
+def test_bad_simulate_arguments_return_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--external-share", "1.5"]) == 2
+    assert "external_share" in capsys.readouterr().err
