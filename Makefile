@@ -5,7 +5,8 @@ CACHE ?= $(HOME)/.cache/inferwatch
 VENV ?= $(CACHE)/venv
 DEPS_HASH := $(shell cat pyproject.toml deploy/requirements.py | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.deps-$(DEPS_HASH)
-PYTHON := PYTHONPATH=$(CURDIR) $(VENV)/bin/python
+PYTHON := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
 .PHONY: venv demo test unit lint bench kafka-start kafka-stop clean

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from detectors.base import check_choice
 from detectors.multiple_testing import benjamini_hochberg
 
@@ -101,11 +103,8 @@ reference 2024-05-01..2024-05-08 (n=10000) vs 2024-05-09..now (n=2000).
     items = list(shifts)
     if not items:
         return DriftExplanation((), 0, alpha, "no tests to explain")
-    p = [s.p_value for s in items]
-    if correction == "bh":
-        rejected, adjusted = benjamini_hochberg(p, alpha)
-    else:
-        rejected, adjusted = [v <= alpha for v in p], p
+    p = np.array([s.p_value for s in items])
+    rejected, adjusted = benjamini_hochberg(p, alpha) if correction == "bh" else (p <= alpha, p)
     marked = [replace(s, moved=bool(r), adjusted_p_value=float(a))
               for s, r, a in zip(items, rejected, adjusted, strict=True)]
     ranked = tuple(sorted(marked, key=lambda s: (not s.moved, -abs(s.effect_size),

@@ -8,16 +8,17 @@ import time
 import msgspec
 from aiokafka import AIOKafkaConsumer
 
-from streams.alert_log import format_alert
-from streams.events import Alert
+from streams.alert_log import format_alert, format_retrain
+from streams.events import Alert, RetrainRequested
 from streams.settings import KafkaSettings
 from streams.topics import Topics
 
 
 async def follow_alerts(settings: KafkaSettings, *, seconds: float = 0) -> int:
-    """Print alerts from the end of the topic on; stop after ``seconds`` (0: never)."""
+    """Print alerts and retrain requests from now on; stop after ``seconds`` (0: never)."""
+    topics = Topics(settings.topic_prefix)
     consumer = AIOKafkaConsumer(
-        Topics(settings.topic_prefix).alerts, bootstrap_servers=settings.bootstrap,
+        topics.alerts, topics.retrain, bootstrap_servers=settings.bootstrap,
         isolation_level="read_committed", auto_offset_reset="latest", enable_auto_commit=False)
     await consumer.start()
     printed = 0
@@ -27,15 +28,20 @@ async def follow_alerts(settings: KafkaSettings, *, seconds: float = 0) -> int:
             batches = await consumer.getmany(timeout_ms=500)
             for msgs in batches.values():
                 for m in msgs:
-                    try:
-                        alert = msgspec.json.decode(m.value or b"", type=Alert)
-                    except msgspec.MsgspecError as exc:
-                        print(f"(undecodable alert at offset {m.offset}: {exc})", flush=True)
-                        continue
-                    print(format_alert(alert), flush=True)
+                    print(_line(m.topic == topics.retrain, m.value or b"", m.offset), flush=True)
                     printed += 1
     except asyncio.CancelledError:
         pass
     finally:
         await consumer.stop()
     return printed
+
+
+def _line(is_retrain: bool, raw: bytes, offset: int) -> str:
+    try:
+        if is_retrain:
+            req = msgspec.json.decode(raw, type=RetrainRequested)
+            return format_retrain(req)
+        return format_alert(msgspec.json.decode(raw, type=Alert))
+    except msgspec.MsgspecError as exc:
+        return f"(undecodable record at offset {offset}: {exc})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from streams.events import Alert
+from streams.events import Alert, RetrainRequested
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -33,3 +33,10 @@ def format_alert(alert: Alert) -> str:
     evidence = _clean(alert.annotations.get("description", ""))
     return (f"{stamp} {alert.status.upper():8} [{alert.severity}] {summary} | {evidence}"
             f" | fp={_clean(alert.fingerprint)}")
+
+
+def format_retrain(req: RetrainRequested) -> str:
+    """One line for a retrain request."""
+    stamp = dt.datetime.fromtimestamp(req.requested_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    evidence = ", ".join(f"{k}={v}" for k, v in list(req.evidence.items())[:4])
+    return _clean(f"{stamp} RETRAIN  [{req.model}] {req.reason} | {evidence} | id={req.id}")

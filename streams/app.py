@@ -51,7 +51,7 @@ class WorkerConfig:
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
 
-class LoopService(mode.Service):  # type: ignore[misc]
+class LoopService(mode.Service):
     """Runs one loop for the app's lifetime; stops it gracefully, crashes on failure."""
 
     def __init__(self, name: str, run: Callable[[asyncio.Event], Awaitable[None]],
@@ -89,6 +89,13 @@ class ModelCatalog:
         self._predictors: dict[str, Any] = {}
         self.reference = lru_cache(maxsize=256)(self._load_reference)
 
+    def warm_up(self) -> None:
+        """Load every published model now, so the first requests do not wait for it."""
+        root = self.store.root
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            if folder.is_dir() and not folder.name.startswith("."):
+                self.predictor(folder.name, "")
+
     def predictor(self, model: str, variant: str) -> Any:
         if model not in self._predictors:
             if self.store.latest(model) is None:
@@ -122,6 +129,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
         consumer_auto_offset_reset="earliest", stream_wait_empty=False)
     catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device)
+    if "inference" in cfg.roles:
+        catalog.warm_up()
     for name, run in _loops(cfg, topics, catalog).items():
         app.add_dependency(LoopService(name, run, loop=app.loop))
 
@@ -143,7 +152,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
 
 def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
            ) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
-    kafka, loops = cfg.kafka, {}
+    kafka = cfg.kafka
+    loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
     if "inference" in cfg.roles:
         stage = InferenceStage(
             topics=topics, predictors=catalog.predictor,
@@ -166,7 +176,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
                                   stage=dstage, max_records=500)
 
         async def decide(stop: asyncio.Event) -> None:
-            saved = await read_latest(kafka, topics.decision_state)
+            saved = await read_latest(kafka, topics.decision_state,
+                                      topics.partitions("decision-state"))
             if b"decision" in saved:
                 dstage.restore(saved[b"decision"])
                 log.info("decision state restored")

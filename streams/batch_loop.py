@@ -47,7 +47,7 @@ class Stage(Protocol):
     def flush(self, *, force: bool) -> list[Output] | None: ...
 
 
-class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class _FlushOnRevoke(ConsumerRebalanceListener):
     def __init__(self, loop: TransactionalLoop) -> None:
         self._loop = loop
 
@@ -100,7 +100,7 @@ class TransactionalLoop:
             await self._consumer.stop()
             await self._producer.stop()
 
-    def _add(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+    def _add(self, batches: dict[TopicPartition, list]) -> None:
         for tp, msgs in batches.items():
             if not msgs:
                 continue

@@ -58,7 +58,7 @@ class ClickHouseStore:
                 self.client.insert(table, rows, column_names=list(columns),
                                    settings={"insert_deduplication_token": token})
                 return
-            except Exception as exc:  # noqa: BLE001 - the driver raises many kinds
+            except Exception as exc:
                 attempt += 1
                 self.retries += 1
                 if self.max_attempts is not None and attempt >= self.max_attempts:

@@ -71,7 +71,7 @@ class BatchDecoder(Generic[E]):
         out: Decoded[E] = Decoded([], [], [])
         for rec in records:
             value = rec.value
-            if value is None:
+            if not value:
                 out.rejected.append(Rejected(rec, "empty", "record has no value"))
                 continue
             if len(value) > self.max_record_bytes:

@@ -105,9 +105,10 @@ class DecisionStage:
         shifts = self._drift(win)
         if shifts is not None:
             drifted = [s for s in shifts if s.shift.drifted]
-            outputs.append(self._report(win, _drift_report(win, shifts, drifted, self.settings), now))
+            report = _drift_report(win, shifts, drifted, self.settings)
+            outputs.append(self._report(win, report, now))
             outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
-                                            _drift_evidence(drifted or shifts[:1])))
+                                            _drift_evidence(shifts)))
         if "total" in win.latency:
             verdict = self._latency.evaluate(win.latency["total"])
             outputs.append(self._report(win, _latency_report(win, verdict), now))
@@ -129,7 +130,7 @@ class DecisionStage:
 
     def _transition(self, win: DecisionWindow, detector: str, bad: bool, now: float,
                     evidence: dict[str, float | str]) -> list[Output]:
-        fp = fingerprint(win.model, detector, GLOBAL)
+        fp = fingerprint(win.model, detector, GLOBAL, win.variant)
         change = self._rule.observe(fp, bad, now=now)
         outputs = []
         if change is not None:
@@ -156,19 +157,21 @@ def _drift_report(win: DecisionWindow, shifts: list[SegmentShift], drifted: list
     top = shifts[0].shift if shifts else None
     return DetectorReport(
         detector=DRIFT, model=win.model, variant=win.variant,
-        segment=drifted[0].segment if drifted else GLOBAL,
+        segment=_where(shifts, drifted[0].shift.feature) if drifted else GLOBAL,
         window_start=win.window_start, window_end=win.window_end, n=win.n,
         statistic=top.psi if top else 0.0, threshold=s.drift_min_psi,
         p_value=top.p_adjusted if top else None, decision="drift" if drifted else "ok",
-        evidence=_drift_evidence(drifted or shifts[:3]))
+        evidence=_drift_evidence(shifts))
 
 
 def _drift_evidence(shifts: list[SegmentShift]) -> dict[str, float | str]:
+    """The feature and segment to name, and the top shifts (drifted ones first)."""
     evidence: dict[str, float | str] = {}
-    if shifts:
-        feature = shifts[0].shift.feature
+    shown = [s for s in shifts if s.shift.drifted] or shifts[:3]
+    if shown:
+        feature = shown[0].shift.feature
         evidence["feature"], evidence["segment"] = feature, _where(shifts, feature)
-    for s in shifts[:5]:
+    for s in shown[:5]:
         name = f"{s.segment}/{s.shift.feature}"
         evidence[f"psi[{name}]"] = round(s.shift.psi, 4)
         evidence[f"p_adj[{name}]"] = float(f"{s.shift.p_adjusted:.3g}")
@@ -176,16 +179,16 @@ def _drift_evidence(shifts: list[SegmentShift]) -> dict[str, float | str]:
 
 
 def _where(shifts: list[SegmentShift], feature: str) -> str:
-    """The segment to name: ``*`` when every value of some segment key drifted alike."""
-    hit = {s.segment for s in shifts if s.shift.feature == feature and s.shift.drifted}
-    tested = {s.segment for s in shifts if s.shift.feature == feature}
+    """The segment to name: ``*`` when every value of every segment key drifted, else the
+    drifted segment that moved most."""
+    mine = [s for s in shifts if s.shift.feature == feature and s.segment != GLOBAL]
+    hit = {s.segment for s in mine if s.shift.drifted}
     by_key: dict[str, set[str]] = {}
-    for seg in tested - {GLOBAL}:
-        by_key.setdefault(seg.split("=", 1)[0], set()).add(seg)
-    if GLOBAL in hit and any(len(segs) > 1 and segs <= hit for segs in by_key.values()):
+    for s in mine:
+        by_key.setdefault(s.segment.split("=", 1)[0], set()).add(s.segment)
+    if not hit or all(segs <= hit for segs in by_key.values()):
         return GLOBAL
-    ranked = [s.segment for s in shifts if s.shift.feature == feature and s.segment != GLOBAL]
-    return next((seg for seg in ranked if seg in hit), GLOBAL)
+    return next(s.segment for s in mine if s.segment in hit)  # most shifted first
 
 
 def _latency_report(win: DecisionWindow, v: LatencyVerdict) -> DetectorReport:
@@ -220,7 +223,7 @@ def _describe(detector: str, evidence: dict[str, float | str]) -> str:
     if detector == DRIFT:
         return f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
     return (f"latency p{float(evidence['quantile']) * 100:g} {float(evidence['value_s']):.3f}s"
-            f" > {float(evidence['threshold_s']):.3f}s")
+            f" (threshold {float(evidence['threshold_s']):.3f}s)")
 
 
 def _evidence_text(evidence: dict[str, float | str]) -> str:

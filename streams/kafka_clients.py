@@ -8,6 +8,8 @@ dead-letter for being too large.
 
 from __future__ import annotations
 
+import contextlib
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -61,10 +63,9 @@ async def create_topics(settings: KafkaSettings) -> list[str]:
             for name, spec in Topics(settings.topic_prefix).specs() if name not in existing
         ]
         if new:
-            try:
+            # a concurrent worker may create it first; that is the wanted state
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # a concurrent worker created it first; that is the wanted state
         return [t.name for t in new]
     finally:
         await admin.close()

@@ -8,6 +8,7 @@ Secrets are ``SecretStr`` and never logged.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import TypeVar
@@ -25,7 +26,8 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INFERWATCH_KAFKA_", extra="ignore")
 
-    bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
+    bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
     topic_prefix: str = Field("inferwatch.", description="Prefix of every topic name.")
     replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
     max_record_bytes: int = Field(
@@ -44,7 +46,8 @@ class InferenceSettings(BaseSettings):
 
     model_dir: Path = Field(_ROOT / "var" / "models", description="Model store root.")
     max_batch: int = Field(256, ge=1, le=65536, description="Flush a model batch at this size.")
-    max_wait_ms: float = Field(20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
+    max_wait_ms: float = Field(
+        20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
     device: str | None = Field(None, description="Force a torch device; default cuda if present.")
     variants: str = Field("A=1.0", description="Traffic split, e.g. 'A=0.9,B=0.1'.")
 
@@ -64,7 +67,8 @@ class MonitorSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INFERWATCH_MONITOR_", extra="ignore")
 
-    summary_size: int = Field(250, ge=1, description="A partition emits a summary every N predictions…")
+    summary_size: int = Field(
+        250, ge=1, description="A partition emits a summary every N predictions…")
     summary_interval_s: float = Field(1.0, gt=0, description="…or every this many seconds.")
     window_size: int = Field(1000, ge=50, description="Predictions per decision window per model.")
     window_max_s: float = Field(30.0, gt=0, description="Close a window after this long if it has "
@@ -73,12 +77,16 @@ class MonitorSettings(BaseSettings):
     drift_alpha: float = Field(0.001, gt=0, lt=1, description="False-discovery rate over features.")
     drift_min_psi: float = Field(0.1, ge=0, description="Smallest PSI that counts as drift.")
     latency_quantile: float = Field(0.99, gt=0, lt=1, description="Latency quantile watched.")
-    latency_threshold_s: float = Field(0.25, gt=0, description="Alert when that quantile exceeds this.")
+    latency_threshold_s: float = Field(
+        0.25, gt=0, description="Alert when that quantile exceeds this.")
     fire_after: int = Field(2, ge=1, description="Consecutive bad windows before an alert fires.")
     resolve_after: int = Field(2, ge=1, description="Consecutive good windows before it resolves.")
-    retrain_after: int = Field(3, ge=1, description="Windows of sustained drift before a retrain.")
-    retrain_cooldown_s: float = Field(3600.0, ge=0, description="At most one retrain per model per this.")
-    dashboard_url: str = Field("http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
+    retrain_after: int = Field(
+        3, ge=1, description="Windows of sustained drift before a retrain.")
+    retrain_cooldown_s: float = Field(
+        3600.0, ge=0, description="At most one retrain per model per this.")
+    dashboard_url: str = Field(
+        "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
 
 
 class ClickHouseSettings(BaseSettings):
@@ -86,7 +94,8 @@ class ClickHouseSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INFERWATCH_CLICKHOUSE_", extra="ignore")
 
-    url: str = Field("", description="http(s)://user@host:port/db of a server; empty = embedded chDB.")
+    url: str = Field(
+        "", description="http(s)://user@host:port/db of a server; empty = embedded chDB.")
     path: Path = Field(_ROOT / "var" / "chdb", description="Data folder of the embedded engine.")
     batch_max: int = Field(5000, ge=1, description="Most records per insert.")
     batch_wait_ms: int = Field(500, ge=1, description="Longest wait to fill a batch.")
@@ -116,7 +125,8 @@ def parse_split(text: str) -> dict[str, float]:
         if not sep or not name:
             raise ValueError(f"expected VARIANT=SHARE, got {part!r}")
         split[name.strip()] = float(share)
-    if not split or any(v < 0 for v in split.values()) or abs(sum(split.values()) - 1) > 1e-9:
+    if (not split or not all(math.isfinite(v) and v >= 0 for v in split.values())
+            or abs(sum(split.values()) - 1) > 1e-9):
         raise ValueError(f"shares must be non-negative and sum to 1, got {text!r}")
     return split
 

@@ -65,8 +65,8 @@ class SinkLoop:
             await self._consumer.stop()
             await self._producer.stop()
 
-    async def _write(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        by_topic: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+    async def _write(self, batches: dict[TopicPartition, list]) -> None:
+        by_topic: dict[str, list] = defaultdict(list)
         for tp, msgs in sorted(batches.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
             hw = self._high_water.get((tp.topic, tp.partition), -1)
             by_topic[tp.topic].extend(m for m in msgs if m.offset > hw)
@@ -76,7 +76,7 @@ class SinkLoop:
         await self._consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batches.items()
                                      if msgs})
 
-    async def _write_topic(self, topic: str, msgs: list) -> None:  # type: ignore[type-arg]
+    async def _write_topic(self, topic: str, msgs: list) -> None:
         records = [SourceRecord(m.topic, m.partition, m.offset, m.key, m.value) for m in msgs]
         headers = [list(m.headers or ()) for m in msgs]
         table, rejected = self.mapper.rows(topic, records, headers)

@@ -7,16 +7,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from streams.settings import KafkaSettings
 
 
-async def read_latest(settings: KafkaSettings, topic: str) -> dict[bytes, bytes]:
+async def read_latest(settings: KafkaSettings, topic: str, partitions: int
+                      ) -> dict[bytes, bytes]:
     """The last committed value of each key of ``topic`` (no consumer group)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
                                 isolation_level="read_committed", auto_offset_reset="earliest")
     await consumer.start()
     try:
-        await consumer.topics()  # refresh metadata so the topic's partitions are known
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not parts:
-            return {}
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -24,7 +22,7 @@ async def read_latest(settings: KafkaSettings, topic: str) -> dict[bytes, bytes]
         idle = 0
         # a trailing transaction marker may keep the position one short of the end, so
         # a few empty polls in a row also mean "caught up"
-        while idle < 3 and any(await consumer.position(tp) < ends[tp] for tp in parts):
+        while idle < 3 and await _behind(consumer, parts, ends):
             batches = await consumer.getmany(timeout_ms=300)
             idle = 0 if any(batches.values()) else idle + 1
             for msgs in batches.values():
@@ -34,3 +32,11 @@ async def read_latest(settings: KafkaSettings, topic: str) -> dict[bytes, bytes]
         return latest
     finally:
         await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, parts: list[TopicPartition],
+                  ends: dict[TopicPartition, int]) -> bool:
+    for tp in parts:
+        if await consumer.position(tp) < ends[tp]:
+            return True
+    return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from streams.clickhouse_store import ClickHouseStore
 from streams.settings import ClickHouseSettings
 
@@ -17,7 +19,7 @@ _QUERIES = {
 }
 
 
-def summarise(store: ClickHouseStore) -> dict[str, list[tuple[object, ...]]]:
+def summarise(store: ClickHouseStore) -> dict[str, list[tuple[Any, ...]]]:
     """The raw figures of the summary."""
     store.apply_schema()
     return {name: store.query(sql) for name, sql in _QUERIES.items()}

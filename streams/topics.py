@@ -89,6 +89,10 @@ class Topics:
     def decision_state(self) -> str:
         return self.name("decision-state")
 
+    def partitions(self, role: str) -> int:
+        """The partition count of ``role``'s topic."""
+        return next(spec.partitions for spec in ROLES if spec.role == role)
+
     def specs(self) -> list[tuple[str, TopicSpec]]:
         """(name, spec) for every topic, in creation order."""
         return [(self.name(spec.role), spec) for spec in ROLES]

@@ -10,6 +10,10 @@ from detectors.base import check_range
 from detectors.change.adwin_buckets import any_cut, grow_pyramid, layout
 from detectors.change.base import ChangeDetector, check_positive_int
 
+#: check points per block of the cut matrix; a block that fires ends the batch early
+_ROWS = 512
+
+
 class ADWIN(ChangeDetector):
     r"""Adaptive Windowing method for concept drift detection (river-compatible).
 
@@ -111,10 +115,10 @@ class ADWIN(ChangeDetector):
         self._insert(float(x))
         self._tick += 1
         self._drift_detected = False
-        if self._tick % self.clock == 0 and self._width > self.grace_period:
-            if self._window_differs():
-                self._shrink()
-                self._drift_detected = True
+        due = self._tick % self.clock == 0 and self._width > self.grace_period
+        if due and self._window_differs():
+            self._shrink()
+            self._drift_detected = True
 
     def _insert(self, value: float) -> None:
         self._totals[0].append(value)
@@ -189,6 +193,17 @@ class ADWIN(ChangeDetector):
 
     def _check_many(self, pyramid: Any, n: np.ndarray, totals: np.ndarray,
                     variances: np.ndarray) -> np.ndarray:
+        """Whether each check point finds a cut; stops after the first block that does."""
+        fired = np.zeros(n.size, dtype=bool)
+        for lo in range(0, n.size, _ROWS):
+            part = slice(lo, lo + _ROWS)
+            fired[part] = self._check_block(pyramid, n[part], totals[part], variances[part])
+            if fired[part].any():
+                break
+        return fired
+
+    def _check_block(self, pyramid: Any, n: np.ndarray, totals: np.ndarray,
+                     variances: np.ndarray) -> np.ndarray:
         levels, _, bases = pyramid
         m, c = layout(n, self.max_buckets, len(levels))
         slot = np.arange(self.max_buckets)

@@ -39,7 +39,7 @@ def bootstrap() -> str:
         await admin.close()
     try:
         asyncio.run(asyncio.wait_for(probe(), 20))
-    except Exception as exc:  # noqa: BLE001 - any failure means no broker
+    except Exception as exc:
         pytest.fail(f"Kafka is not answering at {BOOTSTRAP} ({exc!r}); run `make test`, "
                     "which starts it, or `make kafka-start`", pytrace=False)
     return BOOTSTRAP

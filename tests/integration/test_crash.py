@@ -10,7 +10,8 @@ from pathlib import Path
 import msgspec
 
 from streams.clickhouse_store import ClickHouseStore
-from streams.events import Prediction
+from retrain.synthetic import Drift
+from streams.events import Alert, Prediction
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, SimulationResult, simulate
 from streams.topics import Topics
@@ -61,3 +62,31 @@ def test_kill9_mid_stream_loses_nothing_and_duplicates_nothing(
         assert outcomes == distinct_outcomes == sent[0].outcomes
     finally:
         store.close()
+
+
+def test_a_firing_alert_survives_kill9_and_pages_once(worker: Worker, env: dict[str, str]) -> None:
+    kafka = KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
+                          topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    topics = Topics(kafka.topic_prefix)
+    drift = Drift("f2", shift=2.0)
+    worker.start()
+    asyncio.run(simulate(kafka, Scenario(count=5000, seed=4, run_id="before", drift_at=1000,
+                                         drift=drift)))
+    asyncio.run(consume(kafka.bootstrap, topics.alerts, until=lambda r: len(r) >= 1,
+                        timeout=90))
+    worker.kill9()
+    worker.start()
+    asyncio.run(simulate(kafka, Scenario(count=4000, seed=5, run_id="after", drift_at=0,
+                                         drift=drift)))
+    # wait until windows after the restart have been judged: reports keep coming
+    reports_before = len(asyncio.run(consume(kafka.bootstrap, topics.reports,
+                                             until=lambda r: False, timeout=2)))
+    asyncio.run(consume(kafka.bootstrap, topics.reports,
+                        until=lambda r: len(r) >= reports_before + 6, timeout=90))
+    alerts = [msgspec.json.decode(m.value, type=Alert) for m in asyncio.run(
+        consume(kafka.bootstrap, topics.alerts, until=lambda r: False, timeout=3))]
+    assert worker.stop() == 0, worker.tail()
+    drift_alerts = [(a.status, a.labels["detector"]) for a in alerts
+                    if a.labels["detector"] == "feature_drift"]
+    assert drift_alerts == [("firing", "feature_drift")], worker.tail()
+    assert "decision state restored" in worker.log.read_text()

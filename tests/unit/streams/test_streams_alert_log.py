@@ -11,7 +11,8 @@ from streams.events import Alert
 def _alert(**kw: object) -> Alert:
     base: dict[str, object] = dict(fingerprint="fp1", status="firing", severity="page",
                                    labels={"alertname": "feature_drift"},
-                                   annotations={"summary": "churn/A drift", "description": "psi=0.3"},
+                                   annotations={"summary": "churn/A drift",
+                                                "description": "psi=0.3"},
                                    starts_at=1_700_000_000.0)
     base.update(kw)
     return Alert(**base)  # type: ignore[arg-type]

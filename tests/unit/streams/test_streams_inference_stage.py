@@ -183,7 +183,8 @@ def test_bad_records_are_dead_lettered_and_valid_neighbours_predicted() -> None:
     clock = Clock()
     stage, _, _ = _stage(clock, max_batch=100)
     docs: list[dict | bytes] = [_request(0, clock.t), b"{nope", _request(2, clock.t),
-                                b'{"id": "r3", "ts": 1, "model": "churn", "features": {"a": 1e999}}',
+                                b'{"id": "r3", "ts": 1, "model": "churn", '
+                                b'"features": {"a": 1e999}}',
                                 _request(4, clock.t)]
     stage.add(_records(docs))
     outputs = stage.flush(force=True)
