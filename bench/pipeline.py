@@ -7,6 +7,7 @@ monitor (predictions), sink (predictions and the rest). Needs the broker that
 ``bench/run.sh`` starts.
 
 Usage: PYTHONPATH=. python bench/pipeline.py --n 100000 [--roles inference,monitor,decide,sink]
+(``--roles inference/monitor,decide,sink`` runs two worker processes, one per group)
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from streams.topics import Topics
 REPO = Path(__file__).resolve().parent.parent
 
 
-async def raw_rate(bootstrap: str, topic: str) -> tuple[int, float]:
+async def raw_rate(bootstrap: str, topic: str, partitions: int) -> tuple[int, float]:
     """Records and seconds to read ``topic`` whole with getmany, no decoding."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 max_partition_fetch_bytes=8 * 1024 * 1024,
                                 fetch_max_bytes=64 * 1024 * 1024)
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -52,17 +53,12 @@ async def raw_rate(bootstrap: str, topic: str) -> tuple[int, float]:
         await consumer.stop()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()
-    return consumer.partitions_for_topic(topic) or set()
-
-
-async def committed_to_end(bootstrap: str, group: str, topic: str) -> bool:
+async def committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
         ends = await consumer.end_offsets(parts)
         for tp in parts:
             done = await consumer.committed(tp) or 0
@@ -81,7 +77,8 @@ def run(n: int, roles: str) -> dict[str, float]:
     topics = Topics(prefix)
     asyncio.run(create_topics(kafka))
     asyncio.run(simulate(kafka, Scenario(count=n, seed=11, run_id="bench")))
-    raw_n, raw_s = asyncio.run(raw_rate(bootstrap, topics.requests))
+    raw_n, raw_s = asyncio.run(raw_rate(bootstrap, topics.requests,
+                                        topics.partitions("requests")))
 
     tmp = Path(tempfile.mkdtemp(prefix="iw-bench-"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "INFERWATCH_KAFKA_BOOTSTRAP": bootstrap,
@@ -89,27 +86,35 @@ def run(n: int, roles: str) -> dict[str, float]:
            "INFERWATCH_CLICKHOUSE_PATH": str(tmp / "chdb"),
            "INFERWATCH_INFERENCE_MODEL_DIR": os.environ.get(
                "INFERWATCH_INFERENCE_MODEL_DIR", str(REPO / "var" / "models"))}
-    log = tmp / "worker.log"
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--roles", roles],
-                              env=env, cwd=tmp, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    # "a,b/c,d" runs two worker processes, one per role group
+    logs, workers = [], []
+    for i, group in enumerate(roles.split("/")):
+        logs.append(tmp / f"worker{i}.log")
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--roles", group], env=env, cwd=tmp,
+            stdout=logs[-1].open("wb"), stderr=subprocess.STDOUT))
     groups = [(f"{prefix}inference", topics.requests)]
     if "monitor" in roles:
         groups.append((f"{prefix}monitor", topics.predictions))
     if "sink" in roles:
         groups.append((f"{prefix}sink", topics.predictions))
     try:
-        wanted = roles.count(",") + 1
-        while log.read_text(errors="replace").count("started") < wanted + 0:
-            if worker.poll() is not None:
-                raise SystemExit(log.read_text()[-3000:])
+        wanted = len(roles.replace("/", ",").split(","))
+        while sum(log.read_text(errors="replace").count(" started") for log in logs) < wanted:
+            for log, worker in zip(logs, workers, strict=True):
+                if worker.poll() is not None:
+                    raise SystemExit(log.read_text()[-3000:])
             time.sleep(0.05)
         start = time.perf_counter()
-        while not all(asyncio.run(committed_to_end(bootstrap, g, t)) for g, t in groups):
+        parts = topics.partitions("requests")  # predictions has as many
+        while not all(asyncio.run(committed_to_end(bootstrap, g, t, parts)) for g, t in groups):
             time.sleep(0.2)
         pipeline_s = time.perf_counter() - start
     finally:
-        worker.terminate()
-        worker.wait(60)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(60)
     return {"n": n, "raw_eps": raw_n / raw_s, "pipeline_eps": n / pipeline_s,
             "ratio": (n / pipeline_s) / (raw_n / raw_s)}
 

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
@@ -72,6 +73,12 @@ class VariantRouter:
         # so a variant with share 0 never receives a unit.
         cumulative[int(np.flatnonzero(shares > 0)[-1]) :] = 1.0
         self._cuts = cumulative[:-1]
+        # per-request assignment is on the hot path: plain lists and bisect beat numpy
+        # scalars there, and a single live variant needs no hash at all
+        self._cut_list = self._cuts.tolist()
+        self._names = [str(v) for v in self._variants]
+        live = [str(v) for v, s in zip(self._variants, shares, strict=True) if s > 0]
+        self._only = live[0] if len(live) == 1 else None
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -80,8 +87,9 @@ class VariantRouter:
 
     def assign(self, unit_id: str) -> str:
         """The variant of ``unit_id``."""
-        u = unit_hash(unit_id, self.salt)
-        return str(self._variants[int(np.searchsorted(self._cuts, u, side="right"))])
+        if self._only is not None:
+            return self._only
+        return self._names[bisect.bisect_right(self._cut_list, unit_hash(unit_id, self.salt))]
 
     def assign_many(self, unit_ids: Sequence[str]) -> np.ndarray:
         """The variants of many unit ids, as an object array of names."""

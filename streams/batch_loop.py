@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from streams import kafka_clients
-from streams.codec import SourceRecord
+from streams.codec import RawRecord
+from streams.record_writer import send_records
 from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ class Stage(Protocol):
     when it is not yet time (a micro-batch still filling); ``force`` asks for a flush now.
     """
 
-    def add(self, records: list[SourceRecord]) -> None: ...
+    def add(self, records: Sequence[RawRecord]) -> None: ...
 
     def wait_s(self) -> float | None: ...
 
@@ -104,8 +106,7 @@ class TransactionalLoop:
         for tp, msgs in batches.items():
             if not msgs:
                 continue
-            self.stage.add([
-                SourceRecord(m.topic, m.partition, m.offset, m.key, m.value) for m in msgs])
+            self.stage.add(msgs)  # ConsumerRecords are RawRecords: no copy per record
             self._pending[tp] = msgs[-1].offset + 1
             self.records_in += len(msgs)
 
@@ -118,9 +119,7 @@ class TransactionalLoop:
             if outputs is None:
                 return
             async with self._producer.transaction():
-                for out in outputs:
-                    await self._producer.send(out.topic, out.value, key=out.key,
-                                              headers=out.headers)
+                await send_records(self._producer, outputs)
                 await self._producer.send_offsets_to_transaction(
                     dict(self._pending), self.group_id)
             self.records_out += len(outputs)

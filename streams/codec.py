@@ -7,8 +7,9 @@ and the batch goes on. Encoding uses msgspec, which writes compact JSON.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -19,9 +20,28 @@ E = TypeVar("E", bound=Event)
 _encoder = msgspec.json.Encoder()
 
 
+class RawRecord(Protocol):
+    """What the stages read of a Kafka record; aiokafka's ConsumerRecord is one."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
-    """Where a record came from, and its raw bytes."""
+    """Where a record came from, and its raw bytes (a RawRecord built by hand)."""
 
     topic: str
     partition: int
@@ -34,7 +54,7 @@ class SourceRecord:
 class Rejected:
     """A record that could not be decoded, with the reason kind and text."""
 
-    record: SourceRecord
+    record: RawRecord
     kind: str
     reason: str
 
@@ -44,7 +64,7 @@ class Decoded(Generic[E]):
     """Decoded events with their source records, and the rejected records."""
 
     events: list[E]
-    sources: list[SourceRecord]
+    sources: list[RawRecord]
     rejected: list[Rejected]
 
 
@@ -66,7 +86,7 @@ class BatchDecoder(Generic[E]):
         self.max_record_bytes = max_record_bytes
         self._decoder = msgspec.json.Decoder(event_type)
 
-    def decode(self, records: list[SourceRecord]) -> Decoded[E]:
+    def decode(self, records: Sequence[RawRecord]) -> Decoded[E]:
         """Decode ``records`` in order; invalid ones are rejected, never dropped."""
         out: Decoded[E] = Decoded([], [], [])
         for rec in records:

@@ -11,7 +11,7 @@ in the same transaction as its outputs, so a restart resumes exactly.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -23,7 +23,7 @@ from detectors.fingerprint import fingerprint
 from detectors.latency import LatencyVerdict, QuantileThreshold
 from retrain.policy import RetrainPolicy
 from streams.batch_loop import Output
-from streams.codec import BatchDecoder, Rejected, SourceRecord, encode
+from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.dead_letter import dead_letter
 from streams.decision_window import GLOBAL, DecisionWindow
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
@@ -53,7 +53,7 @@ class DecisionStage:
         self._outputs: list[Output] = []
 
     # -- stage protocol ----------------------------------------------------------------
-    def add(self, records: list[SourceRecord]) -> None:
+    def add(self, records: Sequence[RawRecord]) -> None:
         decoded = self._decoder.decode(records)
         self._rejected.extend(decoded.rejected)
         for summary in decoded.events:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ from inference.micro_batcher import MicroBatcher
 from inference.predictor import Predictor
 from inference.routing import VariantRouter
 from streams.batch_loop import Output
-from streams.codec import BatchDecoder, Rejected, SourceRecord, encode
+from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.dead_letter import dead_letter
 from streams.events import InferenceRequest, Latency, ModelOutput, Prediction
 from streams.topics import Topics
@@ -32,7 +32,7 @@ PredictorLookup = Callable[[str, str], "Predictor | None"]
 @dataclass(frozen=True, slots=True)
 class _Pending:
     request: InferenceRequest
-    source: SourceRecord
+    source: RawRecord
     variant: str
 
 
@@ -43,6 +43,7 @@ class InferenceStage:
                  max_batch: int, max_wait_ms: float, max_record_bytes: int,
                  clock: Callable[[], float] = time.time) -> None:
         self.topics = topics
+        self._predictions = topics.predictions
         self.predictors = predictors
         self.router = router
         self.clock = clock
@@ -51,7 +52,7 @@ class InferenceStage:
         self._max_batch = max_batch
         self._rejected: list[Rejected] = []
 
-    def add(self, records: list[SourceRecord]) -> None:
+    def add(self, records: Sequence[RawRecord]) -> None:
         decoded = self._decoder.decode(records)
         self._rejected.extend(decoded.rejected)
         now = self.clock()
@@ -98,19 +99,23 @@ class InferenceStage:
         start = self.clock()
         result = predictor.predict_batch(rows)
         published = self.clock()
+        topic, n = self._predictions, len(items)
+        device, version = predictor.device, predictor.version
+        labels, scores = result.labels.tolist(), result.scores.tolist()
+        probabilities = result.probabilities.tolist()
         outputs = []
         for i, p in enumerate(items):
             req = p.request
             pred = Prediction(
                 request_id=req.id, ts=published, model=req.model, variant=variant,
-                model_version=predictor.version,
-                output=ModelOutput(label=int(result.labels[i]), score=float(result.scores[i]),
-                                   probabilities=result.probabilities[i].tolist()),
+                model_version=version,
+                output=ModelOutput(label=labels[i], score=scores[i],
+                                   probabilities=probabilities[i]),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
                                 total_s=max(published - req.ts, 0.0)),
-                batch_size=len(items), device=predictor.device, features=req.features,
+                batch_size=n, device=device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id)
-            outputs.append(Output(self.topics.predictions, p.source.key, encode(pred)))
+            outputs.append(Output(topic, p.source.key, encode(pred)))
         return outputs
 
     def _reject(self, items: list[_Pending], kind: str, reason: str) -> None:
@@ -127,6 +132,12 @@ class InferenceStage:
 
 def _feature_matrix(items: list[_Pending], names: list[str]) -> tuple[np.ndarray, list[_Pending]]:
     """Rows in the model's feature order; requests missing a feature are left out."""
+    try:
+        rows = np.array([[p.request.features[n] for n in names] for p in items],
+                        dtype=np.float32)
+        return rows.reshape(len(items), len(names)), items
+    except KeyError:
+        pass  # some request lacks a feature: keep the others
     ok = [p for p in items if all(n in p.request.features for n in names)]
     rows = np.array([[p.request.features[n] for n in names] for p in ok], dtype=np.float32)
     return rows.reshape(len(ok), len(names)), ok

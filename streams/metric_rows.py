@@ -6,13 +6,13 @@ returned as rejections so the sink can dead-letter them too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from streams.codec import BatchDecoder, Rejected, SourceRecord
+from streams.codec import BatchDecoder, RawRecord, Rejected
 from streams.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
 from streams.events import Alert, DetectorReport, Event, Outcome, Prediction, RetrainRequested
 from streams.topics import Topics
@@ -98,7 +98,7 @@ class RowMapper:
     def table_of(self, topic: str) -> str:
         return "dead_letters" if topic == self.topics.dead_letter else self._by_topic[topic].table
 
-    def rows(self, topic: str, records: list[SourceRecord],
+    def rows(self, topic: str, records: Sequence[RawRecord],
              headers: list[list[tuple[str, bytes]]] | None = None
              ) -> tuple[TableRows, list[Rejected]]:
         """Rows of ``records`` (all from ``topic``) and the records that failed to decode."""
@@ -112,7 +112,7 @@ class RowMapper:
         return out, decoded.rejected
 
 
-def _dead_rows(records: list[SourceRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:
+def _dead_rows(records: Sequence[RawRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:
     out = TableRows("dead_letters", _DEAD_COLUMNS + _SOURCE)
     for rec, hdrs in zip(records, headers, strict=True):
         h = {k: v.decode("utf-8", "replace") for k, v in hdrs}

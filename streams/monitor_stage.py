@@ -10,7 +10,7 @@ predictions or ``summary_interval_s`` seconds; the decision step merges and deci
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from detectors.quantile_sketch import QuantileSketch
 from retrain.reference import ReferenceProfile
 from streams.batch_loop import Output
-from streams.codec import BatchDecoder, Rejected, SourceRecord, encode
+from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.dead_letter import dead_letter
 from streams.events import MonitorSummary, Prediction
 from streams.topics import Topics
@@ -55,7 +55,7 @@ class MonitorStage:
         self._windows: dict[tuple[int, str, str], _Window] = {}
         self._rejected: list[Rejected] = []
 
-    def add(self, records: list[SourceRecord]) -> None:
+    def add(self, records: Sequence[RawRecord]) -> None:
         decoded = self._decoder.decode(records)
         self._rejected.extend(decoded.rejected)
         now = self.clock()

@@ -18,7 +18,6 @@ from aiokafka import TopicPartition
 
 from streams import kafka_clients
 from streams.clickhouse_store import ClickHouseStore
-from streams.codec import SourceRecord
 from streams.dead_letter import dead_letter
 from streams.metric_rows import RowMapper
 from streams.settings import ClickHouseSettings, KafkaSettings
@@ -77,9 +76,8 @@ class SinkLoop:
                                      if msgs})
 
     async def _write_topic(self, topic: str, msgs: list) -> None:
-        records = [SourceRecord(m.topic, m.partition, m.offset, m.key, m.value) for m in msgs]
         headers = [list(m.headers or ()) for m in msgs]
-        table, rejected = self.mapper.rows(topic, records, headers)
+        table, rejected = self.mapper.rows(topic, msgs, headers)
         if rejected and topic != self.topics.outcomes:
             # predictions are dead-lettered by the monitor that reads them too; internal
             # topics are written by us. Counting is enough there; one dead letter per record.

@@ -37,6 +37,9 @@ ROLES: tuple[TopicSpec, ...] = (
 )
 
 
+_ROLE_NAMES = frozenset(spec.role for spec in ROLES)
+
+
 @dataclass(frozen=True)
 class Topics:
     """Topic names for one deployment, built from the prefix."""
@@ -45,7 +48,7 @@ class Topics:
 
     def name(self, role: str) -> str:
         """The full topic name of ``role`` (one of :data:`ROLES`)."""
-        if role not in {spec.role for spec in ROLES}:
+        if role not in _ROLE_NAMES:
             raise ValueError(f"unknown topic role {role!r}; valid: {[s.role for s in ROLES]}")
         return f"{self.prefix}{role}"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import msgspec
 
-from streams.clickhouse_store import ClickHouseStore
 from retrain.synthetic import Drift
+from streams.clickhouse_store import ClickHouseStore
 from streams.events import Alert, Prediction
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, SimulationResult, simulate
