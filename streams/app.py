@@ -24,19 +24,27 @@ from inference.registry import ModelStore
 from inference.routing import VariantRouter
 from retrain.reference import ReferenceProfile
 from streams.alert_log import format_alert
+from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
 from streams.clickhouse_store import ClickHouseStore
 from streams.decision_stage import DecisionStage
 from streams.events import Alert, ModelVersionPublished
 from streams.inference_stage import InferenceStage
 from streams.monitor_stage import MonitorStage
-from streams.settings import ClickHouseSettings, InferenceSettings, KafkaSettings, MonitorSettings
+from streams.ops_metrics import OpsMetrics, serve_metrics
+from streams.settings import (
+    AlertingSettings,
+    ClickHouseSettings,
+    InferenceSettings,
+    KafkaSettings,
+    MonitorSettings,
+)
 from streams.sink_loop import SinkLoop
 from streams.state_topic import read_latest
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "decide", "sink")
+ROLES = ("inference", "monitor", "decide", "sink", "route")
 
 
 @dataclass
@@ -47,6 +55,7 @@ class WorkerConfig:
     inference: InferenceSettings
     monitor: MonitorSettings
     clickhouse: ClickHouseSettings
+    alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     roles: tuple[str, ...] = ROLES
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
@@ -131,7 +140,11 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device)
     if "inference" in cfg.roles:
         catalog.warm_up()
-    for name, run in _loops(cfg, topics, catalog).items():
+    metrics = OpsMetrics()
+    if cfg.alerting.metrics_port:
+        serve_metrics(metrics, cfg.alerting.metrics_port)
+        log.info("metrics on http://127.0.0.1:%d/metrics", cfg.alerting.metrics_port)
+    for name, run in _loops(cfg, topics, catalog, metrics).items():
         app.add_dependency(LoopService(name, run, loop=app.loop))
 
     @app.agent(app.topic(topics.alerts, value_serializer="raw"))
@@ -150,7 +163,7 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     return app
 
 
-def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
+def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: OpsMetrics
            ) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
     kafka = cfg.kafka
     loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
@@ -160,7 +173,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
             router=VariantRouter(cfg.inference.split), max_batch=cfg.inference.max_batch,
             max_wait_ms=cfg.inference.max_wait_ms, max_record_bytes=kafka.max_record_bytes)
         loops["inference"] = TransactionalLoop(
-            name="inference", settings=kafka, topics=[topics.requests], stage=stage).run
+            name="inference", settings=kafka, topics=[topics.requests], stage=stage,
+            metrics=metrics).run
     if "monitor" in cfg.roles:
         mstage = MonitorStage(
             topics=topics, references=catalog.reference,
@@ -168,12 +182,13 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
             summary_interval_s=cfg.monitor.summary_interval_s,
             max_record_bytes=kafka.max_record_bytes)
         loops["monitor"] = TransactionalLoop(
-            name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage).run
+            name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
+            metrics=metrics).run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
                                settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes)
         dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
-                                  stage=dstage, max_records=500)
+                                  stage=dstage, max_records=500, metrics=metrics)
 
         async def decide(stop: asyncio.Event) -> None:
             saved = await read_latest(kafka, topics.decision_state,
@@ -185,6 +200,12 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog
         loops["decide"] = decide
     if "sink" in cfg.roles:
         loops["sink"] = _sink_runner(cfg)
+    if "route" in cfg.roles:
+        if cfg.alerting.any_sink:
+            loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting,
+                                         metrics=metrics).run
+        else:
+            log.info("no alert sink configured (INFERWATCH_ALERTING_*): alerts are logged only")
     return loops
 
 

@@ -19,6 +19,8 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from streams import kafka_clients
 from streams.codec import RawRecord
+from streams.dead_letter import H_KIND
+from streams.ops_metrics import OpsMetrics
 from streams.record_writer import send_records
 from streams.settings import KafkaSettings
 
@@ -64,7 +66,8 @@ class TransactionalLoop:
     """consume → stage → produce outputs and commit offsets in one transaction."""
 
     def __init__(self, *, name: str, settings: KafkaSettings, topics: list[str], stage: Stage,
-                 max_records: int = 5000, idle_wait_s: float = 0.2) -> None:
+                 max_records: int = 5000, idle_wait_s: float = 0.2,
+                 metrics: OpsMetrics | None = None) -> None:
         self.name = name
         self.group_id = f"{settings.topic_prefix}{name}"
         self.stage = stage
@@ -72,7 +75,10 @@ class TransactionalLoop:
         self.idle_wait_s = idle_wait_s
         self.settings = settings
         self.topics = topics
+        self.metrics = metrics
+        self._dead_letter_topic = f"{settings.topic_prefix}dead-letter"
         self._pending: dict[TopicPartition, int] = {}
+        self._consumed: dict[TopicPartition, int] = {}
         self._lock = asyncio.Lock()
         self.records_in = 0
         self.records_out = 0
@@ -95,6 +101,7 @@ class TransactionalLoop:
                     timeout_ms=max(int(timeout * 1000), 0), max_records=self.max_records)
                 self._add(batches)
                 await self.flush(force=False)
+                self._observe_lag()
                 if not batches:
                     await asyncio.sleep(0)  # getmany(timeout_ms=0) may not yield at all
             await self.flush(force=True)
@@ -107,8 +114,10 @@ class TransactionalLoop:
             if not msgs:
                 continue
             self.stage.add(msgs)  # ConsumerRecords are RawRecords: no copy per record
-            self._pending[tp] = msgs[-1].offset + 1
+            self._pending[tp] = self._consumed[tp] = msgs[-1].offset + 1
             self.records_in += len(msgs)
+            if self.metrics is not None:
+                self.metrics.events_processed.labels(stage=self.name).inc(len(msgs))
 
     async def flush(self, *, force: bool) -> None:
         """Write the stage's outputs and the consumed offsets, atomically."""
@@ -123,4 +132,21 @@ class TransactionalLoop:
                 await self._producer.send_offsets_to_transaction(
                     dict(self._pending), self.group_id)
             self.records_out += len(outputs)
+            self._count(outputs)
             self._pending.clear()
+
+    def _count(self, outputs: list[Output]) -> None:
+        if self.metrics is None:
+            return
+        for out in outputs:
+            if out.topic == self._dead_letter_topic:
+                kind = dict(out.headers or ()).get(H_KIND, b"unknown").decode()
+                self.metrics.dead_letters.labels(reason=kind).inc()
+
+    def _observe_lag(self) -> None:
+        if self.metrics is None:
+            return
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is not None and tp in self._consumed:
+                self.metrics.set_lag(tp.topic, tp.partition, max(high - self._consumed[tp], 0))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from streams.errors import ConfigError
 from streams.settings import (
+    AlertingSettings,
     ClickHouseSettings,
     InferenceSettings,
     KafkaSettings,
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a stream worker (inference, monitors, sink)",
                        description="Run a worker: creates missing topics, then serves the "
                                    "roles given until SIGTERM or Ctrl-C.")
-    w.add_argument("--roles", default="inference,monitor,decide,sink",
+    w.add_argument("--roles", default="inference,monitor,decide,sink,route",
                    help="comma-separated roles to run (default: all)")
 
     sub.add_parser("topics", help="create every topic that does not exist",
@@ -120,7 +121,7 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
         raise ConfigError(f"--roles: unknown {unknown}; valid roles are {list(ROLES)}")
     cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
-                       roles=roles)
+                       alerting=load(AlertingSettings), roles=roles)
     from streams.kafka_clients import create_topics
     asyncio.run(create_topics(kafka))
     import faust

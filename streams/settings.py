@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.errors import ConfigError
@@ -147,3 +147,35 @@ def load(cls: type[S]) -> S:
             shown = "" if _SECRETISH.search(name) else f" (got {err.get('input')!r})"
             problems.append(f"{prefix}{name}: {err['msg']}{shown}")
         raise ConfigError("bad setting: " + "; ".join(problems)) from None
+
+
+class AlertingSettings(BaseSettings):
+    """Where alerts go, and how incidents are grouped and damped."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_ALERTING_", extra="ignore")
+
+    alertmanager_url: str = Field("", description="Alertmanager base URL (v2 API), e.g. "
+                                  "http://alertmanager:9093; empty: not used.")
+    webhook_url: str = Field("", description="Generic JSON webhook; empty: not used.")
+    webhook_token: SecretStr | None = Field(None, description="Bearer token of the webhook.")
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming webhook.")
+    pagerduty_routing_key: SecretStr | None = Field(None, description="PagerDuty Events v2 "
+                                                    "routing key.")
+    spill_dir: Path = Field(_ROOT / "var" / "outbox", description="Outbox overflow and the "
+                            "accepted-notification log (no incident is notified twice).")
+    cooldown_s: float = Field(1800.0, ge=0, description="A resolved incident that fires again "
+                              "within this is reopened quietly.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Port of the worker's Prometheus "
+                              "/metrics endpoint; 0: not served.")
+
+    @field_validator("alertmanager_url", "webhook_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def any_sink(self) -> bool:
+        return bool(self.alertmanager_url or self.webhook_url or self.slack_webhook_url
+                    or self.pagerduty_routing_key)
