@@ -32,6 +32,11 @@ import numpy as np
 
 __all__ = ["ReferenceProfile"]
 
+#: File name of a model version's output profile (its scores on the reference rows) and
+#: the output names it profiles: the reference of prediction drift.
+OUTPUT_REFERENCE = "reference_output.json"
+OUTPUTS: tuple[str, ...] = ("score",)
+
 _SCHEMA_VERSION = 1
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrain.reference import ReferenceProfile
+from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from retrain.synthetic import FEATURES, FeatureGenerator
 
 try:
@@ -117,6 +117,9 @@ def train_classifier(
     model_path, reference_path = out_dir / "model.pt", out_dir / "reference.json"
     save_artifact(model_path, net, metadata)
     ReferenceProfile.from_features(model, version, FEATURES, train.features).save(reference_path)
+    # the model's own scores on its training rows: the reference of prediction drift
+    ReferenceProfile.from_features(model, version, OUTPUTS, _scores(net, train.features)[:, None]
+                                   ).save(out_dir / OUTPUT_REFERENCE)
     return TrainedModel(model, version, model_path, reference_path, accuracy, n, epochs, train_s)
 
 
@@ -140,6 +143,12 @@ def _fit(
             loss_fn(net(xs[idx]), ys[idx]).backward()
             optimiser.step()
     return net.eval()
+
+
+def _scores(net: StandardisedMLP, X: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        logits = net(torch.from_numpy(X.astype(np.float32)))
+        return torch.softmax(logits, dim=1)[:, 1].numpy().astype(np.float64)
 
 
 def _accuracy(net: StandardisedMLP, X: np.ndarray, y: np.ndarray) -> float:

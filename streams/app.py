@@ -22,7 +22,7 @@ import mode
 
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
-from retrain.reference import ReferenceProfile
+from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
@@ -97,6 +97,7 @@ class ModelCatalog:
         self.device = device
         self._predictors: dict[str, Any] = {}
         self.reference = lru_cache(maxsize=256)(self._load_reference)
+        self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
 
     def warm_up(self) -> None:
         """Load every published model now, so the first requests do not wait for it."""
@@ -114,15 +115,22 @@ class ModelCatalog:
         return self._predictors[model]
 
     def _load_reference(self, model: str) -> ReferenceProfile | None:
+        return self._profile(model, "reference.json")
+
+    def _load_output_reference(self, model: str) -> ReferenceProfile | None:
+        return self._profile(model, OUTPUT_REFERENCE)
+
+    def _profile(self, model: str, name: str) -> ReferenceProfile | None:
         version = self.store.latest(model)
         if version is None:
             return None
-        path = self.store.path_for(model, version) / "reference.json"
+        path = self.store.path_for(model, version) / name
         return ReferenceProfile.load(path) if path.exists() else None
 
     def invalidate(self, model: str) -> None:
         self._predictors.pop(model, None)
         self.reference.cache_clear()
+        self.output_reference.cache_clear()
 
 
 def create_app(cfg: WorkerConfig) -> faust.App:
@@ -180,13 +188,14 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
             topics=topics, references=catalog.reference,
             summary_size=cfg.monitor.summary_size,
             summary_interval_s=cfg.monitor.summary_interval_s,
-            max_record_bytes=kafka.max_record_bytes)
+            max_record_bytes=kafka.max_record_bytes, output_references=catalog.output_reference)
         loops["monitor"] = TransactionalLoop(
             name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
-            metrics=metrics).run
+            metrics=metrics, max_records=2000).run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
-                               settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes)
+                               settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes,
+                               output_references=catalog.output_reference)
         dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
                                   stage=dstage, max_records=500, metrics=metrics)
 

@@ -32,6 +32,7 @@ from streams.settings import MonitorSettings
 from streams.topics import Topics
 
 DRIFT = "feature_drift"
+PREDICTION_DRIFT = "prediction_drift"
 LATENCY = "latency_quantile"
 
 
@@ -39,9 +40,11 @@ class DecisionStage:
     """Merge summaries per model, decide per window, and remember across restarts."""
 
     def __init__(self, *, topics: Topics, references: ReferenceLookup, settings: MonitorSettings,
-                 max_record_bytes: int, clock: Callable[[], float] = time.time) -> None:
+                 max_record_bytes: int, clock: Callable[[], float] = time.time,
+                 output_references: ReferenceLookup | None = None) -> None:
         self.topics = topics
         self.references = references
+        self.output_references = output_references
         self.settings = settings
         self.clock = clock
         self._decoder = BatchDecoder(MonitorSummary, max_record_bytes=max_record_bytes)
@@ -109,12 +112,30 @@ class DecisionStage:
             outputs.append(self._report(win, report, now))
             outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
                                             _drift_evidence(shifts)))
+        outputs.extend(self._prediction_drift(win, now))
         if "total" in win.latency:
             verdict = self._latency.evaluate(win.latency["total"])
             outputs.append(self._report(win, _latency_report(win, verdict), now))
             outputs.extend(self._transition(win, LATENCY, verdict.breach, now,
                                             _latency_evidence(win, verdict)))
         return outputs
+
+    def _prediction_drift(self, win: DecisionWindow, now: float) -> list[Output]:
+        ref = self.output_references(win.model) if self.output_references else None
+        if ref is None or not win.outputs:
+            return []
+        reference = dict(zip(ref.names, ref.counts, strict=True))
+        shifts = segmented_drift({GLOBAL: win.outputs}, reference,
+                                 alpha=self.settings.drift_alpha,
+                                 min_psi=self.settings.drift_min_psi)
+        if not shifts:
+            return []
+        drifted = [s for s in shifts if s.shift.drifted]
+        report = _drift_report(win, shifts, drifted, self.settings)
+        report.detector = PREDICTION_DRIFT
+        evidence = _drift_evidence(shifts)
+        return [self._report(win, report, now),
+                *self._transition(win, PREDICTION_DRIFT, bool(drifted), now, evidence)]
 
     def _drift(self, win: DecisionWindow) -> list[SegmentShift] | None:
         ref = self.references(win.model)
@@ -222,6 +243,8 @@ def _alert(win: DecisionWindow, detector: str, fp: str, change: Transition,
 def _describe(detector: str, evidence: dict[str, float | str]) -> str:
     if detector == DRIFT:
         return f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
+    if detector == PREDICTION_DRIFT:
+        return f"prediction drift in {evidence.get('feature')}"
     return (f"latency p{float(evidence['quantile']) * 100:g} {float(evidence['value_s']):.3f}s"
             f" (threshold {float(evidence['threshold_s']):.3f}s)")
 

@@ -30,6 +30,7 @@ class DecisionWindow:
     window_end: float = float("-inf")
     histograms: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     latency: dict[str, QuantileSketch] = field(default_factory=dict)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -39,6 +40,7 @@ class DecisionWindow:
         _add_histograms(self.histograms.setdefault(GLOBAL, {}), summary.histograms)
         for seg, hists in summary.segments.items():
             _add_histograms(self.histograms.setdefault(seg, {}), hists)
+        _add_histograms(self.outputs, summary.outputs)
         for part, raw in summary.latency.items():
             sketch = QuantileSketch.from_dict(raw)
             if part in self.latency:
@@ -53,6 +55,7 @@ class DecisionWindow:
             "histograms": {s: {f: c.tolist() for f, c in h.items()}
                            for s, h in self.histograms.items()},
             "latency": {p: s.to_dict() for p, s in self.latency.items()},
+            "outputs": {f: c.tolist() for f, c in self.outputs.items()},
         }
 
     @classmethod
@@ -63,6 +66,8 @@ class DecisionWindow:
             histograms={s: {f: np.asarray(c, dtype=np.int64) for f, c in h.items()}
                         for s, h in snap["histograms"].items()},
             latency={p: QuantileSketch.from_dict(d) for p, d in snap["latency"].items()},
+            outputs={f: np.asarray(c, dtype=np.int64)
+                     for f, c in snap.get("outputs", {}).items()},
         )
 
 

@@ -162,8 +162,10 @@ class ModelVersionPublished(Event, kw_only=True):
 class MonitorSummary(Event, kw_only=True):
     """One partition's mergeable summary of one window of predictions of one model.
 
-    ``histograms`` holds counts per reference bin for each feature; ``latency`` holds
-    serialised quantile sketches per latency part. The decision step merges these.
+    ``histograms`` holds counts per reference bin for each feature (``segments`` the same
+    per segment label); ``outputs`` counts the model's scores over the bins of its
+    output reference; ``latency`` holds serialised quantile sketches per latency part.
+    The decision step merges these.
     """
 
     model: str
@@ -177,3 +179,4 @@ class MonitorSummary(Event, kw_only=True):
     histograms: dict[str, list[int]]
     latency: dict[str, dict[str, object]]
     segments: dict[str, dict[str, list[int]]] = {}
+    outputs: dict[str, list[int]] = {}

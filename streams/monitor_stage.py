@@ -44,9 +44,11 @@ class MonitorStage:
     def __init__(self, *, topics: Topics, references: ReferenceLookup, summary_size: int,
                  summary_interval_s: float, max_record_bytes: int,
                  relative_accuracy: float = 0.01,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 output_references: ReferenceLookup | None = None) -> None:
         self.topics = topics
         self.references = references
+        self.output_references = output_references
         self.summary_size = summary_size
         self.summary_interval_s = summary_interval_s
         self.relative_accuracy = relative_accuracy
@@ -101,7 +103,8 @@ class MonitorStage:
             model=win.model, variant=win.variant, partition=win.partition,
             first_offset=win.first_offset, last_offset=win.last_offset,
             window_start=float(request_ts.min()), window_end=float(request_ts.max()),
-            n=len(preds), histograms=histograms, latency=latency, segments=segments)
+            n=len(preds), histograms=histograms, latency=latency, segments=segments,
+            outputs=self._output_histograms(win.model, preds))
 
     def _histograms(self, model: str, preds: list[Prediction]
                     ) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:
@@ -119,6 +122,14 @@ class MonitorStage:
             mask = np.fromiter((label in row for row in labels), dtype=bool, count=len(rows))
             segments[label] = _bincounts(ref, idx[mask])
         return histograms, segments
+
+
+    def _output_histograms(self, model: str, preds: list[Prediction]) -> dict[str, list[int]]:
+        ref = self.output_references(model) if self.output_references else None
+        if ref is None:
+            return {}
+        scores = np.array([[p.output.score] for p in preds])
+        return _bincounts(ref, ref.bin_indices(scores))
 
 
 def _bincounts(ref: ReferenceProfile, idx: np.ndarray) -> dict[str, list[int]]:

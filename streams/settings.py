@@ -97,7 +97,8 @@ class ClickHouseSettings(BaseSettings):
     url: str = Field(
         "", description="http(s)://user@host:port/db of a server; empty = embedded chDB.")
     path: Path = Field(_ROOT / "var" / "chdb", description="Data folder of the embedded engine.")
-    batch_max: int = Field(5000, ge=1, description="Most records per insert.")
+    batch_max: int = Field(2000, ge=1, description="Most records per insert (smaller batches "
+                           "keep the event loop, shared with inference, responsive).")
     batch_wait_ms: int = Field(500, ge=1, description="Longest wait to fill a batch.")
     retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between insert retries.")
 

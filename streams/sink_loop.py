@@ -72,6 +72,7 @@ class SinkLoop:
         for topic, msgs in by_topic.items():
             if msgs:
                 await self._write_topic(topic, msgs)
+                await asyncio.sleep(0)  # let the other loops run between tables
         await self._consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batches.items()
                                      if msgs})
 

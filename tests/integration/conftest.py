@@ -7,13 +7,16 @@ real worker (`python -m streams.cli worker`) as a subprocess it can stop or kill
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -147,3 +150,38 @@ async def consume(bootstrap: str, topic: str, *, until: Callable[[list], bool], 
     finally:
         await consumer.stop()
     return records
+
+
+class Receiver:
+    """Collects the JSON bodies Alertmanager posts to /hook."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/hook":
+                    with outer.lock:
+                        outer.bodies.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, n: int, timeout_s: float = 15.0) -> list[dict]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.bodies) >= n:
+                    return list(self.bodies)
+            time.sleep(0.05)
+        with self.lock:
+            return list(self.bodies)

@@ -8,14 +8,11 @@ port, posts a firing incident through ``AlertmanagerSink`` and then its resolve.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,7 @@ from detectors.incidents import AlertSignal, IncidentTracker
 from streams.notify import AlertmanagerSink
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
-from tests.integration.conftest import Worker
+from tests.integration.conftest import Receiver, Worker
 
 pytestmark = pytest.mark.alertmanager
 
@@ -32,41 +29,6 @@ AM_BIN = os.environ.get("AM_BIN", "/usr/bin/prometheus-alertmanager")
 RUN_SH = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager" / "run.sh"
 AM_PORT = int(os.environ.get("AM_PORT", "9193"))
 
-
-
-class Receiver:
-    """Collects the JSON bodies Alertmanager posts to /hook."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path == "/hook":
-                    with outer.lock:
-                        outer.bodies.append(body)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, n: int, timeout_s: float = 15.0) -> list[dict]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.bodies) >= n:
-                    return list(self.bodies)
-            time.sleep(0.05)
-        with self.lock:
-            return list(self.bodies)
 
 
 @pytest.fixture

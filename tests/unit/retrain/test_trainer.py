@@ -77,3 +77,15 @@ def test_reloaded_model_predicts_what_the_trainer_measured(trained: TrainedModel
 def test_bad_arguments_raise(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="epochs"):
         train_classifier(tmp_path, n=5000, epochs=0)
+
+
+def test_output_reference_profiles_the_models_training_scores(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
+    from retrain.trainer import train_classifier
+
+    train_classifier(tmp_path, n=2000, epochs=2, seed=3)
+    prof = ReferenceProfile.load(tmp_path / OUTPUT_REFERENCE)
+    assert prof.names == OUTPUTS
+    assert prof.n == 2000 and int(prof.counts[0].sum()) == 2000
+    assert np.all(np.diff(prof.edges[0]) > 0)
+    assert prof.edges[0][0] > 0.0 and prof.edges[0][-1] < 1.0  # deciles of probabilities

@@ -1,0 +1,79 @@
+"""Drift alerts on the real broker: one incident for a segment's drift, none when stable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import msgspec
+
+from retrain.synthetic import Drift
+from streams.events import Alert, DetectorReport
+from streams.settings import KafkaSettings
+from streams.simulator import Scenario, simulate
+from streams.topics import Topics
+from tests.integration.conftest import Receiver, Worker, consume
+
+
+def _kafka(env: dict[str, str]) -> KafkaSettings:
+    return KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
+                         topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+
+
+def _alerts(kafka: KafkaSettings) -> list[Alert]:
+    raw = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).alerts,
+                              until=lambda r: False, timeout=3))
+    return [msgspec.json.decode(m.value, type=Alert) for m in raw]
+
+
+def test_drift_of_one_feature_in_one_segment_pages_once_naming_both(
+        worker: Worker, env: dict[str, str], tmp_path: Path) -> None:
+    receiver = Receiver()
+    env["INFERWATCH_ALERTING_WEBHOOK_URL"] = receiver.url
+    env["INFERWATCH_ALERTING_SPILL_DIR"] = str(tmp_path / "outbox")
+    kafka = _kafka(env)
+    worker.start()
+    asyncio.run(simulate(kafka, Scenario(
+        count=10_000, rate=2500, seed=21, run_id="seg", drift_at=3000,
+        drift=Drift("f3", shift=2.5, segment={"region": "apac"}))))
+    notes = receiver.wait_for(1, timeout_s=60)
+    time.sleep(4)  # more windows pass: a second page would arrive by now
+    notes = receiver.wait_for(2, timeout_s=0.1)
+    alerts = _alerts(kafka)
+    assert worker.stop() == 0, worker.tail()
+    receiver.server.shutdown()
+
+    drift = [a for a in alerts if a.labels["detector"] == "feature_drift"]
+    assert [a.status for a in drift] == ["firing"], alerts
+    assert drift[0].evidence["feature"] == "f3"
+    assert drift[0].evidence["segment"] == "region=apac"
+    assert "f3" in drift[0].annotations["summary"]
+    assert "region=apac" in drift[0].annotations["summary"]
+    # on-call gets one notification for the incident, however many detectors joined it
+    assert len(notes) == 1, notes
+    assert notes[0]["status"] == "firing" and notes[0]["model"] == "churn"
+
+
+def test_a_stable_stream_of_100k_events_raises_no_alert(
+        worker: Worker, env: dict[str, str]) -> None:
+    for name in ("INFERWATCH_MONITOR_WINDOW_SIZE", "INFERWATCH_MONITOR_SUMMARY_SIZE"):
+        env.pop(name)  # the defaults, as shipped
+    kafka = _kafka(env)
+    worker.start()
+    result = asyncio.run(simulate(kafka, Scenario(count=100_000, rate=4000, seed=22,
+                                                  run_id="stable")))
+    def judged(records: list) -> int:  # type: ignore[type-arg]
+        reports = [msgspec.json.decode(m.value, type=DetectorReport) for m in records]
+        return sum(r.n for r in reports if r.detector == "feature_drift")
+
+    # every window but the last (still open) is judged
+    reports = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).reports,
+                                  until=lambda r: judged(r) >= 98_000, timeout=120))
+    alerts = _alerts(kafka)
+    assert worker.stop() == 0, worker.tail()
+    assert result.requests == 100_000
+    assert judged(reports) >= 98_000
+    assert {msgspec.json.decode(m.value, type=DetectorReport).detector for m in reports} == {
+        "feature_drift", "prediction_drift", "latency_quantile"}
+    assert alerts == [], [a.annotations["summary"] for a in alerts]
