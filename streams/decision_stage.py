@@ -29,6 +29,7 @@ from streams.decision_window import GLOBAL, DecisionWindow
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
 from streams.monitor_stage import ReferenceLookup
 from streams.settings import MonitorSettings
+from streams.slo_tracker import SLO_BURN, SloTracker, burn_evidence
 from streams.topics import Topics
 
 DRIFT = "feature_drift"
@@ -51,6 +52,9 @@ class DecisionStage:
         self._latency = QuantileThreshold(settings.latency_quantile, settings.latency_threshold_s)
         self._rule = AlertRule(settings.fire_after, settings.resolve_after)
         self._retrain = RetrainPolicy(settings.retrain_after, settings.retrain_cooldown_s)
+        # burn rates carry their own hysteresis (the short window): fire and resolve at once
+        self._slo = SloTracker(settings, clock)
+        self._slo_rule = AlertRule(fire_after=1, resolve_after=1)
         self._windows: dict[tuple[str, str], DecisionWindow] = {}
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
@@ -65,6 +69,7 @@ class DecisionStage:
             if win is None:
                 win = self._windows[key] = DecisionWindow(*key, opened=self.clock())
             win.merge(summary)
+            self._slo.record(summary)
             if self._complete(win):
                 self._outputs.extend(self._decide(win))
                 del self._windows[key]
@@ -86,6 +91,7 @@ class DecisionStage:
     def snapshot(self) -> bytes:
         return msgspec.json.encode({
             "rule": self._rule.snapshot(), "retrain": self._retrain.snapshot(),
+            "slo_rule": self._slo_rule.snapshot(),
             "windows": [w.snapshot() for w in self._windows.values()],
         })
 
@@ -93,6 +99,7 @@ class DecisionStage:
         state: dict[str, Any] = msgspec.json.decode(raw)
         self._rule.restore(state["rule"])
         self._retrain.restore(state["retrain"])
+        self._slo_rule.restore(state.get("slo_rule", {}))
         self._windows = {(w["model"], w["variant"]): DecisionWindow.restore(w)
                          for w in state["windows"]}
 
@@ -113,11 +120,38 @@ class DecisionStage:
             outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
                                             _drift_evidence(shifts)))
         outputs.extend(self._prediction_drift(win, now))
+        outputs.extend(self._burn_rate(win, now))
         if "total" in win.latency:
             verdict = self._latency.evaluate(win.latency["total"])
             outputs.append(self._report(win, _latency_report(win, verdict), now))
             outputs.extend(self._transition(win, LATENCY, verdict.breach, now,
                                             _latency_evidence(win, verdict)))
+        return outputs
+
+    def _burn_rate(self, win: DecisionWindow, now: float) -> list[Output]:
+        burn = self._slo.evaluate(win.model, win.variant)
+        if burn is None:
+            return []
+        evidence = burn_evidence(burn)
+        # the statistic is the 1 h burn rate against the fast-page rule's 14.4x
+        report = DetectorReport(
+            detector=SLO_BURN, model=win.model, variant=win.variant, segment=GLOBAL,
+            window_start=win.window_start, window_end=win.window_end, n=win.n,
+            statistic=burn.burn_rates.get(3600.0, 0.0), threshold=14.4,
+            decision="breach" if burn.severity else "ok", evidence=evidence)
+        report.evidence["severity"] = burn.severity or "none"
+        report.evidence["objective"] = self._slo.slo.objective
+        outputs = [self._report(win, report, now)]
+        firing = {rule.severity for rule in burn.firing}
+        for severity in ("page", "ticket"):  # each severity's rules fire and clear on their own
+            detector = f"{SLO_BURN}:{severity}"
+            fp = fingerprint(win.model, detector, GLOBAL, win.variant)
+            change = self._slo_rule.observe(fp, severity in firing, now=now)
+            if change is not None:
+                alert = _alert(win, SLO_BURN, fp, change, evidence, self.settings.dashboard_url)
+                alert.severity = severity
+                alert.labels["severity"] = severity
+                outputs.append(Output(self.topics.alerts, fp.encode(), encode(alert)))
         return outputs
 
     def _prediction_drift(self, win: DecisionWindow, now: float) -> list[Output]:
@@ -241,6 +275,9 @@ def _alert(win: DecisionWindow, detector: str, fp: str, change: Transition,
 
 
 def _describe(detector: str, evidence: dict[str, float | str]) -> str:
+    if detector == SLO_BURN:
+        return (f"latency SLO {evidence.get('slo')} burning: 1h x{evidence.get('burn_1h')}, "
+                f"6h x{evidence.get('burn_6h')}, budget left {evidence.get('budget_remaining')}")
     if detector == DRIFT:
         return f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
     if detector == PREDICTION_DRIFT:

@@ -164,7 +164,8 @@ class MonitorSummary(Event, kw_only=True):
 
     ``histograms`` holds counts per reference bin for each feature (``segments`` the same
     per segment label); ``outputs`` counts the model's scores over the bins of its
-    output reference; ``latency`` holds serialised quantile sketches per latency part.
+    output reference; ``latency`` holds serialised quantile sketches per latency part;
+    ``slo_good`` counts the predictions whose total latency met the latency SLO.
     The decision step merges these.
     """
 
@@ -180,3 +181,4 @@ class MonitorSummary(Event, kw_only=True):
     latency: dict[str, dict[str, object]]
     segments: dict[str, dict[str, list[int]]] = {}
     outputs: dict[str, list[int]] = {}
+    slo_good: int | None = None

@@ -45,8 +45,10 @@ class MonitorStage:
                  summary_interval_s: float, max_record_bytes: int,
                  relative_accuracy: float = 0.01,
                  clock: Callable[[], float] = time.time,
-                 output_references: ReferenceLookup | None = None) -> None:
+                 output_references: ReferenceLookup | None = None,
+                 slo_threshold_s: float = float("inf")) -> None:
         self.topics = topics
+        self.slo_threshold_s = slo_threshold_s
         self.references = references
         self.output_references = output_references
         self.summary_size = summary_size
@@ -93,18 +95,21 @@ class MonitorStage:
     def _summarise(self, win: _Window) -> MonitorSummary:
         preds = win.predictions
         request_ts = np.array([p.ts - p.latency.total_s for p in preds])
-        latency = {}
+        latency, slo_good = {}, 0
         for part in LATENCY_PARTS:
+            values = np.array([getattr(p.latency, f"{part}_s") for p in preds])
             sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
-            sketch.update_many(np.array([getattr(p.latency, f"{part}_s") for p in preds]))
+            sketch.update_many(values)
             latency[part] = sketch.to_dict()
+            if part == "total":
+                slo_good = int(np.count_nonzero(values <= self.slo_threshold_s))
         histograms, segments = self._histograms(win.model, preds)
         return MonitorSummary(
             model=win.model, variant=win.variant, partition=win.partition,
             first_offset=win.first_offset, last_offset=win.last_offset,
             window_start=float(request_ts.min()), window_end=float(request_ts.max()),
             n=len(preds), histograms=histograms, latency=latency, segments=segments,
-            outputs=self._output_histograms(win.model, preds))
+            outputs=self._output_histograms(win.model, preds), slo_good=slo_good)
 
     def _histograms(self, model: str, preds: list[Prediction]
                     ) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:

@@ -85,6 +85,10 @@ class MonitorSettings(BaseSettings):
         3, ge=1, description="Windows of sustained drift before a retrain.")
     retrain_cooldown_s: float = Field(
         3600.0, ge=0, description="At most one retrain per model per this.")
+    slo_objective: float = Field(0.99, gt=0, lt=1, description="Latency SLO: this share of "
+                                 "requests under slo_threshold_s over slo_period_days.")
+    slo_threshold_s: float = Field(0.2, gt=0, description="Latency SLO threshold, seconds.")
+    slo_period_days: float = Field(30.0, gt=0, description="Latency SLO period.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
 

@@ -1,0 +1,59 @@
+"""The latency SLO's burn rate, judged per decision window from partition summaries."""
+
+from __future__ import annotations
+
+from streams.codec import BatchDecoder, SourceRecord, encode
+from streams.decision_stage import DecisionStage
+from streams.events import Alert, DetectorReport, MonitorSummary
+from streams.settings import MonitorSettings
+from streams.slo_tracker import SLO_BURN
+from streams.topics import Topics
+
+TOPICS = Topics("t.")
+
+
+def _summary(minute: int, good: int, n: int = 1000) -> SourceRecord:
+    s = MonitorSummary(model="m", variant="A", partition=0, first_offset=minute,
+                       last_offset=minute, window_start=60.0 * minute,
+                       window_end=60.0 * minute + 59, n=n, histograms={}, latency={},
+                       slo_good=good)
+    return SourceRecord(TOPICS.summaries, 0, minute, b"m", encode(s))
+
+
+def _decode(outputs: list, topic: str, event: type) -> list:  # type: ignore[type-arg]
+    dec = BatchDecoder(event, max_record_bytes=1 << 20)
+    return dec.decode([SourceRecord(o.topic, 0, 0, o.key, o.value)
+                       for o in outputs if o.topic == topic]).events
+
+
+def test_fast_burn_pages_at_the_workbook_minute_and_resolves_after() -> None:
+    """99% SLO, budget 1%. After 6 good hours, every request is slow (burn 100x).
+
+    The 1 h window's burn after m bad minutes is 100 * m / 60 >= 14.4 from m = 9 on, and
+    the 5 min window burns 100x at once: the page comes with the 9th bad minute. When
+    requests are good again, the 5 min window drops under 14.4 once at most 14.4% of its
+    5 buckets are bad, i.e. with the 5th good minute: resolved there. The ticket (1x over
+    3 days and 6 hours) fires first, with the 4th bad minute (4 of 364 minutes bad is
+    1.1% > 1%, 3 of 363 is 0.83%), and stays firing: 12 bad minutes stay in both windows.
+    """
+    now = [0.0]
+    stage = DecisionStage(topics=TOPICS, references=lambda m: None,
+                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          max_record_bytes=1 << 20, clock=lambda: now[0])
+    events: list[tuple[int, str, str]] = []
+    plan = [1000] * 360 + [0] * 12 + [1000] * 6  # good per minute, of 1000
+    for minute, good in enumerate(plan):
+        now[0] = 60.0 * minute + 59
+        stage.add([_summary(minute, good)])
+        out = stage.flush(force=False) or []
+        events += [(minute - 360, a.status, a.severity) for a in _decode(out, TOPICS.alerts, Alert)
+                   if a.labels["detector"] == SLO_BURN]
+        reports = [r for r in _decode(out, TOPICS.reports, DetectorReport)
+                   if r.detector == SLO_BURN]
+        assert len(reports) == 1
+    assert events == [(3, "firing", "ticket"), (8, "firing", "page"),
+                      (12 + 4, "resolved", "page")]
+    last = reports[0]
+    assert last.evidence["budget_remaining"] < 1.0  # 12 of 378 minutes were bad
+    expected = 1 - (12 * 1000) / (0.01 * 378 * 1000)
+    assert abs(float(last.evidence["budget_remaining"]) - expected) < 1e-6
