@@ -31,6 +31,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -202,13 +203,20 @@ def maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_worker(method: str, data: Path, repeat: int) -> dict[str, Any]:
-    """Time one method, measure its peak memory, and return its decisions."""
+def preload(*modules: str) -> None:
+    """Import before the timing starts, so that no timed run pays for imports."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+def run_worker(method: str, data: Path, repeat: int, memory: bool = True) -> dict[str, Any]:
+    """Time one method, measure its peak memory (unless not ``memory``), return its decisions."""
     ref, cur = np.load(data / "ref.npy"), np.load(data / "cur.npy")
     names = feature_names(ref.shape[1])
     if method in PEER_METHODS:
         import evidently
-        import evidently.presets  # noqa: F401  (imported before the timing starts)
+
+        preload("evidently.presets")
 
         ref_df, cur_df = peer_frames(ref, cur, names)
         peer_method = "ks" if method == "evidently-ks" else None
@@ -217,11 +225,8 @@ def run_worker(method: str, data: Path, repeat: int) -> dict[str, Any]:
             return evidently_drift(ref_df, cur_df, names, peer_method)
         version = f"evidently {evidently.__version__}"
     else:
-        import detectors.feature_drift
-        import detectors.multiple_testing
-        import detectors.stats.ks
-        import retrain.reference  # noqa: F401  (imported before the timing starts)
-
+        preload("detectors.feature_drift", "detectors.multiple_testing", "detectors.stats.ks",
+                "retrain.reference")
         fn_ours = ours_binned if method == "ours-binned" else ours_ks_bh
 
         def fn() -> dict[str, Any]:
@@ -235,20 +240,22 @@ def run_worker(method: str, data: Path, repeat: int) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
         rss.append(maxrss_mib() - base)
     out["rss_delta_mib"] = rss[0]
-    tracemalloc.start()
-    fn()
-    out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
+    if memory:
+        tracemalloc.start()
+        fn()
+        out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     out.update(method=method, version=version, times=times, median_s=statistics.median(times))
     return out
 
 
-def spawn(method: str, data: Path, repeat: int, python: str) -> dict[str, Any]:
+def spawn(method: str, data: Path, repeat: int, python: str, memory: bool) -> dict[str, Any]:
+    """Run one method in a fresh ``python`` process and read its JSON result."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    proc = subprocess.run(
-        [python, "-m", "bench.batch_peer", "--worker", method, "--data", str(data),
-         "--repeat", str(repeat)], capture_output=True, text=True, env=env, check=False,
-        cwd=env["PYTHONPATH"])
+    cmd = [python, "-m", "bench.batch_peer", "--worker", method, "--data", str(data),
+           "--repeat", str(repeat)] + ([] if memory else ["--no-memory"])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False,
+                          cwd=env["PYTHONPATH"])
     if proc.returncode != 0:
         raise RuntimeError(f"{method} failed under {python}:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -270,8 +277,9 @@ def confusion(flags: list[bool], truth: set[int]) -> tuple[int, int, int]:
     return len(hit & truth), len(hit - truth), len(truth - hit)
 
 
-def print_tables(rows: int, results: dict[str, dict[str, Any]], names: list[str],
-                 truth: dict[int, tuple[str, float, str]]) -> None:
+def print_tables(rows: int, results: dict[str, dict[str, Any]],
+                 truth: dict[int, tuple[str, float, str]], names: list[str]) -> None:
+    """Cost, decisions and per-feature scores of one timed run."""
     peer = results.get("evidently-ks")
     print(f"\n### {rows:,} current rows x {len(names)} features (reference {REFERENCE_ROWS:,})\n")
     print("| method | median wall s (runs) | vs evidently-ks | peak RSS increase MiB "
@@ -306,6 +314,45 @@ def fmt_bytes(n: float) -> str:
         else f"{n:.0f} B"
 
 
+def run_config(args: argparse.Namespace, rows: int, seed: int, repeat: int,
+               memory: bool) -> tuple[dict[str, dict[str, Any]], dict[int, Any]]:
+    """Every method on one seeded data set, each in its own process."""
+    ref, cur, truth = make_data(rows, args.features, args.drifted, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "ref.npy", ref)
+        np.save(Path(tmp) / "cur.npy", cur)
+        del ref, cur
+        results = {m: spawn(m, Path(tmp), repeat,
+                            args.peer_python if m in PEER_METHODS else sys.executable, memory)
+                   for m in args.methods}
+    return results, truth
+
+
+def print_sweep(rows: int, runs: list[tuple[dict[str, dict[str, Any]], dict[int, Any]]],
+                names: list[str]) -> None:
+    """Decisions summed over seeds: detection rate per drifted feature, false alarms."""
+    methods, truth = list(runs[0][0]), runs[0][1]
+    stable = len(names) - len(truth)
+    print(f"\n#### Decisions over {len(runs)} seeds, {rows:,} current rows\n")
+    print("| method | TP | FP | FN | FP per stable feature test | seeds with a false alarm "
+          "| mean agreement, kappa vs evidently-ks |")
+    print("|---|---|---|---|---|---|---|")
+    for m in methods:
+        cm = np.array([confusion(r[m]["flags"], set(t)) for r, t in runs])
+        agree = np.array([kappa(r[m]["flags"], r["evidently-ks"]["flags"]) for r, _ in runs]) \
+            if "evidently-ks" in methods else np.full((1, 2), np.nan)
+        tp, fp, fn = cm.sum(axis=0)
+        print(f"| {m} | {tp} | {fp} | {fn} | {fp / (stable * len(runs)):.3f} "
+              f"| {int((cm[:, 1] > 0).sum())} of {len(runs)} "
+              f"| {np.mean(agree[:, 0]):.1%}, {np.nanmean(agree[:, 1]):.2f} |")
+    print("\n| drifted feature | drift | size | " + " | ".join(methods) + " |")
+    print("|---|---|---|" + "---|" * len(methods))
+    for j, (kind, amount, size) in truth.items():
+        rates = [np.mean([r[m]["flags"][j] for r, _ in runs]) for m in methods]
+        print(f"| {names[j]} | {kind} {amount:g} | {size} | "
+              + " | ".join(f"{x:.0%}" for x in rates) + " |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -316,27 +363,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     ap.add_argument("--peer-python", default=sys.executable,
                     help="the interpreter with evidently installed (it needs pandas < 3)")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="data sets (seed, seed+1, ...) for the decision tally; only the "
+                         "first is timed and measured")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        print(json.dumps(run_worker(args.worker, args.data, args.repeat)))
+        print(json.dumps(run_worker(args.worker, args.data, args.repeat, not args.no_memory)))
         return
     if not 0 <= args.drifted <= args.features:
         raise ValueError(f"--drifted must be in [0, --features], got {args.drifted}")
     names, raw = feature_names(args.features), {}
     for rows in args.rows:
-        ref, cur, truth = make_data(rows, args.features, args.drifted, args.seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            np.save(Path(tmp) / "ref.npy", ref)
-            np.save(Path(tmp) / "cur.npy", cur)
-            del ref, cur
-            results = {m: spawn(m, Path(tmp), args.repeat,
-                                args.peer_python if m in PEER_METHODS else sys.executable)
-                       for m in args.methods}
-        print_tables(rows, results, names, truth)
-        raw[rows] = results
+        runs = [run_config(args, rows, args.seed, args.repeat, memory=True)]
+        print_tables(rows, *runs[0], names=names)
+        runs += [run_config(args, rows, s, 1, memory=False)
+                 for s in range(args.seed + 1, args.seed + args.seeds)]
+        if args.seeds > 1:
+            print_sweep(rows, runs, names)
+        raw[rows] = [r for r, _ in runs]
     if args.json:
         args.json.write_text(json.dumps(raw, indent=1))
 
