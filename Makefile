@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test unit lint bench kafka-start kafka-stop clean
+.PHONY: venv demo test unit lint bench bench-detectors bench-peer kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,19 @@ lint: venv
 
 bench: venv
 	PYTHON="$(PYTHON)" bash bench/run.sh
+
+# pure-code benchmarks, beside river and the ddsketch package
+bench-detectors: venv
+	$(PYTHON) -m bench.drift --seeds 30
+	$(PYTHON) -m bench.drift_cost
+	$(PYTHON) bench/latency_sketch.py --n 1000000 --seed 7
+
+# the batch peer (Evidently) needs pandas 2, so it lives in a venv of its own
+PEER_VENV ?= $(CACHE)/bench-venv
+bench-peer: venv
+	@test -x $(PEER_VENV)/bin/python || $(PY) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.17.1 pandas==2.3.3 evidently==0.7.23
+	$(PYTHON) -m bench.batch_peer --rows 100000 --repeat 3 --seeds 10 --peer-python $(PEER_VENV)/bin/python
 
 kafka-start:
 	bash deploy/kafka/kafka.sh start

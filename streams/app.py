@@ -209,7 +209,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
             await dloop.run(stop)
         loops["decide"] = decide
     if "sink" in cfg.roles:
-        loops["sink"] = _sink_runner(cfg)
+        loops["sink"] = _sink_runner(cfg, metrics)
     if "route" in cfg.roles:
         if cfg.alerting.any_sink:
             loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting,
@@ -219,12 +219,14 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
     return loops
 
 
-def _sink_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
+def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics
+                 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     async def run(stop: asyncio.Event) -> None:
         store = await asyncio.to_thread(ClickHouseStore, cfg.clickhouse.dsn,
                                         retry_max_s=cfg.clickhouse.retry_max_s)
         try:
-            await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store).run(stop)
+            await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
+                           metrics=metrics).run(stop)
         finally:
             store.close()
     return run

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,9 @@ from typing import Any
 from streams.errors import SinkError
 
 log = logging.getLogger(__name__)
+
+#: a retried insert adds nothing to the table nor to the views fed from it
+_DEDUP = {"deduplicate_blocks_in_dependent_materialized_views": 1}
 
 SCHEMA = Path(__file__).resolve().parent.parent / "deploy" / "clickhouse" / "schema.sql"
 
@@ -56,9 +60,13 @@ class ClickHouseStore:
         while True:
             try:
                 self.client.insert(table, rows, column_names=list(columns),
-                                   settings={"insert_deduplication_token": token})
+                                   settings=_DEDUP | {"insert_deduplication_token": token})
                 return
-            except Exception as exc:
+            except Exception as exc:  # the driver raises many kinds; retriable() sorts them
+                if not retriable(exc):
+                    raise SinkError(f"insert into {table} failed and retrying cannot help "
+                                    f"(fix the schema or the rows): {exc}",
+                                    retriable=False) from exc
                 attempt += 1
                 self.retries += 1
                 if self.max_attempts is not None and attempt >= self.max_attempts:
@@ -81,6 +89,31 @@ class ClickHouseStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+#: Server error codes that pass: overload, timeouts, network, read-only replicas.
+_TRANSIENT_CODES = frozenset({159, 202, 209, 210, 241, 242, 252, 319})
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def retriable(exc: BaseException) -> bool:
+    """Whether retrying the same insert may succeed.
+
+    Connection failures and transient server errors (overload, timeouts) may; a server
+    that rejects the rows or the schema (unknown column, type mismatch) will not.
+    """
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    try:
+        from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+    except ImportError:  # pragma: no cover - packaging
+        return True
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DatabaseError):
+        code = _CODE.search(str(exc))
+        return code is not None and int(code.group(1)) in _TRANSIENT_CODES
+    return True
 
 
 def _strip_comments(path: Path) -> str:

@@ -54,11 +54,13 @@ class InferenceRequest(Event, kw_only=True):
 
 
 class Latency(msgspec.Struct, kw_only=True):
-    """Latency parts of one prediction, in seconds."""
+    """Latency parts of one prediction, in seconds; ``ttft_s`` (time to first token) for
+    generative models that stream."""
 
     queue_s: float
     inference_s: float
     total_s: float
+    ttft_s: float | None = None
 
 
 class ModelOutput(msgspec.Struct, kw_only=True):

@@ -96,6 +96,11 @@ class MonitorStage:
         preds = win.predictions
         request_ts = np.array([p.ts - p.latency.total_s for p in preds])
         latency, slo_good = {}, 0
+        ttft = [p.latency.ttft_s for p in preds if p.latency.ttft_s is not None]
+        if ttft:
+            sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
+            sketch.update_many(np.array(ttft))
+            latency["ttft"] = sketch.to_dict()
         for part in LATENCY_PARTS:
             values = np.array([getattr(p.latency, f"{part}_s") for p in preds])
             sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)

@@ -20,6 +20,7 @@ from streams import kafka_clients
 from streams.clickhouse_store import ClickHouseStore
 from streams.dead_letter import dead_letter
 from streams.metric_rows import RowMapper
+from streams.ops_metrics import OpsMetrics
 from streams.settings import ClickHouseSettings, KafkaSettings
 from streams.topics import Topics
 
@@ -30,7 +31,8 @@ class SinkLoop:
     """Consume inferwatch's topics and store them in ClickHouse."""
 
     def __init__(self, *, kafka: KafkaSettings, clickhouse: ClickHouseSettings,
-                 store: ClickHouseStore) -> None:
+                 store: ClickHouseStore, metrics: OpsMetrics | None = None) -> None:
+        self.metrics = metrics
         self.topics = Topics(kafka.topic_prefix)
         self.mapper = RowMapper(self.topics, kafka.max_record_bytes)
         self.store = store
@@ -93,8 +95,14 @@ class SinkLoop:
             for m in msgs:
                 ranges.setdefault(m.partition, [m.offset, m.offset])[1] = m.offset
             token = topic + "|" + ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(ranges.items()))
+            retries = self.store.retries
             await asyncio.to_thread(self.store.insert, table.table, table.columns, table.rows,
                                     token)
             self.rows_written += len(table.rows)
+            if self.metrics is not None:
+                self.metrics.events_processed.labels(stage="sink").inc(len(table.rows))
+                if self.store.retries > retries:
+                    self.metrics.sink_retries.labels(sink="clickhouse").inc(
+                        self.store.retries - retries)
         for m in msgs:
             self._high_water[(topic, m.partition)] = m.offset

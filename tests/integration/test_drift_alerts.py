@@ -15,6 +15,12 @@ from streams.simulator import Scenario, simulate
 from streams.topics import Topics
 from tests.integration.conftest import Receiver, Worker, consume
 
+# These tests judge drift detection. Latency on a shared 2-core CI box is not what they
+# measure, so the latency checks get thresholds no healthy run reaches; the drift
+# settings stay the shipped defaults.
+RELAXED_LATENCY = {"INFERWATCH_MONITOR_LATENCY_THRESHOLD_S": "30",
+                   "INFERWATCH_MONITOR_SLO_THRESHOLD_S": "30"}
+
 
 def _kafka(env: dict[str, str]) -> KafkaSettings:
     return KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
@@ -30,6 +36,7 @@ def _alerts(kafka: KafkaSettings) -> list[Alert]:
 def test_drift_of_one_feature_in_one_segment_pages_once_naming_both(
         worker: Worker, env: dict[str, str], tmp_path: Path) -> None:
     receiver = Receiver()
+    env.update(RELAXED_LATENCY)
     env["INFERWATCH_ALERTING_WEBHOOK_URL"] = receiver.url
     env["INFERWATCH_ALERTING_SPILL_DIR"] = str(tmp_path / "outbox")
     kafka = _kafka(env)
@@ -59,6 +66,7 @@ def test_a_stable_stream_of_100k_events_raises_no_alert(
         worker: Worker, env: dict[str, str]) -> None:
     for name in ("INFERWATCH_MONITOR_WINDOW_SIZE", "INFERWATCH_MONITOR_SUMMARY_SIZE"):
         env.pop(name)  # the defaults, as shipped
+    env.update(RELAXED_LATENCY)
     kafka = _kafka(env)
     worker.start()
     result = asyncio.run(simulate(kafka, Scenario(count=100_000, rate=4000, seed=22,

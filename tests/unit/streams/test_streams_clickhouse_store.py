@@ -124,3 +124,16 @@ def test_rows_of_every_topic_insert_into_their_tables(store: ClickHouseStore) ->
         assert store.high_water(rows.table) == {3: 41}
     assert store.query("SELECT features['f0'], segment['region'] FROM predictions") == [
         (1.5, "eu")]
+
+
+def test_a_rejected_schema_is_not_retried(tmp_path: Path) -> None:
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}", sleep=lambda s: None)
+    try:
+        store.apply_schema()
+        with pytest.raises(SinkError) as info:
+            store.insert("outcomes", ("request_id", "no_such_column"), [["r", 1.0]], token="x")
+        assert info.value.retriable is False
+        assert store.retries == 0
+        assert "no_such_column" in str(info.value)
+    finally:
+        store.close()
