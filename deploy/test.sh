@@ -15,7 +15,7 @@ bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true  # a fresh broker: no s
 bash deploy/kafka/kafka.sh start
 
 set +e
-$PYTHON -m pytest -q -p no:cacheprovider tests streams detectors inference retrain "$@"
+$PYTHON -m pytest -q -p no:cacheprovider --durations=12 tests streams detectors inference retrain "$@"
 rc=$?
 set -e
 exit $rc

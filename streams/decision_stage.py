@@ -18,6 +18,7 @@ import msgspec
 import numpy as np
 
 from detectors.alert_rule import AlertRule, Transition
+from detectors.burn_rate import BurnRateAlert
 from detectors.feature_drift import SegmentShift, segmented_drift
 from detectors.fingerprint import fingerprint
 from detectors.latency import LatencyVerdict, QuantileThreshold
@@ -29,7 +30,7 @@ from streams.decision_window import GLOBAL, DecisionWindow
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
 from streams.monitor_stage import ReferenceLookup
 from streams.settings import MonitorSettings
-from streams.slo_tracker import SLO_BURN, SloTracker, burn_evidence
+from streams.slo_tracker import ERROR_BURN, SLO_BURN, SloTracker, burn_evidence
 from streams.topics import Topics
 
 DRIFT = "feature_drift"
@@ -129,26 +130,33 @@ class DecisionStage:
         return outputs
 
     def _burn_rate(self, win: DecisionWindow, now: float) -> list[Output]:
-        burn = self._slo.evaluate(win.model, win.variant)
-        if burn is None:
-            return []
+        outputs = []
+        for detector, burn, objective in (
+                (SLO_BURN, self._slo.evaluate(win.model, win.variant), self._slo.slo.objective),
+                (ERROR_BURN, self._slo.evaluate_errors(win.model, win.variant),
+                 self._slo.error_slo.objective)):
+            if burn is not None:
+                outputs.extend(self._judge_burn(win, detector, burn, objective, now))
+        return outputs
+
+    def _judge_burn(self, win: DecisionWindow, detector: str, burn: BurnRateAlert,
+                    objective: float, now: float) -> list[Output]:
         evidence = burn_evidence(burn)
         # the statistic is the 1 h burn rate against the fast-page rule's 14.4x
         report = DetectorReport(
-            detector=SLO_BURN, model=win.model, variant=win.variant, segment=GLOBAL,
+            detector=detector, model=win.model, variant=win.variant, segment=GLOBAL,
             window_start=win.window_start, window_end=win.window_end, n=win.n,
             statistic=burn.burn_rates.get(3600.0, 0.0), threshold=14.4,
             decision="breach" if burn.severity else "ok", evidence=evidence)
         report.evidence["severity"] = burn.severity or "none"
-        report.evidence["objective"] = self._slo.slo.objective
+        report.evidence["objective"] = objective
         outputs = [self._report(win, report, now)]
         firing = {rule.severity for rule in burn.firing}
         for severity in ("page", "ticket"):  # each severity's rules fire and clear on their own
-            detector = f"{SLO_BURN}:{severity}"
-            fp = fingerprint(win.model, detector, GLOBAL, win.variant)
+            fp = fingerprint(win.model, f"{detector}:{severity}", GLOBAL, win.variant)
             change = self._slo_rule.observe(fp, severity in firing, now=now)
             if change is not None:
-                alert = _alert(win, SLO_BURN, fp, change, evidence, self.settings.dashboard_url)
+                alert = _alert(win, detector, fp, change, evidence, self.settings.dashboard_url)
                 alert.severity = severity
                 alert.labels["severity"] = severity
                 outputs.append(Output(self.topics.alerts, fp.encode(), encode(alert)))
@@ -275,6 +283,9 @@ def _alert(win: DecisionWindow, detector: str, fp: str, change: Transition,
 
 
 def _describe(detector: str, evidence: dict[str, float | str]) -> str:
+    if detector == ERROR_BURN:
+        return (f"error SLO {evidence.get('slo')} burning: 1h x{evidence.get('burn_1h')}, "
+                f"6h x{evidence.get('burn_6h')}, budget left {evidence.get('budget_remaining')}")
     if detector == SLO_BURN:
         return (f"latency SLO {evidence.get('slo')} burning: 1h x{evidence.get('burn_1h')}, "
                 f"6h x{evidence.get('burn_6h')}, budget left {evidence.get('budget_remaining')}")

@@ -72,7 +72,11 @@ class ModelOutput(msgspec.Struct, kw_only=True):
 
 
 class Prediction(Event, kw_only=True):
-    """One model answer to one request, published by an inference agent or an outside server."""
+    """One model answer to one request, published by an inference agent or an outside server.
+
+    ``error`` is set when the model failed on the request (the output then holds label -1):
+    the request is answered, not lost, and the failure counts against the error-rate SLO.
+    """
 
     request_id: str
     ts: float
@@ -86,6 +90,7 @@ class Prediction(Event, kw_only=True):
     features: dict[str, float] = {}
     segment: dict[str, str] = {}
     unit_id: str = ""
+    error: str | None = None
 
     def __post_init__(self) -> None:
         lat = self.latency
@@ -167,7 +172,8 @@ class MonitorSummary(Event, kw_only=True):
     ``histograms`` holds counts per reference bin for each feature (``segments`` the same
     per segment label); ``outputs`` counts the model's scores over the bins of its
     output reference; ``latency`` holds serialised quantile sketches per latency part;
-    ``slo_good`` counts the predictions whose total latency met the latency SLO.
+    ``slo_good`` counts the predictions whose total latency met the latency SLO and
+    ``errors`` the predictions that carry a model error.
     The decision step merges these.
     """
 
@@ -184,3 +190,4 @@ class MonitorSummary(Event, kw_only=True):
     segments: dict[str, dict[str, list[int]]] = {}
     outputs: dict[str, list[int]] = {}
     slo_good: int | None = None
+    errors: int = 0

@@ -9,6 +9,7 @@ pass), total (request time to publication). Invalid requests become dead letters
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.dead_letter import dead_letter
 from streams.events import InferenceRequest, Latency, ModelOutput, Prediction
 from streams.topics import Topics
+
+log = logging.getLogger(__name__)
 
 #: Looks up the predictor serving (model, variant); None when no such model is deployed.
 PredictorLookup = Callable[[str, str], "Predictor | None"]
@@ -97,7 +100,12 @@ class InferenceStage:
     def _predict(self, predictor: Predictor, variant: str, items: list[_Pending],
                  rows: np.ndarray) -> list[Output]:
         start = self.clock()
-        result = predictor.predict_batch(rows)
+        try:
+            result = predictor.predict_batch(rows)
+        except Exception as exc:  # a model failure answers the batch with errors, loses nothing
+            log.exception("model %s %s failed on a batch of %d", predictor.model,
+                          predictor.version, len(items))
+            return self._failed(predictor, variant, items, start, f"{type(exc).__name__}: {exc}")
         published = self.clock()
         topic, n = self._predictions, len(items)
         device, version = predictor.device, predictor.version
@@ -116,6 +124,22 @@ class InferenceStage:
                 batch_size=n, device=device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id)
             outputs.append(Output(topic, p.source.key, encode(pred)))
+        return outputs
+
+    def _failed(self, predictor: Predictor, variant: str, items: list[_Pending], start: float,
+                error: str) -> list[Output]:
+        published = self.clock()
+        outputs = []
+        for p in items:
+            req = p.request
+            pred = Prediction(
+                request_id=req.id, ts=published, model=req.model, variant=variant,
+                model_version=predictor.version, output=ModelOutput(label=-1, score=0.0),
+                latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=published - start,
+                                total_s=max(published - req.ts, 0.0)),
+                batch_size=len(items), device=predictor.device, features=req.features,
+                segment=req.segment, unit_id=req.unit_id, error=error[:500])
+            outputs.append(Output(self._predictions, p.source.key, encode(pred)))
         return outputs
 
     def _reject(self, items: list[_Pending], kind: str, reason: str) -> None:

@@ -32,7 +32,7 @@ class TableRows:
 def _prediction(p: Prediction) -> list[Any]:
     return [p.request_id, p.ts, p.model, p.variant, p.model_version, p.output.label,
             p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
-            p.latency.ttft_s, p.batch_size, p.device, p.segment, p.features]
+            p.latency.ttft_s, p.batch_size, p.device, p.segment, p.features, p.error]
 
 
 def _outcome(o: Outcome) -> list[Any]:
@@ -67,7 +67,8 @@ class _Mapping:
 _MAPPINGS = {
     "predictions": _Mapping("predictions", Prediction, (
         "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
-        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "features"),
+        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "features",
+        "error"),
         _prediction),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
     "detector-reports": _Mapping("detector_reports", DetectorReport, (

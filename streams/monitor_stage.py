@@ -114,7 +114,8 @@ class MonitorStage:
             first_offset=win.first_offset, last_offset=win.last_offset,
             window_start=float(request_ts.min()), window_end=float(request_ts.max()),
             n=len(preds), histograms=histograms, latency=latency, segments=segments,
-            outputs=self._output_histograms(win.model, preds), slo_good=slo_good)
+            outputs=self._output_histograms(win.model, preds), slo_good=slo_good,
+            errors=sum(1 for p in preds if p.error is not None))
 
     def _histograms(self, model: str, preds: list[Prediction]
                     ) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:
@@ -138,7 +139,9 @@ class MonitorStage:
         ref = self.output_references(model) if self.output_references else None
         if ref is None:
             return {}
-        scores = np.array([[p.output.score] for p in preds])
+        scores = np.array([[p.output.score] for p in preds if p.error is None])
+        if not len(scores):
+            return {}
         return _bincounts(ref, ref.bin_indices(scores))
 
 

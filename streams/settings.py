@@ -88,7 +88,9 @@ class MonitorSettings(BaseSettings):
     slo_objective: float = Field(0.99, gt=0, lt=1, description="Latency SLO: this share of "
                                  "requests under slo_threshold_s over slo_period_days.")
     slo_threshold_s: float = Field(0.2, gt=0, description="Latency SLO threshold, seconds.")
-    slo_period_days: float = Field(30.0, gt=0, description="Latency SLO period.")
+    slo_period_days: float = Field(30.0, gt=0, description="SLO period (latency and errors).")
+    slo_error_objective: float = Field(0.999, gt=0, lt=1, description="Error-rate SLO: this "
+                                       "share of requests answered without a model error.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
 

@@ -11,35 +11,51 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from detectors.burn_rate import BurnRateAlert, BurnRateMonitor, LatencySLO
+from detectors.burn_rate import BurnRateAlert, BurnRateMonitor, ErrorRateSLO, LatencySLO
 from streams.events import MonitorSummary
 from streams.settings import MonitorSettings
 
 SLO_BURN = "slo_burn_rate"
+ERROR_BURN = "slo_error_burn_rate"
 
 
 class SloTracker:
-    """One burn-rate monitor per (model, variant)."""
+    """Burn-rate monitors per (model, variant): the latency SLO and the error-rate SLO."""
 
     def __init__(self, settings: MonitorSettings, clock: Callable[[], float]) -> None:
         self.slo = LatencySLO(
             name=f"p{settings.slo_objective * 100:g} < {settings.slo_threshold_s * 1000:g} ms",
             objective=settings.slo_objective, threshold_s=settings.slo_threshold_s,
             period_s=settings.slo_period_days * 86_400.0)
+        self.error_slo = ErrorRateSLO(
+            name=f"errors < {(1 - settings.slo_error_objective) * 100:g}%",
+            objective=settings.slo_error_objective,
+            period_s=settings.slo_period_days * 86_400.0)
         self.clock = clock
         self._monitors: dict[tuple[str, str], BurnRateMonitor] = {}
+        self._errors: dict[tuple[str, str], BurnRateMonitor] = {}
 
     def record(self, summary: MonitorSummary) -> None:
-        if summary.slo_good is None:  # a summary without latencies says nothing of the SLO
-            return
         key = (summary.model, summary.variant)
+        errors = self._errors.get(key)
+        if errors is None:
+            errors = self._errors[key] = BurnRateMonitor(self.error_slo, clock=self.clock)
+        errors.record(summary.n - summary.errors, summary.n, at=summary.window_end)
+        if summary.slo_good is None:  # a summary without latencies says nothing of that SLO
+            return
         mon = self._monitors.get(key)
         if mon is None:
             mon = self._monitors[key] = BurnRateMonitor(self.slo, clock=self.clock)
         mon.record(summary.slo_good, summary.n, at=summary.window_end)
 
     def evaluate(self, model: str, variant: str) -> BurnRateAlert | None:
+        """The latency SLO's burn now (None before any latency was recorded)."""
         mon = self._monitors.get((model, variant))
+        return None if mon is None else mon.evaluate()
+
+    def evaluate_errors(self, model: str, variant: str) -> BurnRateAlert | None:
+        """The error-rate SLO's burn now."""
+        mon = self._errors.get((model, variant))
         return None if mon is None else mon.evaluate()
 
 

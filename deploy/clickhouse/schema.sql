@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     device LowCardinality(String),
     segment Map(String, String),
     features Map(String, Float64),
+    error Nullable(String),
     src_partition UInt32,
     src_offset UInt64
 ) ENGINE = MergeTree ORDER BY (model, ts, request_id)

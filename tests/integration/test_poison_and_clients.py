@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
+import urllib.request
 
 import msgspec
 from aiokafka import AIOKafkaProducer
@@ -41,6 +43,8 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
         worker: Worker, env: dict[str, str]) -> None:
     bootstrap = env["INFERWATCH_KAFKA_BOOTSTRAP"]
     topics = Topics(env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    port = _free_port()
+    env["INFERWATCH_ALERTING_METRICS_PORT"] = str(port)
     worker.start()
     valid = 0
 
@@ -64,7 +68,17 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
                                until=lambda r: len(r) >= len(POISON), timeout=90))
     preds = asyncio.run(consume(bootstrap, topics.predictions,
                                 until=lambda r: len(r) >= valid, timeout=90))
+    metrics = _metrics(port)
     assert worker.stop() == 0, worker.tail()
+
+    # the watcher is watched: its own /metrics count what it did, in base units
+    assert metrics['inferwatch_events_processed_total{stage="inference"}'] == valid + len(POISON)
+    for kind in set(EXPECTED_KIND.values()):
+        want = sum(1 for k in EXPECTED_KIND.values() if k == kind)
+        assert metrics[f'inferwatch_dead_letters_total{{reason="{kind}"}}'] == want
+    lags = [v for k, v in metrics.items() if k.startswith("inferwatch_consumer_lag_records{")
+            and topics.requests in k]
+    assert lags and all(v == 0 for v in lags)
 
     by_key = {m.key.decode(): m for m in dead}
     assert set(by_key) == set(POISON), worker.tail()
@@ -77,6 +91,23 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
         assert msg.value == POISON[name]  # the raw record is kept whole
     ids = sorted(msgspec.json.decode(m.value, type=Prediction).request_id for m in preds)
     assert ids == sorted(f"ok-{i}" for i in range(valid))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _metrics(port: int) -> dict[str, float]:
+    """The worker's /metrics, as {series: value}."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            out[series] = float(value)
+    return out
 
 
 def test_outside_client_sends_a_request_and_reads_its_prediction(

@@ -29,6 +29,7 @@ from streams.events import (
 )
 from streams.monitor_stage import MonitorStage
 from streams.settings import MonitorSettings
+from streams.slo_tracker import ERROR_BURN
 from streams.topics import Topics
 
 TOPICS = Topics("t.")
@@ -201,7 +202,7 @@ def test_window_is_judged_only_when_full(reference: ReferenceProfile) -> None:
     out = _run(stage, clock, feed.records(feed.summary(0)))
     assert out["reports"] == [] and out["alerts"] == []
     out = _run(stage, clock, feed.records(feed.summary(1)))
-    assert sorted(r.detector for r in out["reports"]) == [DRIFT, LATENCY]
+    assert sorted(r.detector for r in out["reports"]) == [DRIFT, LATENCY, ERROR_BURN]
     drift = next(r for r in out["reports"] if r.detector == DRIFT)
     assert drift.n == WINDOW and drift.decision == "ok"
     assert drift.ts == clock.t

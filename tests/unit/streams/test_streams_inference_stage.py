@@ -202,3 +202,22 @@ def test_rejected_only_batch_flushes_at_once() -> None:
     outputs = stage.flush(force=False)
     assert outputs is not None and [o.topic for o in outputs] == [TOPICS.dead_letter]
     assert stage.flush(force=False) is None
+
+
+def test_a_failing_model_answers_every_request_with_an_error_and_loses_none() -> None:
+    clock = Clock()
+    stage, preds, _ = _stage(clock, max_batch=8)
+
+    def broken(features: np.ndarray) -> PredictionBatch:
+        raise RuntimeError("CUDA error: device-side assert triggered")
+    for p in preds.values():
+        p.predict_batch = broken  # type: ignore[method-assign]
+    stage.add(_records([_request(i, clock.t) for i in range(8)]))
+    out = stage.flush(force=True)
+    assert out is not None
+    answered = _predictions(out)
+    assert sorted(p.request_id for p in answered) == [f"r{i}" for i in range(8)]
+    assert all(p.error == "RuntimeError: CUDA error: device-side assert triggered"
+               for p in answered)
+    assert all(p.output.label == -1 for p in answered)
+    assert not [o for o in out if o.topic == TOPICS.dead_letter]

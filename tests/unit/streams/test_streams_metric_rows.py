@@ -60,7 +60,7 @@ EVENTS: dict[str, Event] = {
 
 EXPECTED_ROWS = {
     "predictions": ["r1", 10.5, "churn", "B", "v2", 1, 0.8, 0.01, 0.02, 0.04, None, 16, "cuda",
-                    {"region": "eu"}, {"f0": 1.5}],
+                    {"region": "eu"}, {"f0": 1.5}, None],
     "outcomes": ["r1", 11.0, "label", 1.0],
     "detector-reports": [3.0, "feature_drift", "churn", "A", "*", 1.0, 2.0, 500, 0.3, 0.1, 1e-6,
                          "drift", '{"feature":"f2"}'],

@@ -6,7 +6,7 @@ from streams.codec import BatchDecoder, SourceRecord, encode
 from streams.decision_stage import DecisionStage
 from streams.events import Alert, DetectorReport, MonitorSummary
 from streams.settings import MonitorSettings
-from streams.slo_tracker import SLO_BURN
+from streams.slo_tracker import ERROR_BURN, SLO_BURN
 from streams.topics import Topics
 
 TOPICS = Topics("t.")
@@ -57,3 +57,27 @@ def test_fast_burn_pages_at_the_workbook_minute_and_resolves_after() -> None:
     assert last.evidence["budget_remaining"] < 1.0  # 12 of 378 minutes were bad
     expected = 1 - (12 * 1000) / (0.01 * 378 * 1000)
     assert abs(float(last.evidence["budget_remaining"]) - expected) < 1e-6
+
+
+def test_a_burst_of_model_errors_pages_on_the_error_budget() -> None:
+    """99.9% without error: budget 0.1%. After six hours of clean traffic, 5% of requests
+    fail: a window full of it burns 50x. The 1 h window reaches 14.4x after
+    14.4 * 60 / 50 = 17.3 bad minutes (the 5 min one at once), the 6 h rule needs
+    6 * 360 / 50 = 43.2: the page comes with the 18th bad minute (index 17)."""
+    now = [0.0]
+    stage = DecisionStage(topics=TOPICS, references=lambda m: None,
+                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          max_record_bytes=1 << 20, clock=lambda: now[0])
+    pages = []
+    for minute in range(360 + 25):
+        now[0] = 60.0 * minute + 59
+        bad = 50 if minute >= 360 else 0
+        s = MonitorSummary(model="m", variant="A", partition=0, first_offset=minute,
+                           last_offset=minute, window_start=60.0 * minute,
+                           window_end=60.0 * minute + 59, n=1000, histograms={},
+                           latency={}, errors=bad)
+        stage.add([SourceRecord(TOPICS.summaries, 0, minute, b"m", encode(s))])
+        out = stage.flush(force=False) or []
+        pages += [(minute - 360, a.status) for a in _decode(out, TOPICS.alerts, Alert)
+                  if a.labels["detector"] == ERROR_BURN and a.severity == "page"]
+    assert pages == [(17, "firing")]
