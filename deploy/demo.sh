@@ -35,8 +35,10 @@ $IW train
 say "starting a worker (inference, monitors, decisions, ClickHouse sink); log: $RUN/worker.log"
 (cd "$RUN" && exec $IW worker) >"$RUN/worker.log" 2>&1 &
 pids+=($!)
+# ready when each loop's consumer group has handed it its partitions
 for _ in $(seq 1 120); do
-  n=$(grep -cE "loop started|sink started" "$RUN/worker.log" || true)
+  n=$(grep -cE "^\+[-+]+ for group inferwatch\.(inference|monitor|decide|sink) *$" \
+    "$RUN/worker.log" || true)
   [ "$n" -ge 4 ] && break
   kill -0 "${pids[0]}" 2>/dev/null || { tail -40 "$RUN/worker.log"; exit 1; }
   sleep 0.5

@@ -208,6 +208,7 @@ class BurnRateMonitor:
         self._alerting = _BucketRing(bucket_s, round(longest / bucket_s))
         self._hours = _BucketRing(3600.0, max(1, math.ceil(slo.period_s / 3600.0)))
         self.late_dropped = 0
+        self._first: float | None = None
 
     def record(self, good: int, total: int, at: float | None = None) -> None:
         """Count ``total`` events of which ``good`` met the objective, at ``at`` (default now).
@@ -217,6 +218,8 @@ class BurnRateMonitor:
         if not 0 <= good <= total:
             raise ValueError(f"need 0 <= good <= total, got good={good!r}, total={total!r}")
         ts = self.clock() if at is None else at
+        if total and (self._first is None or ts < self._first):
+            self._first = ts
         if not self._alerting.add(ts, good, total):
             self.late_dropped += total
         self._hours.add(ts, good, total)
@@ -242,8 +245,13 @@ class BurnRateMonitor:
         """Evaluate every rule now; the result names the highest firing severity."""
         now = self.clock()
         rates = {w: self._burn(*self._alerting.window(now, w)) for w in self._windows}
+        # A rule speaks only once the data cover its short window: a fresh monitor's
+        # "hour" or "three days" would otherwise be its first minute, and a worker start
+        # (or a backlog drained at start) would page.
+        covered = 0.0 if self._first is None else now - self._first + self.bucket_s
         firing = tuple(r for r in self.rules
-                       if rates[r.long_window_s] >= r.burn_rate
+                       if covered >= r.short_window_s
+                       and rates[r.long_window_s] >= r.burn_rate
                        and rates[r.short_window_s] >= r.burn_rate)
         severities = {r.severity for r in firing}
         severity: Literal["page", "ticket"] | None = (

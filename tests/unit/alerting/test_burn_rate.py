@@ -152,3 +152,19 @@ def test_record_rejects_impossible_counts() -> None:
     mon = BurnRateMonitor(LatencySLO("l"), ManualClock(), rules=DEFAULT_RULES)
     with pytest.raises(ValueError, match="0 <= good <= total"):
         mon.record(5, 3)
+
+
+def test_a_fresh_monitor_waits_until_its_data_cover_the_short_window() -> None:
+    """Cold start: every request too slow from the first minute. The page rule's short
+    window is 5 min, so with 1-minute buckets the page comes with the 5th minute
+    (covered = 4 * 60 + 60 = 300 s), not with the first; the ticket (short window 6 h)
+    never within this hour, although every window burns 100x."""
+    now = [0.0]
+    mon = BurnRateMonitor(LatencySLO("p99<200ms", 0.99, 0.2), clock=lambda: now[0])
+    severities = []
+    for minute in range(60):
+        now[0] = 60.0 * minute
+        mon.record(0, 100)
+        severities.append(mon.evaluate().severity)
+    assert severities[:4] == [None] * 4
+    assert severities[4:] == ["page"] * 56
