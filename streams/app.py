@@ -196,7 +196,9 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
                                settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes,
-                               output_references=catalog.output_reference)
+                               output_references=catalog.output_reference,
+                               on_budget=lambda model, variant, slo, left:
+                               metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
         dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
                                   stage=dstage, max_records=500, metrics=metrics)
 

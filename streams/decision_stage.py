@@ -43,10 +43,12 @@ class DecisionStage:
 
     def __init__(self, *, topics: Topics, references: ReferenceLookup, settings: MonitorSettings,
                  max_record_bytes: int, clock: Callable[[], float] = time.time,
-                 output_references: ReferenceLookup | None = None) -> None:
+                 output_references: ReferenceLookup | None = None,
+                 on_budget: Callable[[str, str, str, float], None] | None = None) -> None:
         self.topics = topics
         self.references = references
         self.output_references = output_references
+        self.on_budget = on_budget
         self.settings = settings
         self.clock = clock
         self._decoder = BatchDecoder(MonitorSummary, max_record_bytes=max_record_bytes)
@@ -142,6 +144,8 @@ class DecisionStage:
     def _judge_burn(self, win: DecisionWindow, detector: str, burn: BurnRateAlert,
                     objective: float, now: float) -> list[Output]:
         evidence = burn_evidence(burn)
+        if self.on_budget is not None:
+            self.on_budget(win.model, win.variant, burn.slo, burn.budget_remaining)
         # the statistic is the 1 h burn rate against the fast-page rule's 14.4x
         report = DetectorReport(
             detector=detector, model=win.model, variant=win.variant, segment=GLOBAL,

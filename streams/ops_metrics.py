@@ -45,6 +45,10 @@ class OpsMetrics:
         self.alert_deliveries = Counter(
             "inferwatch_alert_deliveries", "Alert delivery outcomes (delivered, rejected, "
             "spilled, duplicate) per sink.", ["sink", "outcome"], registry=r)
+        self.slo_budget_remaining = Gauge(
+            "inferwatch_slo_error_budget_remaining_ratio", "Share of the SLO period's error "
+            "budget not yet spent (1 untouched, 0 spent, negative overspent).",
+            ["model", "variant", "slo"], registry=r)
         self.batch_duration = Histogram(
             "inferwatch_batch_duration_seconds", "Time to process one batch, per stage.",
             ["stage"], buckets=_BATCH_BUCKETS, registry=r)

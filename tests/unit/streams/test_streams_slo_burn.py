@@ -81,3 +81,15 @@ def test_a_burst_of_model_errors_pages_on_the_error_budget() -> None:
         pages += [(minute - 360, a.status) for a in _decode(out, TOPICS.alerts, Alert)
                   if a.labels["detector"] == ERROR_BURN and a.severity == "page"]
     assert pages == [(17, "firing")]
+
+
+def test_budget_remaining_is_reported_to_the_metrics_callback() -> None:
+    seen: dict[tuple[str, str, str], float] = {}
+    stage = DecisionStage(topics=TOPICS, references=lambda m: None,
+                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          max_record_bytes=1 << 20, clock=lambda: 119.0,
+                          on_budget=lambda m, v, slo, left: seen.__setitem__((m, v, slo), left))
+    stage.add([_summary(0, 1000), _summary(1, 980)])  # 20 of 2000 slow: 1% = the whole budget
+    stage.flush(force=False)
+    assert seen[("m", "A", "p99 < 200 ms")] == 0.0
+    assert seen[("m", "A", "errors < 0.1%")] == 1.0
