@@ -16,6 +16,7 @@ from streams.errors import ConfigError
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
+    GrafanaSettings,
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
                        description="Follow the alerts topic and print each alert.")
     a.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
 
+    sub.add_parser("grafana", help="provision the dashboard and data source in Grafana",
+                   description="Create or update inferwatch's ClickHouse data source and "
+                               "dashboard through Grafana's API (INFERWATCH_GRAFANA_URL, "
+                               "INFERWATCH_GRAFANA_TOKEN). Grafana needs a ClickHouse server.")
+
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
@@ -106,6 +112,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from streams.alert_follow import follow_alerts
         asyncio.run(follow_alerts(kafka, seconds=args.seconds))
         return 0
+    if args.command == "grafana":
+        return _grafana()
     if args.command == "summary":
         from streams.summary import print_summary
         print_summary(load(ClickHouseSettings))
@@ -127,6 +135,24 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     import faust
     app = create_app(cfg)
     faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
+    return 0
+
+
+def _grafana() -> int:
+    from streams.errors import SinkError
+    from streams.grafana_provision import ClickHouseSource, provision
+    s = load(GrafanaSettings)
+    if s.token is None:
+        raise ConfigError("INFERWATCH_GRAFANA_TOKEN: a Grafana service-account token is needed")
+    source = ClickHouseSource(host=s.clickhouse_host, port=s.clickhouse_port,
+                              protocol=s.clickhouse_protocol, username=s.clickhouse_user,
+                              password=s.clickhouse_password)
+    try:
+        for line in provision(s.url, s.token, source=source, folder_uid=s.folder_uid):
+            print(line)
+    except SinkError as exc:
+        print(f"inferwatch: {exc}", file=sys.stderr)
+        return 75 if exc.retriable else 1  # EX_TEMPFAIL: try again later
     return 0
 
 

@@ -186,3 +186,26 @@ class AlertingSettings(BaseSettings):
     def any_sink(self) -> bool:
         return bool(self.alertmanager_url or self.webhook_url or self.slack_webhook_url
                     or self.pagerduty_routing_key)
+
+
+class GrafanaSettings(BaseSettings):
+    """Where `inferwatch grafana` provisions the dashboard, and how Grafana reaches ClickHouse."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_GRAFANA_", extra="ignore")
+
+    url: str = Field("http://127.0.0.1:3000", description="Grafana's base URL.")
+    token: SecretStr | None = Field(None, description="Service-account token (Admin role to "
+                                    "create the data source).")
+    clickhouse_host: str = Field("127.0.0.1", description="ClickHouse host as Grafana sees it.")
+    clickhouse_port: int = Field(8123, ge=1, le=65535, description="ClickHouse port.")
+    clickhouse_protocol: str = Field("http", description="http or native.")
+    clickhouse_user: str = Field("default", description="A read-only user is enough.")
+    clickhouse_password: SecretStr | None = Field(None, description="Its password.")
+    folder_uid: str | None = Field(None, description="Grafana folder of the dashboard.")
+
+    @field_validator("clickhouse_protocol")
+    @classmethod
+    def _protocol(cls, value: str) -> str:
+        if value not in ("http", "native"):
+            raise ValueError("must be one of ['http', 'native']")
+        return value

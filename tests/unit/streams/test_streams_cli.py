@@ -8,7 +8,7 @@ import pytest
 
 from streams.cli import main
 
-SUBCOMMANDS = ("worker", "topics", "train", "simulate", "alerts", "summary")
+SUBCOMMANDS = ("worker", "topics", "train", "simulate", "alerts", "grafana", "summary")
 
 
 @pytest.fixture(autouse=True)
@@ -67,3 +67,10 @@ def test_unknown_role_returns_2_naming_the_valid_roles(
 def test_bad_simulate_arguments_return_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--external-share", "1.5"]) == 2
     assert "external_share" in capsys.readouterr().err
+
+
+def test_grafana_without_a_token_names_the_variable(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("INFERWATCH_GRAFANA_TOKEN", raising=False)
+    assert main(["grafana"]) == 2
+    assert "INFERWATCH_GRAFANA_TOKEN" in capsys.readouterr().err
