@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
                        description="Follow the alerts topic and print each alert.")
     a.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
 
+    r = sub.add_parser("report", help="write an HTML report read back from ClickHouse",
+                       description="Traffic, latency, every flagged window with its "
+                                   "explanation, alerts and retrain requests, as one HTML page. "
+                                   "Needs the worker stopped when using embedded chDB.")
+    r.add_argument("--out", default="var/report.html", help="where to write it")
+
     sub.add_parser("grafana", help="provision the dashboard and data source in Grafana",
                    description="Create or update inferwatch's ClickHouse data source and "
                                "dashboard through Grafana's API (INFERWATCH_GRAFANA_URL, "
@@ -112,6 +118,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from streams.alert_follow import follow_alerts
         asyncio.run(follow_alerts(kafka, seconds=args.seconds))
         return 0
+    if args.command == "report":
+        return _report(Path(args.out))
     if args.command == "grafana":
         return _grafana()
     if args.command == "summary":
@@ -135,6 +143,20 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     import faust
     app = create_app(cfg)
     faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
+    return 0
+
+
+def _report(out: Path) -> int:
+    from streams.clickhouse_store import ClickHouseStore
+    from streams.html_report import collect, render
+    store = ClickHouseStore(load(ClickHouseSettings).dsn)
+    try:
+        page = render(collect(store))
+    finally:
+        store.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page)
+    print(f"wrote {out}")
     return 0
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from streams.cli import main
 
-SUBCOMMANDS = ("worker", "topics", "train", "simulate", "alerts", "grafana", "summary")
+SUBCOMMANDS = ("worker", "topics", "train", "simulate", "alerts", "report", "grafana",
+               "summary")
 
 
 @pytest.fixture(autouse=True)
