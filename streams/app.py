@@ -30,6 +30,7 @@ from streams.clickhouse_store import ClickHouseStore
 from streams.decision_stage import DecisionStage
 from streams.events import Alert, ModelVersionPublished
 from streams.inference_stage import InferenceStage
+from streams.join_stage import JoinStage
 from streams.monitor_stage import MonitorStage
 from streams.ops_metrics import OpsMetrics, serve_metrics
 from streams.settings import (
@@ -44,7 +45,7 @@ from streams.state_topic import read_latest
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "decide", "sink", "route")
+ROLES = ("inference", "monitor", "join", "decide", "sink", "route")
 
 
 @dataclass
@@ -193,6 +194,12 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
         loops["monitor"] = TransactionalLoop(
             name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
             metrics=metrics, max_records=2000).run
+    if "join" in cfg.roles:
+        jstage = JoinStage(topics=topics, max_record_bytes=kafka.max_record_bytes,
+                           interval_s=cfg.monitor.summary_interval_s)
+        loops["join"] = TransactionalLoop(
+            name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
+            stage=jstage, metrics=metrics, max_records=2000).run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
                                settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes,

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a stream worker (inference, monitors, sink)",
                        description="Run a worker: creates missing topics, then serves the "
                                    "roles given until SIGTERM or Ctrl-C.")
-    w.add_argument("--roles", default="inference,monitor,decide,sink,route",
+    w.add_argument("--roles", default="inference,monitor,join,decide,sink,route",
                    help="comma-separated roles to run (default: all)")
 
     sub.add_parser("topics", help="create every topic that does not exist",
@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--latency-from", type=int, help="index where ranker's latency regresses")
     s.add_argument("--latency-to", type=int, help="index where it recovers")
     s.add_argument("--outcome-share", type=float, default=0.0, help="share labelled later")
+    s.add_argument("--concept-drift-at", type=int,
+                   help="request index from which the true labels change (concept drift)")
+    s.add_argument("--concept-flip", type=float, default=0.3,
+                   help="share of labels flipped after --concept-drift-at")
 
     a = sub.add_parser("alerts", help="print alerts as they fire, one line each",
                        description="Follow the alerts topic and print each alert.")
@@ -211,7 +215,8 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             count=args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
             drift_at=args.drift_at, drift=drift, external_share=args.external_share,
             latency_from=args.latency_from, latency_to=args.latency_to,
-            outcome_share=args.outcome_share)
+            outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
+            concept_flip=args.concept_flip)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
     result = asyncio.run(simulate(kafka, scenario))

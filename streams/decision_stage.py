@@ -19,6 +19,7 @@ import numpy as np
 
 from detectors.alert_rule import AlertRule, Transition
 from detectors.burn_rate import BurnRateAlert
+from detectors.error_rate import ErrorRateShift
 from detectors.feature_drift import SegmentShift, segmented_drift
 from detectors.fingerprint import fingerprint
 from detectors.latency import LatencyVerdict, QuantileThreshold
@@ -33,6 +34,7 @@ from streams.settings import MonitorSettings
 from streams.slo_tracker import ERROR_BURN, SLO_BURN, SloTracker, burn_evidence
 from streams.topics import Topics
 
+CONCEPT = "concept_drift"
 DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 LATENCY = "latency_quantile"
@@ -58,6 +60,7 @@ class DecisionStage:
         # burn rates carry their own hysteresis (the short window): fire and resolve at once
         self._slo = SloTracker(settings, clock)
         self._slo_rule = AlertRule(fire_after=1, resolve_after=1)
+        self._concept: dict[str, ErrorRateShift] = {}
         self._windows: dict[tuple[str, str], DecisionWindow] = {}
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
@@ -95,6 +98,7 @@ class DecisionStage:
         return msgspec.json.encode({
             "rule": self._rule.snapshot(), "retrain": self._retrain.snapshot(),
             "slo_rule": self._slo_rule.snapshot(),
+            "concept": {k: d.snapshot() for k, d in self._concept.items()},
             "windows": [w.snapshot() for w in self._windows.values()],
         })
 
@@ -103,6 +107,9 @@ class DecisionStage:
         self._rule.restore(state["rule"])
         self._retrain.restore(state["retrain"])
         self._slo_rule.restore(state.get("slo_rule", {}))
+        for key, snap in state.get("concept", {}).items():
+            model, _, variant = key.partition("/")
+            self._concept_detector(model, variant).restore(snap)
         self._windows = {(w["model"], w["variant"]): DecisionWindow.restore(w)
                          for w in state["windows"]}
 
@@ -123,6 +130,7 @@ class DecisionStage:
             outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
                                             _drift_evidence(shifts)))
         outputs.extend(self._prediction_drift(win, now))
+        outputs.extend(self._concept_drift(win, now))
         outputs.extend(self._burn_rate(win, now))
         if "total" in win.latency:
             verdict = self._latency.evaluate(win.latency["total"])
@@ -165,6 +173,33 @@ class DecisionStage:
                 alert.labels["severity"] = severity
                 outputs.append(Output(self.topics.alerts, fp.encode(), encode(alert)))
         return outputs
+
+    def _concept_detector(self, model: str, variant: str) -> ErrorRateShift:
+        key = f"{model}/{variant}"
+        det = self._concept.get(key)
+        if det is None:
+            s = self.settings
+            det = self._concept[key] = ErrorRateShift(
+                s.concept_baseline_labelled, s.concept_alpha, s.concept_min_increase)
+        return det
+
+    def _concept_drift(self, win: DecisionWindow, now: float) -> list[Output]:
+        if not win.labelled:
+            return []
+        det = self._concept_detector(win.model, win.variant)
+        v = det.update(win.label_errors, win.labelled)
+        if v.baseline is None:
+            return []
+        evidence: dict[str, float | str] = {
+            "error_rate": round(v.rate, 6), "baseline": round(v.baseline, 6),
+            "labelled": float(v.labelled), "errors": float(v.errors)}
+        report = DetectorReport(
+            detector=CONCEPT, model=win.model, variant=win.variant, segment=GLOBAL,
+            window_start=win.window_start, window_end=win.window_end, n=v.labelled,
+            statistic=v.rate, threshold=v.baseline + det.min_increase, p_value=v.p_value,
+            decision="drift" if v.drift else "ok", evidence=evidence)
+        return [self._report(win, report, now),
+                *self._transition(win, CONCEPT, v.drift, now, evidence)]
 
     def _prediction_drift(self, win: DecisionWindow, now: float) -> list[Output]:
         ref = self.output_references(win.model) if self.output_references else None
@@ -295,6 +330,9 @@ def _describe(detector: str, evidence: dict[str, float | str]) -> str:
                 f"6h x{evidence.get('burn_6h')}, budget left {evidence.get('budget_remaining')}")
     if detector == DRIFT:
         return f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
+    if detector == CONCEPT:
+        return (f"concept drift: error rate {evidence.get('error_rate')} over baseline "
+                f"{evidence.get('baseline')} on {evidence.get('labelled')} labels")
     if detector == PREDICTION_DRIFT:
         return f"prediction drift in {evidence.get('feature')}"
     return (f"latency p{float(evidence['quantile']) * 100:g} {float(evidence['value_s']):.3f}s"

@@ -31,12 +31,17 @@ class DecisionWindow:
     histograms: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     latency: dict[str, QuantileSketch] = field(default_factory=dict)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    labelled: int = 0
+    label_errors: int = 0
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
         self.n += summary.n
-        self.window_start = min(self.window_start, summary.window_start)
-        self.window_end = max(self.window_end, summary.window_end)
+        self.labelled += summary.labelled
+        self.label_errors += summary.label_errors
+        if summary.n:  # join summaries (n = 0) do not stretch the window's time range
+            self.window_start = min(self.window_start, summary.window_start)
+            self.window_end = max(self.window_end, summary.window_end)
         _add_histograms(self.histograms.setdefault(GLOBAL, {}), summary.histograms)
         for seg, hists in summary.segments.items():
             _add_histograms(self.histograms.setdefault(seg, {}), hists)
@@ -51,24 +56,36 @@ class DecisionWindow:
     def snapshot(self) -> dict[str, Any]:
         return {
             "model": self.model, "variant": self.variant, "opened": self.opened, "n": self.n,
-            "window_start": self.window_start, "window_end": self.window_end,
+            # JSON has no infinity: an empty time range (join summaries only) is null
+            "window_start": _finite(self.window_start), "window_end": _finite(self.window_end),
             "histograms": {s: {f: c.tolist() for f, c in h.items()}
                            for s, h in self.histograms.items()},
             "latency": {p: s.to_dict() for p, s in self.latency.items()},
             "outputs": {f: c.tolist() for f, c in self.outputs.items()},
+            "labelled": self.labelled, "label_errors": self.label_errors,
         }
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> DecisionWindow:
         return cls(
             model=snap["model"], variant=snap["variant"], opened=snap["opened"], n=snap["n"],
-            window_start=snap["window_start"], window_end=snap["window_end"],
+            window_start=_or(snap["window_start"], float("inf")),
+            window_end=_or(snap["window_end"], float("-inf")),
             histograms={s: {f: np.asarray(c, dtype=np.int64) for f, c in h.items()}
                         for s, h in snap["histograms"].items()},
             latency={p: QuantileSketch.from_dict(d) for p, d in snap["latency"].items()},
             outputs={f: np.asarray(c, dtype=np.int64)
                      for f, c in snap.get("outputs", {}).items()},
+            labelled=snap.get("labelled", 0), label_errors=snap.get("label_errors", 0),
         )
+
+
+def _finite(x: float) -> float | None:
+    return x if np.isfinite(x) else None
+
+
+def _or(x: float | None, default: float) -> float:
+    return default if x is None else float(x)
 
 
 def _add_histograms(into: dict[str, np.ndarray], new: dict[str, list[int]]) -> None:

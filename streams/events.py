@@ -173,7 +173,9 @@ class MonitorSummary(Event, kw_only=True):
     per segment label); ``outputs`` counts the model's scores over the bins of its
     output reference; ``latency`` holds serialised quantile sketches per latency part;
     ``slo_good`` counts the predictions whose total latency met the latency SLO and
-    ``errors`` the predictions that carry a model error.
+    ``errors`` the predictions that carry a model error. Summaries of the outcome join
+    carry ``labelled`` predictions joined to their true label, ``label_errors`` of them
+    mispredicted, and ``n = 0``.
     The decision step merges these.
     """
 
@@ -191,3 +193,5 @@ class MonitorSummary(Event, kw_only=True):
     outputs: dict[str, list[int]] = {}
     slo_good: int | None = None
     errors: int = 0
+    labelled: int = 0
+    label_errors: int = 0

@@ -12,6 +12,7 @@ import contextlib
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import TopicAlreadyExistsError
 
 from streams.settings import KafkaSettings
@@ -34,6 +35,9 @@ def consumer(settings: KafkaSettings, group_id: str, *topics: str) -> AIOKafkaCo
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=max(settings.session_timeout_ms // 4, 500),
         max_poll_interval_ms=600_000,
+        # range assignment gives one member the same partition of every topic it reads:
+        # predictions and outcomes keyed by request id meet in the same join
+        partition_assignment_strategy=(RangePartitionAssignor,),
     )
 
 

@@ -91,6 +91,12 @@ class MonitorSettings(BaseSettings):
     slo_period_days: float = Field(30.0, gt=0, description="SLO period (latency and errors).")
     slo_error_objective: float = Field(0.999, gt=0, lt=1, description="Error-rate SLO: this "
                                        "share of requests answered without a model error.")
+    concept_baseline_labelled: int = Field(1000, ge=1, description="Labelled predictions "
+                                           "that set a model's baseline error rate.")
+    concept_alpha: float = Field(0.001, gt=0, lt=1, description="Significance of a window's "
+                                 "error-rate rise over the baseline.")
+    concept_min_increase: float = Field(0.05, ge=0, le=1, description="Smallest rise of the "
+                                        "error rate (absolute) that counts as concept drift.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
 

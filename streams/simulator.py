@@ -4,7 +4,8 @@ Requests for the served model ("churn") come from the project's generative model
 (several features, segments, A/B units); an input drift starts at a chosen request
 index. An outside model server ("ranker") publishes its predictions directly, with a
 latency regression over a chosen index range. A share of requests gets its true label
-as an outcome, a fixed number of requests later.
+as an outcome, a fixed number of requests later; from a chosen index a share of those
+labels flip (concept drift: the world changed, the inputs did not).
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ class Scenario:
     latency_to: int | None = None
     outcome_share: float = 0.0
     outcome_lag: int = 200
+    concept_drift_at: int | None = None
+    concept_flip: float = 0.3
 
     def __post_init__(self) -> None:
         if self.count < 0 or self.rate < 0:
             raise ValueError(f"count and rate must be >= 0, got {self.count}, {self.rate}")
-        for name in ("external_share", "outcome_share"):
+        for name in ("external_share", "outcome_share", "concept_flip"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.drift_at is not None and self.drift is None:
@@ -102,9 +105,15 @@ class TrafficPlan:
                 out.append((self.topics.requests, rid.encode(), encode(req)))
                 self.result.requests += 1
                 if self._rng.random() < s.outcome_share:
-                    self._labels.append((i, rid, int(batch.labels[j])))
+                    self._labels.append((i, rid, self._true_label(i, int(batch.labels[j]))))
         out.extend(self._due_outcomes(stop))
         return out
+
+    def _true_label(self, i: int, label: int) -> int:
+        """The label the world reports; after a concept drift, a share of them flip."""
+        s = self.s
+        drifted = s.concept_drift_at is not None and i >= s.concept_drift_at
+        return 1 - label if drifted and self._rng.random() < s.concept_flip else label
 
     def _external(self, i: int, rid: str, now: float, features: dict[str, float],
                   segment: dict[str, str], unit: str) -> tuple[str, bytes, bytes]:

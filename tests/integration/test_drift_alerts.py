@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 
 from retrain.synthetic import Drift
-from streams.events import Alert, DetectorReport
+from streams.events import Alert, DetectorReport, Prediction
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
 from streams.topics import Topics
@@ -86,3 +86,40 @@ def test_a_stable_stream_of_100k_events_raises_no_alert(
         "feature_drift", "prediction_drift", "latency_quantile", "slo_burn_rate",
         "slo_error_burn_rate"}
     assert alerts == [], [a.annotations["summary"] for a in alerts]
+
+
+def test_concept_drift_on_late_labels_pages_once_after_the_change(
+        worker: Worker, env: dict[str, str]) -> None:
+    env.update(RELAXED_LATENCY)
+    kafka = _kafka(env)
+    topics = Topics(kafka.topic_prefix)
+    worker.start()
+    # inputs never change; from request 6000 on, 30% of the true labels flip
+    asyncio.run(simulate(kafka, Scenario(
+        count=12_000, rate=1500, seed=23, run_id="concept", outcome_share=1.0,
+        outcome_lag=100, concept_drift_at=6000, concept_flip=0.3)))
+
+    def concept(records: list) -> list[DetectorReport]:  # type: ignore[type-arg]
+        reports = [msgspec.json.decode(m.value, type=DetectorReport) for m in records]
+        return [r for r in reports if r.detector == "concept_drift"]
+
+    reports = concept(asyncio.run(consume(
+        kafka.bootstrap, topics.reports, timeout=90,
+        until=lambda r: sum(x.decision == "drift" for x in concept(r)) >= 2)))
+    preds = asyncio.run(consume(kafka.bootstrap, topics.predictions, until=lambda r: False,
+                                timeout=3))
+    alerts = _alerts(kafka)
+    assert worker.stop() == 0, worker.tail()
+
+    change = next(p.ts - p.latency.total_s for p in (
+        msgspec.json.decode(m.value, type=Prediction) for m in preds)
+        if p.request_id == "concept-000006000")
+    flagged = [r for r in reports if r.decision == "drift"]
+    assert len(flagged) >= 2, reports  # labels arrive in join summaries, ~1 per second
+    assert all(r.window_end >= change for r in flagged)  # never before the change
+    assert all(r.statistic > r.threshold for r in flagged)
+    concept_alerts = [a for a in alerts if a.labels["detector"] == "concept_drift"]
+    assert [a.status for a in concept_alerts] == ["firing"]
+    assert float(concept_alerts[0].evidence["error_rate"]) > float(
+        concept_alerts[0].evidence["baseline"]) + 0.05
+    assert not [a for a in alerts if a.labels["detector"] == "feature_drift"]

@@ -353,3 +353,28 @@ def test_latency_breach_of_one_variant_fires_despite_the_other(
         alerts += _run(stage, clock, feed.window(variant="B", latency_median=0.6))["alerts"]
     assert [(a.labels["alertname"], a.labels["variant"], a.status) for a in alerts] == [
         (LATENCY, "B", "firing")]
+
+
+def test_concept_drift_fires_when_the_error_rate_rises_over_the_baseline(
+        reference: ReferenceProfile) -> None:
+    from streams.decision_stage import CONCEPT
+    clock = Clock()
+    stage = _stage(reference, clock, fire_after=2, resolve_after=2)
+    rng = np.random.default_rng(11)
+    changes, verdicts = [], []
+    plan = [0.1] * 3 + [0.35] * 4 + [0.1] * 3  # error rate of each window's labels
+    for window, rate in enumerate(plan):
+        clock.t += 10
+        labelled = 800
+        join = MonitorSummary(model="churn", variant="A", partition=-1, first_offset=-1,
+                              last_offset=-1, window_start=0.0, window_end=0.0, n=0,
+                              histograms={}, latency={}, labelled=labelled,
+                              label_errors=int(rng.binomial(labelled, rate)))
+        records = [SourceRecord(TOPICS.summaries, 0, 1000 + window, b"churn", encode(join)),
+                   *Feed(reference, 100 + window).window()]
+        out = _run(stage, clock, records)
+        verdicts += [r.decision for r in out["reports"] if r.detector == CONCEPT]
+        changes += [(window, a.status) for a in out["alerts"] if a.labels["detector"] == CONCEPT]
+    # windows 0 and 1 (1,600 labels >= baseline_labelled=1000) set the baseline, unjudged
+    assert verdicts == ["ok"] + ["drift"] * 4 + ["ok"] * 3
+    assert changes == [(4, "firing"), (8, "resolved")]

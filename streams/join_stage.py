@@ -1,0 +1,116 @@
+"""The outcome join: predictions meet their late labels; error counts go to the decisions.
+
+Predictions and outcomes are keyed by request id and co-partitioned, so each partition
+joins on its own: a prediction waits (bounded, oldest evicted first) for its label, and
+an outcome that arrives first waits for its prediction. Each join counts one labelled
+prediction, an error when the label differs; the counts per (model, variant) leave as
+a :class:`~streams.events.MonitorSummary` with ``n = 0`` every ``interval_s``.
+
+The waiting predictions live in memory: after a crash, those waiting at that moment are
+not joined (their outcomes are still stored in ClickHouse); nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streams.batch_loop import Output
+from streams.codec import BatchDecoder, RawRecord, encode
+from streams.events import MonitorSummary, Outcome, Prediction
+from streams.topics import Topics
+
+
+@dataclass
+class _Counts:
+    labelled: int = 0
+    errors: int = 0
+    first_ts: float = float("inf")
+    last_ts: float = float("-inf")
+
+
+class JoinStage:
+    """Join predictions to their label outcomes and count the errors."""
+
+    def __init__(self, *, topics: Topics, max_record_bytes: int, max_pending: int = 200_000,
+                 interval_s: float = 1.0, clock: Callable[[], float] = time.time) -> None:
+        self.topics = topics
+        self.max_pending = max_pending
+        self.interval_s = interval_s
+        self.clock = clock
+        self._predictions_topic = topics.predictions
+        self._pred = BatchDecoder(Prediction, max_record_bytes=max_record_bytes)
+        self._out = BatchDecoder(Outcome, max_record_bytes=max_record_bytes)
+        self._waiting_predictions: OrderedDict[str, tuple[str, str, int, float]] = OrderedDict()
+        self._waiting_labels: OrderedDict[str, float] = OrderedDict()
+        self._counts: dict[tuple[str, str], _Counts] = {}
+        self._opened: float | None = None
+        self.evicted = 0
+        self.undecodable = 0  # dead-lettered by the monitor (predictions) and sink (outcomes)
+
+    def add(self, records: Sequence[RawRecord]) -> None:
+        preds = [r for r in records if r.topic == self._predictions_topic]
+        outs = [r for r in records if r.topic != self._predictions_topic]
+        decoded_preds, decoded_outs = self._pred.decode(preds), self._out.decode(outs)
+        self.undecodable += len(decoded_preds.rejected) + len(decoded_outs.rejected)
+        for p in decoded_preds.events:
+            if p.error is None:
+                self._prediction(p)
+        for o in decoded_outs.events:
+            if o.kind == "label":
+                self._label(o)
+        if self._opened is None:
+            self._opened = self.clock()
+
+    def _prediction(self, p: Prediction) -> None:
+        label = self._waiting_labels.pop(p.request_id, None)
+        if label is not None:
+            self._count(p.model, p.variant, p.output.label, label, p.ts)
+            return
+        self._waiting_predictions[p.request_id] = (p.model, p.variant, p.output.label, p.ts)
+        self._bound(self._waiting_predictions)
+
+    def _label(self, o: Outcome) -> None:
+        waiting = self._waiting_predictions.pop(o.request_id, None)
+        if waiting is not None:
+            model, variant, predicted, ts = waiting
+            self._count(model, variant, predicted, o.value, ts)
+            return
+        self._waiting_labels[o.request_id] = o.value
+        self._bound(self._waiting_labels)
+
+    def _count(self, model: str, variant: str, predicted: int, label: float, ts: float) -> None:
+        c = self._counts.setdefault((model, variant), _Counts())
+        c.labelled += 1
+        c.errors += int(predicted != round(label))
+        c.first_ts, c.last_ts = min(c.first_ts, ts), max(c.last_ts, ts)
+
+    def _bound(self, waiting: OrderedDict[str, Any]) -> None:
+        while len(waiting) > self.max_pending:
+            waiting.popitem(last=False)
+            self.evicted += 1
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting_predictions) + len(self._waiting_labels)
+
+    def wait_s(self) -> float | None:
+        if self._opened is None:
+            return None
+        return max(self._opened + self.interval_s - self.clock(), 0.0)
+
+    def flush(self, *, force: bool) -> list[Output] | None:
+        if not force and self.wait_s() != 0.0:
+            return None
+        outputs = [
+            Output(self.topics.summaries, model.encode(), encode(MonitorSummary(
+                model=model, variant=variant, partition=-1, first_offset=-1, last_offset=-1,
+                window_start=c.first_ts, window_end=c.last_ts, n=0, histograms={},
+                latency={}, labelled=c.labelled, label_errors=c.errors)))
+            for (model, variant), c in self._counts.items()]
+        self._counts.clear()
+        self._opened = None
+        return outputs
