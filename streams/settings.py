@@ -146,6 +146,7 @@ def parse_split(text: str) -> dict[str, float]:
 
 S = TypeVar("S", bound=BaseSettings)
 _SECRETISH = re.compile("KEY|TOKEN|SECRET|PASSWORD")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def load(cls: type[S]) -> S:
@@ -157,7 +158,10 @@ def load(cls: type[S]) -> S:
         problems = []
         for err in exc.errors():
             name = "_".join(str(p) for p in err["loc"]).upper()
-            shown = "" if _SECRETISH.search(name) else f" (got {err.get('input')!r})"
+            value = err.get("input")
+            if isinstance(value, str):  # a URL's user:password@ never reaches a log
+                value = _USERINFO.sub("***@", value)
+            shown = "" if _SECRETISH.search(name) else f" (got {value!r})"
             problems.append(f"{prefix}{name}: {err['msg']}{shown}")
         raise ConfigError("bad setting: " + "; ".join(problems)) from None
 

@@ -109,3 +109,15 @@ def test_parse_split_rejects(text: str) -> None:
 def test_parse_split_rejects_non_finite_shares(text: str) -> None:
     with pytest.raises(ValueError):
         parse_split(text)
+
+
+def test_a_bad_url_is_named_without_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.errors import ConfigError
+    from streams.settings import ClickHouseSettings, load
+
+    monkeypatch.setenv("INFERWATCH_CLICKHOUSE_URL", "ftp://admin:hunter2@db.example:21/x")
+    with pytest.raises(ConfigError) as info:
+        load(ClickHouseSettings)
+    message = str(info.value)
+    assert "INFERWATCH_CLICKHOUSE_URL" in message and "ftp://***@db.example:21/x" in message
+    assert "hunter2" not in message and "admin" not in message
