@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from streams import kafka_clients
-from streams.codec import RawRecord
-from streams.dead_letter import H_KIND
+from streams.codec import RawRecord, Rejected
+from streams.dead_letter import H_KIND, dead_letter
 from streams.ops_metrics import OpsMetrics
 from streams.record_writer import send_records
 from streams.settings import KafkaSettings
@@ -35,6 +35,11 @@ class Output:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] | None = None
+
+
+def dead_letter_outputs(topic: str, rejected: Iterable[Rejected]) -> list[Output]:
+    """The dead letters of ``rejected`` records, as outputs to ``topic``."""
+    return [Output(topic, dl.key, dl.value, dl.headers) for dl in map(dead_letter, rejected)]
 
 
 class Stage(Protocol):

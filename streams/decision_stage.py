@@ -24,9 +24,8 @@ from detectors.feature_drift import SegmentShift, segmented_drift
 from detectors.fingerprint import fingerprint
 from detectors.latency import LatencyVerdict, QuantileThreshold
 from retrain.policy import RetrainPolicy
-from streams.batch_loop import Output
+from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.dead_letter import dead_letter
 from streams.decision_window import GLOBAL, DecisionWindow
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
 from streams.monitor_stage import ReferenceLookup
@@ -88,7 +87,7 @@ class DecisionStage:
             if self._complete(win):
                 self._outputs.extend(self._decide(win))
                 del self._windows[key]
-        outputs = self._outputs + [self._dead(r) for r in self._rejected]
+        outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
         outputs.append(Output(self.topics.decision_state, b"decision", self.snapshot()))
         self._outputs, self._rejected = [], []
         return outputs
@@ -248,10 +247,6 @@ class DecisionStage:
                     data_from=win.window_start, data_to=win.window_end, requested_at=now)
                 outputs.append(Output(self.topics.retrain, win.model.encode(), encode(req)))
         return outputs
-
-    def _dead(self, rej: Rejected) -> Output:
-        dl = dead_letter(rej)
-        return Output(self.topics.dead_letter, dl.key, dl.value, dl.headers)
 
 
 def _drift_report(win: DecisionWindow, shifts: list[SegmentShift], drifted: list[SegmentShift],

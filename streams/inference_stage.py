@@ -20,9 +20,8 @@ import numpy as np
 from inference.micro_batcher import MicroBatcher
 from inference.predictor import Predictor
 from inference.routing import VariantRouter
-from streams.batch_loop import Output
+from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.dead_letter import dead_letter
 from streams.events import InferenceRequest, Latency, ModelOutput, Prediction
 from streams.topics import Topics
 
@@ -146,10 +145,7 @@ class InferenceStage:
         self._rejected.extend(Rejected(p.source, kind, reason) for p in items)
 
     def _dead_letters(self) -> list[Output]:
-        outs = []
-        for rej in self._rejected:
-            dl = dead_letter(rej)
-            outs.append(Output(self.topics.dead_letter, dl.key, dl.value, dl.headers))
+        outs = dead_letter_outputs(self.topics.dead_letter, self._rejected)
         self._rejected.clear()
         return outs
 

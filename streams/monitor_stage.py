@@ -17,9 +17,8 @@ import numpy as np
 
 from detectors.quantile_sketch import QuantileSketch
 from retrain.reference import ReferenceProfile
-from streams.batch_loop import Output
+from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.dead_letter import dead_letter
 from streams.events import MonitorSummary, Prediction
 from streams.topics import Topics
 
@@ -85,9 +84,7 @@ class MonitorStage:
             return None
         outputs = [Output(self.topics.summaries, w.model.encode(), encode(self._summarise(w)))
                    for w in self._windows.values()]
-        for rej in self._rejected:
-            dl = dead_letter(rej)
-            outputs.append(Output(self.topics.dead_letter, dl.key, dl.value, dl.headers))
+        outputs.extend(dead_letter_outputs(self.topics.dead_letter, self._rejected))
         self._windows.clear()
         self._rejected.clear()
         return outputs
