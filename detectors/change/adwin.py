@@ -7,11 +7,8 @@ from typing import Any
 import numpy as np
 
 from detectors.base import check_range
-from detectors.change.adwin_buckets import any_cut, grow_pyramid, layout
+from detectors.change import adwin_kernel
 from detectors.change.base import ChangeDetector, check_positive_int
-
-#: check points per block of the cut matrix; a block that fires ends the batch early
-_ROWS = 512
 
 
 class ADWIN(ChangeDetector):
@@ -46,11 +43,10 @@ class ADWIN(ChangeDetector):
     means lands within a few ulps of its bound. ``n_detections`` is not kept (river's
     resets with the window, so it never exceeds 1).
 
-    ``update_many`` is exact, not approximate: between resets the bucket layout after
-    ``n`` values depends on ``n`` alone (each size class fills to ``max_buckets + 1``
-    and merges its two oldest), so the batch computes every merge level with numpy,
-    then the layout and every cut of every check point of the batch as one matrix,
-    evaluated by the same function that ``update`` calls on its one row.
+    ``update_many`` runs the same loop compiled (``adwin_kernel.feed``, numba): the
+    same operations in the same order, so the same buckets and alarms bit for bit;
+    ``update`` stays plain Python (its cut test vectorised over the splits with numpy)
+    and is the reference the contract suite holds the batch to.
 
     Examples
     --------
@@ -147,9 +143,16 @@ class ADWIN(ChangeDetector):
         levels = range(len(self._totals) - 1, -1, -1)
         totals = np.array([t for i in levels for t in self._totals[i]])
         sizes = np.array([2.0**i for i in levels for _ in self._totals[i]])
-        return bool(any_cut(totals[None, :], sizes[None, :], np.array([self._width]),
-                            np.array([self._total]), np.array([self._variance]),
-                            self.delta, self.min_window_length)[0])
+        n0 = np.cumsum(sizes)
+        u0 = np.cumsum(totals)
+        n1 = self._width - n0
+        mwl = float(self.min_window_length)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.abs(u0 / n0 - (self._total - u0) / n1)
+            dp = np.log(2.0 * np.log(self._width) / self.delta)
+            m = 1.0 / (n0 - mwl + 1.0) + 1.0 / (n1 - mwl + 1.0)
+            eps = np.sqrt(2.0 * m * (self._variance / self._width) * dp) + 2.0 / 3.0 * dp * m
+        return bool(((n0 >= mwl) & (n1 >= mwl) & (gap > eps)).any())
 
     def _shrink(self) -> None:
         """Drop the oldest bucket until no split of the window differs (river's loop)."""
@@ -167,70 +170,34 @@ class ADWIN(ChangeDetector):
                 self._totals.pop()
                 self._variances.pop()
 
-    # -- batches ---------------------------------------------------------------------
-    def _run(self, x: np.ndarray) -> tuple[int, bool]:
-        n = self._tick + np.arange(1, x.size + 1)
-        w = n.astype(float)
-        totals = np.cumsum(np.concatenate(([self._total], x)))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = x - totals[:-1] / (w - 1.0)
-            inc = np.where(w > 1.0, (w - 1.0) * d * d / w, 0.0)
-        variances = np.cumsum(np.concatenate(([self._variance], inc)))[1:]
-        totals = totals[1:]
-        pyramid = grow_pyramid(self._totals, self._variances, x, self._tick, self.max_buckets)
-        checks = np.flatnonzero((n % self.clock == 0) & (n > self.grace_period))
-        fired = np.zeros(0, dtype=bool)
-        if checks.size:
-            fired = self._check_many(pyramid, n[checks], totals[checks], variances[checks])
-        end = int(checks[np.argmax(fired)]) if fired.any() else x.size - 1
-        self._materialise(pyramid, int(n[end]))
-        self._tick, self._width = int(n[end]), float(w[end])
-        self._total, self._variance = float(totals[end]), float(variances[end])
-        self._drift_detected = bool(fired.any())
-        if self._drift_detected:
-            self._shrink()
-        return end + 1, self._drift_detected
+    # -- batches: the same loop, compiled --------------------------------------------
+    def _update_batch(self, x: np.ndarray) -> np.ndarray:
+        totals, variances, counts, heads = self._bucket_arrays()
+        scalars = np.array([self._tick, self._width, self._total, self._variance,
+                            len(self._totals), self._drift_detected], dtype=float)
+        hits = adwin_kernel.feed(x, totals, variances, counts, heads, scalars, self.delta,
+                                 self.clock, self.max_buckets, float(self.min_window_length),
+                                 self.grace_period)
+        levels = int(scalars[adwin_kernel.LEVELS])
+        slots = totals.shape[1]
+        ring = [(heads[i] + np.arange(counts[i])) % slots for i in range(levels)]
+        self._totals = [totals[i, ring[i]].tolist() for i in range(levels)]
+        self._variances = [variances[i, ring[i]].tolist() for i in range(levels)]
+        self._tick = int(scalars[adwin_kernel.TICK])
+        self._width = float(scalars[adwin_kernel.WIDTH])
+        self._total = float(scalars[adwin_kernel.TOTAL])
+        self._variance = float(scalars[adwin_kernel.VARIANCE])
+        self._drift_detected = bool(scalars[adwin_kernel.FIRED])
+        return np.asarray(hits, dtype=np.int64)
 
-    def _check_many(self, pyramid: Any, n: np.ndarray, totals: np.ndarray,
-                    variances: np.ndarray) -> np.ndarray:
-        """Whether each check point finds a cut; stops after the first block that does."""
-        fired = np.zeros(n.size, dtype=bool)
-        for lo in range(0, n.size, _ROWS):
-            part = slice(lo, lo + _ROWS)
-            fired[part] = self._check_block(pyramid, n[part], totals[part], variances[part])
-            if fired[part].any():
-                break
-        return fired
-
-    def _check_block(self, pyramid: Any, n: np.ndarray, totals: np.ndarray,
-                     variances: np.ndarray) -> np.ndarray:
-        levels, _, bases = pyramid
-        m, c = layout(n, self.max_buckets, len(levels))
-        slot = np.arange(self.max_buckets)
-        sizes = np.array([float(len(a)) for a in levels])
-        offsets = np.concatenate(([0.0], np.cumsum(sizes)))[:-1].astype(np.int64)
-        flat = np.concatenate([*levels, [0.0]])
-        valid = slot < c[:, :, None]
-        index = offsets[:, None, None] + 2 * m[:, :, None] + slot - np.asarray(bases)[:, None, None]
-        index = np.where(valid, index, flat.size - 1)
-        weight = valid * (2.0 ** np.arange(len(levels)))[:, None, None]
-
-        def rows(a: np.ndarray) -> np.ndarray:  # (level, row, slot) -> row, oldest first
-            return a[::-1].transpose(1, 0, 2).reshape(n.size, -1)
-
-        return any_cut(flat[rows(index)], rows(weight), n.astype(float), totals, variances,
-                       self.delta, self.min_window_length)
-
-    def _materialise(self, pyramid: Any, n: int) -> None:
-        levels, var_levels, bases = pyramid
-        m, c = layout(np.array([n]), self.max_buckets, len(levels))
-        self._totals, self._variances = [], []
-        for i in range(len(levels)):
-            lo = 2 * int(m[i, 0]) - bases[i]
-            if c[i, 0] == 0 and i > 0:
-                break
-            self._totals.append(levels[i][lo: lo + int(c[i, 0])].tolist())
-            self._variances.append(var_levels[i][lo: lo + int(c[i, 0])].tolist())
+    def _bucket_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The buckets as the kernel's rings: totals, variances, counts, heads."""
+        rows, slots = adwin_kernel.MAX_LEVELS, adwin_kernel.capacity(self.max_buckets)
+        totals, variances = np.zeros((rows, slots)), np.zeros((rows, slots))
+        counts, heads = np.zeros(rows, dtype=np.int64), np.zeros(rows, dtype=np.int64)
+        for i, (t, v) in enumerate(zip(self._totals, self._variances, strict=True)):
+            totals[i, : len(t)], variances[i, : len(v)], counts[i] = t, v, len(t)
+        return totals, variances, counts, heads
 
     @classmethod
     def _invalid_params(cls) -> list[dict[str, Any]]:

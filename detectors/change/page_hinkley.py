@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.signal import lfilter
+from numba import njit
 
 from detectors.base import check_choice, check_range
 from detectors.change.base import ChangeDetector, check_positive_int
 
-try:  # lfilter's validation costs more than its filtering on the short runs after alarms
-    from scipy.signal._sigtools import _linear_filter
-except ImportError:  # pragma: no cover - a scipy that moved it: the public path, slower
-    _linear_filter = None
-
-_ONE = np.ones(1)
+_MODES = ("up", "down", "both")
+# scalars carried in and out of the compiled loop, in one float array
+_N, _SUM, _INC, _DEC, _MIN_INC, _MAX_DEC, _FIRED = range(7)
 
 
 class PageHinkley(ChangeDetector):
@@ -43,10 +40,10 @@ class PageHinkley(ChangeDetector):
     Same hyper-parameters, defaults and alarms as ``river.drift.PageHinkley``. The
     arithmetic differs in rounding only: the running mean is ``sum / n`` (river updates
     it incrementally) and a faded sum is ``alpha * s + (dev - delta)`` (river adds
-    ``dev`` then subtracts ``delta``), so that ``update_many`` (``numpy.cumsum`` and
-    the C filter behind ``scipy.signal.lfilter``, both sequential) repeats ``update``
-    bit for bit. The statistics differ from river's by about 1e-13 relative, which moves
-    an alarm only when a test statistic lands within that distance of ``threshold``.
+    ``dev`` then subtracts ``delta``). The statistics differ from river's by about 1e-13
+    relative, which moves an alarm only when a test statistic lands within that distance
+    of ``threshold``. ``update_many`` runs the same loop compiled (``_feed``, numba), so
+    it repeats ``update`` bit for bit.
 
     Examples
     --------
@@ -123,38 +120,61 @@ class PageHinkley(ChangeDetector):
                 self._max_decrease - self._sum_decrease,
             ))
 
-    def _run(self, x: np.ndarray) -> tuple[int, bool]:
-        n = self._n + np.arange(1, x.size + 1)
-        sums = np.cumsum(np.concatenate(([self._sum], x)))[1:]
-        dev = x - sums / n
-        inc = self._faded(dev - self.delta, self._sum_increase)
-        dec = self._faded(dev + self.delta, self._sum_decrease)
-        min_inc = np.minimum.accumulate(np.minimum(inc, self._min_increase))
-        max_dec = np.maximum.accumulate(np.maximum(dec, self._max_decrease))
-        fire = self._fires(inc - min_inc, max_dec - dec)
-        if self._n + 1 < self.min_instances:
-            fire &= n >= self.min_instances
-        hit = np.flatnonzero(fire)
-        end = int(hit[0]) if hit.size else x.size - 1
-        self._n = int(n[end])
-        self._sum = float(sums[end])
-        self._sum_increase = float(inc[end])
-        self._sum_decrease = float(dec[end])
-        self._min_increase = float(min_inc[end])
-        self._max_decrease = float(max_dec[end])
-        if self._n >= self.min_instances:
-            self._drift_detected = bool(hit.size)
-        return end + 1, bool(hit.size)
-
-    def _faded(self, steps: np.ndarray, last: float) -> np.ndarray:
-        """``s[i] = alpha * s[i - 1] + steps[i]`` from ``s[-1] = last``, sequentially."""
-        a = np.array([1.0, -self.alpha])
-        zi = np.array([self.alpha * last])
-        if _linear_filter is None:
-            return np.asarray(lfilter([1.0], a, steps, zi=zi)[0])
-        return np.asarray(_linear_filter(_ONE, a, steps, -1, zi)[0])
+    def _update_batch(self, x: np.ndarray) -> np.ndarray:
+        scalars = np.array([self._n, self._sum, self._sum_increase, self._sum_decrease,
+                            self._min_increase, self._max_decrease, self._drift_detected],
+                           dtype=float)
+        hits = _feed(x, scalars, self.min_instances, self.delta, self.threshold, self.alpha,
+                     _MODES.index(self.mode))
+        self._n = int(scalars[_N])
+        self._sum = float(scalars[_SUM])
+        self._sum_increase, self._sum_decrease = float(scalars[_INC]), float(scalars[_DEC])
+        self._min_increase = float(scalars[_MIN_INC])
+        self._max_decrease = float(scalars[_MAX_DEC])
+        self._drift_detected = bool(scalars[_FIRED])
+        return np.asarray(hits, dtype=np.int64)
 
     @classmethod
     def _invalid_params(cls) -> list[dict[str, Any]]:
         return [{"mode": "sideways"}, {"alpha": 0.0}, {"alpha": 1.5},
                 {"threshold": 0.0}, {"delta": -1.0}, {"min_instances": 0}]
+
+
+@njit(cache=True)
+def _feed(x: np.ndarray, scalars: np.ndarray, min_instances: int, delta: float,
+          threshold: float, alpha: float, mode: int) -> np.ndarray:  # pragma: no cover
+    """``PageHinkley.update`` over ``x``, compiled: the same operations in the same order.
+
+    State comes in and goes out through ``scalars``; returns the positions that fired.
+    ``mode`` is the index of the mode in ``_MODES``.
+    """
+    hits = np.empty(x.size, dtype=np.int64)
+    n_hits = 0
+    n, total = int(scalars[_N]), scalars[_SUM]
+    inc, dec = scalars[_INC], scalars[_DEC]
+    min_inc, max_dec = scalars[_MIN_INC], scalars[_MAX_DEC]
+    fired = scalars[_FIRED] != 0.0
+    for i in range(x.size):
+        if fired:
+            n, total, inc, dec, min_inc, max_dec = 0, 0.0, 0.0, 0.0, np.inf, -1.0
+            fired = False
+        n += 1
+        total += x[i]
+        dev = x[i] - total / n
+        inc = alpha * inc + (dev - delta)
+        dec = alpha * dec + (dev + delta)
+        if inc < min_inc:
+            min_inc = inc
+        if dec > max_dec:
+            max_dec = dec
+        if n < min_instances:
+            continue
+        up, down = inc - min_inc > threshold, max_dec - dec > threshold
+        fired = up if mode == 0 else down if mode == 1 else up or down
+        if fired:
+            hits[n_hits] = i
+            n_hits += 1
+    scalars[_N], scalars[_SUM], scalars[_INC], scalars[_DEC] = n, total, inc, dec
+    scalars[_MIN_INC], scalars[_MAX_DEC] = min_inc, max_dec
+    scalars[_FIRED] = 1.0 if fired else 0.0
+    return hits[:n_hits]
