@@ -2,10 +2,29 @@
 
 Protocol (after the Sine1 setup): 100,000 values per stream, changes at 20k, 40k, 60k
 and 80k, an alarm within 250 values after a change detects it, any other alarm is
-false. Streams: ``error-abrupt`` (a model's 0/1 errors, 10% noise, error rate 0.10 ->
-0.30 -> 0.10 ...), ``mean-abrupt`` (Gaussian, mean shifts of 1 sd), ``mean-gradual``
-(the same shifts as 1,000-value ramps). Ours and river's detectors see the same streams;
-``always-fire`` alarms on every value.
+false. Each change flips the stream between two regimes, old -> new -> old -> new ->
+old. Streams:
+
+- ``error-abrupt``: a model's 0/1 errors, 10% noise, error rate 0.10 -> 0.30 -> 0.10
+  ... switching at the change point.
+- ``mean-abrupt``: Gaussian, sd 1, mean 0 -> 1 -> 0 ... switching at the change point.
+- ``mean-gradual`` and ``error-gradual``: the same two regimes of each stream, mixed
+  the way river's ``synth.ConceptDriftStream(position=p, width=w)`` mixes an old and a
+  new concept. river (0.26.1, ``concept_drift_stream.py``) draws sample ``t`` from the
+  new concept with probability ``f(t) = 1/(1+e^{-4(t-p)/w})``; its code, with a
+  1-based ``sample_idx``, is ``v = -4.0 * float(sample_idx - self.position) /
+  float(self.width)`` and ``probability_drift = 1.0 / (1.0 + math.exp(v))``, taking
+  the old concept if ``rng.random() > probability_drift`` and the new one otherwise.
+  Here value ``i`` (0-based; river's ``t = i + 1``, ``p = c + 1``) comes from the
+  regime after change ``c`` with probability ``1/(1+exp(-4(i-c)/WIDTH))``, ``WIDTH =
+  1000`` (river's default width), one independent uniform draw per value and change:
+  the change point is the sigmoid's centre, river's ``position``, where the mix is
+  50/50. The four
+  changes are 20,000 values apart, so their sigmoids do not overlap (4e-18 at 10,000
+  values). About ``WIDTH * ln(2) / 4`` = 173 values before each centre already come
+  from the new regime; alarms there count as false, as any alarm outside the window.
+
+Ours and river's detectors see the same streams; ``always-fire`` alarms on every value.
 
 The calibrated CUSUMs get their thresholds from ``detectors.calibration.calibrate`` on
 in-control data only: 20,000 values drawn from the generators' pre-change regime (N(0,
@@ -21,6 +40,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,6 +51,7 @@ from detectors.calibration import calibrate
 from detectors.change import ADWIN, CUSUM, DDM, EDDM, BernoulliCUSUM, PageHinkley
 
 N, CHANGES, WINDOW = 100_000, (20_000, 40_000, 60_000, 80_000), 250
+WIDTH = 1000  # of a gradual change, as river's ConceptDriftStream(width=1000)
 REFERENCE_SEED, RUN_LENGTH, CAL_STREAMS, CAL_LENGTH = 10**6, 10**7, 40, 10**6
 
 
@@ -64,19 +85,29 @@ def calibrated() -> tuple[dict[str, tuple[str, Factory]], dict[str, tuple[str, F
         print(f"calibrated {factory(cal.threshold)!r} on {kind} in-control data: "
               f"{cal.realised_rate * cal.n_values:.0f} alarms in {cal.n_values:,} null values "
               f"(target 1 per {RUN_LENGTH:,}), {time.perf_counter() - started:.0f} s")
-        rows[kind][label.format(cal.threshold)] = (
-            "ours", lambda f=factory, h=cal.threshold: f(h))
+        rows[kind][label.format(cal.threshold)] = ("ours", partial(factory, cal.threshold))
     return rows["real"], rows["binary"]
 
 
-def stream(kind: str, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+def regime(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Which regime each value is drawn from: 0 (pre-change) or 1 (shifted)."""
+    index = np.arange(N)
     level = np.zeros(N)
     for i, c in enumerate(CHANGES):
         step = 1.0 if i % 2 == 0 else -1.0
-        ramp = 1000 if kind == "mean-gradual" else 1
-        level[c:] += step * np.clip((np.arange(N - c) + 1) / ramp, 0, 1)
-    if kind == "error-abrupt":
+        if kind.endswith("-gradual"):
+            # river's ConceptDriftStream: the new concept unless u > 1/(1+e^{-4(t-p)/w})
+            level += step * (rng.random(N) <= 1.0 / (1.0 + np.exp(-4.0 * (index - c) / WIDTH)))
+        else:
+            level += step * (index >= c)
+    return level
+
+
+def stream(kind: str, seed: int) -> np.ndarray:
+    """One seeded test stream of a kind; see the module docstring."""
+    rng = np.random.default_rng(seed)
+    level = regime(kind, rng)
+    if kind.startswith("error-"):
         return (rng.random(N) < 0.1 + 0.2 * level).astype(float)
     return rng.normal(level, 1.0)
 
@@ -122,8 +153,8 @@ BINARY: dict[str, tuple[str, Factory]] = {
 def run(seeds: int) -> None:
     stable = N - len(CHANGES) * WINDOW
     extra_real, extra_binary = calibrated()
-    for kind in ("error-abrupt", "mean-abrupt", "mean-gradual"):
-        detectors = {**BINARY, **extra_binary} if kind == "error-abrupt" else {
+    for kind in ("error-abrupt", "mean-abrupt", "error-gradual", "mean-gradual"):
+        detectors = {**BINARY, **extra_binary} if kind.startswith("error-") else {
             **REAL, **extra_real}
         rows: dict[str, list[dict[str, float]]] = {name: [] for name in detectors}
         rows["always-fire"] = []
