@@ -19,6 +19,7 @@ from typing import Any
 
 import faust
 import mode
+from aiokafka import TopicPartition
 
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
@@ -33,6 +34,7 @@ from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.monitor_stage import MonitorStage
 from streams.ops_metrics import OpsMetrics, serve_metrics
+from streams.record_writer import partition_of
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
@@ -206,17 +208,22 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
                                output_references=catalog.output_reference,
                                on_budget=lambda model, variant, slo, left:
                                metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
-        dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
-                                  stage=dstage, max_records=500, metrics=metrics)
 
-        async def decide(stop: asyncio.Event) -> None:
+        async def hand_over(assigned: set[TopicPartition]) -> None:
+            """Hold the state of the models whose summaries this worker now reads."""
+            owned = sorted(tp.partition for tp in assigned if tp.topic == topics.summaries)
+            count = dloop.partition_count(topics.summaries)
             saved = await read_latest(kafka, topics.decision_state,
                                       topics.partitions("decision-state"))
-            if b"decision" in saved:
-                dstage.restore(saved[b"decision"])
-                log.info("decision state restored")
-            await dloop.run(stop)
-        loops["decide"] = decide
+            restored = dstage.adopt(
+                saved, owns=lambda model: partition_of(model.encode(), count) in owned)
+            log.info("decide owns summaries partitions %s: models %s%s", owned, dstage.models,
+                     f"; decision state restored for {restored}" if restored else "")
+
+        dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
+                                  stage=dstage, max_records=500, metrics=metrics,
+                                  on_assigned=hand_over)
+        loops["decide"] = dloop.run
     if "sink" in cfg.roles:
         loops["sink"] = _sink_runner(cfg, metrics)
     if "route" in cfg.roles:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,15 +56,28 @@ class Stage(Protocol):
     def flush(self, *, force: bool) -> list[Output] | None: ...
 
 
-class _FlushOnRevoke(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):
+    """Flush before partitions go; load their state before any of their records is staged.
+
+    aiokafka may fetch from new partitions while ``on_partitions_assigned`` still runs,
+    so the loop holds back every batch until the loop's ``on_assigned`` has finished.
+    """
+
     def __init__(self, loop: TransactionalLoop) -> None:
         self._loop = loop
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._loop._assigned.clear()
         await self._loop.flush(force=True)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        return None
+        try:
+            if self._loop.on_assigned is not None:
+                await self._loop.on_assigned(set(assigned))
+        except Exception as exc:  # the loop raises it: staging without state is worse
+            self._loop._assign_failed = exc
+        finally:
+            self._loop._assigned.set()
 
 
 class TransactionalLoop:
@@ -72,7 +85,11 @@ class TransactionalLoop:
 
     def __init__(self, *, name: str, settings: KafkaSettings, topics: list[str], stage: Stage,
                  max_records: int = 5000, idle_wait_s: float = 0.2,
-                 metrics: OpsMetrics | None = None) -> None:
+                 metrics: OpsMetrics | None = None,
+                 on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None = None,
+                 ) -> None:
+        """``on_assigned`` runs after each assignment (at start and on every rebalance),
+        before the first batch of the new partitions: the place to load their state."""
         self.name = name
         self.group_id = f"{settings.topic_prefix}{name}"
         self.stage = stage
@@ -81,6 +98,9 @@ class TransactionalLoop:
         self.settings = settings
         self.topics = topics
         self.metrics = metrics
+        self.on_assigned = on_assigned
+        self._assigned = asyncio.Event()  # set once on_assigned has run for this assignment
+        self._assign_failed: Exception | None = None
         self._dead_letter_topic = f"{settings.topic_prefix}dead-letter"
         self._pending: dict[TopicPartition, int] = {}
         self._consumed: dict[TopicPartition, int] = {}
@@ -92,7 +112,7 @@ class TransactionalLoop:
         """Run until ``stop`` is set; flush what is pending, then close the clients."""
         # aiokafka clients bind to the running event loop, so they are made here
         self._consumer = kafka_clients.consumer(self.settings, self.group_id)
-        self._consumer.subscribe(self.topics, listener=_FlushOnRevoke(self))
+        self._consumer.subscribe(self.topics, listener=_Rebalance(self))
         self._producer = kafka_clients.producer(
             self.settings, transactional_id=f"{self.group_id}-{self.settings.worker_id}")
         await self._producer.start()
@@ -104,6 +124,11 @@ class TransactionalLoop:
                 timeout = self.idle_wait_s if wait is None else min(wait, self.idle_wait_s)
                 batches = await self._consumer.getmany(
                     timeout_ms=max(int(timeout * 1000), 0), max_records=self.max_records)
+                if batches:
+                    await self._assigned.wait()
+                if self._assign_failed is not None:
+                    raise RuntimeError(f"{self.name}: loading the state of newly assigned "
+                                       "partitions failed") from self._assign_failed
                 self._add(batches)
                 await self.flush(force=False)
                 self._observe_lag()
@@ -113,6 +138,10 @@ class TransactionalLoop:
         finally:
             await self._consumer.stop()
             await self._producer.stop()
+
+    def partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has, from the consumer's metadata."""
+        return len(self._consumer.partitions_for_topic(topic) or ())
 
     def _add(self, batches: dict[TopicPartition, list]) -> None:
         for tp, msgs in batches.items():

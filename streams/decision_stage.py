@@ -4,14 +4,22 @@ Low rate (a few summaries per partition per second). Per (model, variant) it mer
 summaries into a :class:`~streams.decision_window.DecisionWindow`; when the window holds
 ``window_size`` predictions (or is old and big enough) it runs the detectors, emits a
 DetectorReport per detector, turns verdicts into alert transitions with hysteresis, and
-asks for a retrain on sustained drift. Its whole state is emitted to a compacted topic
-in the same transaction as its outputs, so a restart resumes exactly.
+asks for a retrain on sustained drift.
+
+State is kept per model (:class:`ModelState`), the unit that moves between workers:
+summaries are keyed by model, so one decide worker owns all of a model's summaries.
+Each model's state changed by a batch is written to the compacted decision-state topic,
+keyed by model, in the same transaction as the batch's outputs and offsets; a worker
+that is assigned summaries partitions (at start, or on a rebalance) drops the models it
+no longer owns and restores the ones it gains (:meth:`DecisionStage.adopt`), so a
+restart or a rebalance resumes exactly instead of resetting.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -38,6 +46,53 @@ DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 LATENCY = "latency_quantile"
 
+log = logging.getLogger(__name__)
+
+
+class ModelState:
+    """What the decision step remembers of one model, snapshot and restored as one."""
+
+    def __init__(self, model: str, settings: MonitorSettings) -> None:
+        self.model = model
+        self.settings = settings
+        self.rule = AlertRule(settings.fire_after, settings.resolve_after)
+        self.retrain = RetrainPolicy(settings.retrain_after, settings.retrain_cooldown_s)
+        # burn rates carry their own hysteresis (the short window): fire and resolve at once
+        self.slo_rule = AlertRule(fire_after=1, resolve_after=1)
+        self.concept: dict[str, ErrorRateShift] = {}  # by variant
+        self.windows: dict[str, DecisionWindow] = {}  # the open window of each variant
+
+    def concept_detector(self, variant: str) -> ErrorRateShift:
+        det = self.concept.get(variant)
+        if det is None:
+            s = self.settings
+            det = self.concept[variant] = ErrorRateShift(
+                s.concept_baseline_labelled, s.concept_alpha, s.concept_min_increase)
+        return det
+
+    def snapshot(self) -> bytes:
+        return msgspec.json.encode({
+            "model": self.model, "rule": self.rule.snapshot(),
+            "retrain": self.retrain.snapshot(), "slo_rule": self.slo_rule.snapshot(),
+            "concept": {v: d.snapshot() for v, d in self.concept.items()},
+            "windows": [w.snapshot() for w in self.windows.values()],
+        })
+
+    @classmethod
+    def restore(cls, raw: bytes, settings: MonitorSettings) -> ModelState:
+        """The state a snapshot holds; KeyError or msgspec.DecodeError if it holds none."""
+        snap: dict[str, Any] = msgspec.json.decode(raw)
+        state = cls(snap["model"], settings)
+        state.rule.restore(snap["rule"])
+        state.retrain.restore(snap["retrain"])
+        state.slo_rule.restore(snap["slo_rule"])
+        for variant, det in snap["concept"].items():
+            state.concept_detector(variant).restore(det)
+        for w in snap["windows"]:
+            win = DecisionWindow.restore(w)
+            state.windows[win.variant] = win
+        return state
+
 
 class DecisionStage:
     """Merge summaries per model, decide per window, and remember across restarts."""
@@ -54,13 +109,9 @@ class DecisionStage:
         self.clock = clock
         self._decoder = BatchDecoder(MonitorSummary, max_record_bytes=max_record_bytes)
         self._latency = QuantileThreshold(settings.latency_quantile, settings.latency_threshold_s)
-        self._rule = AlertRule(settings.fire_after, settings.resolve_after)
-        self._retrain = RetrainPolicy(settings.retrain_after, settings.retrain_cooldown_s)
-        # burn rates carry their own hysteresis (the short window): fire and resolve at once
         self._slo = SloTracker(settings, clock)
-        self._slo_rule = AlertRule(fire_after=1, resolve_after=1)
-        self._concept: dict[str, ErrorRateShift] = {}
-        self._windows: dict[tuple[str, str], DecisionWindow] = {}
+        self._models: dict[str, ModelState] = {}
+        self._changed: set[str] = set()  # models whose state this batch changed
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
 
@@ -69,48 +120,78 @@ class DecisionStage:
         decoded = self._decoder.decode(records)
         self._rejected.extend(decoded.rejected)
         for summary in decoded.events:
-            key = (summary.model, summary.variant)
-            win = self._windows.get(key)
+            state = self._state(summary.model)
+            win = state.windows.get(summary.variant)
             if win is None:
-                win = self._windows[key] = DecisionWindow(*key, opened=self.clock())
+                win = state.windows[summary.variant] = DecisionWindow(
+                    summary.model, summary.variant, opened=self.clock())
             win.merge(summary)
             self._slo.record(summary)
+            self._changed.add(summary.model)
             if self._complete(win):
                 self._outputs.extend(self._decide(win))
-                del self._windows[key]
+                del state.windows[summary.variant]
 
     def wait_s(self) -> float | None:
         return None  # decisions happen as summaries arrive; nothing waits on a clock
 
     def flush(self, *, force: bool) -> list[Output] | None:
-        for key, win in list(self._windows.items()):
-            if self._complete(win):
-                self._outputs.extend(self._decide(win))
-                del self._windows[key]
+        for state in self._models.values():
+            for variant, win in list(state.windows.items()):
+                if self._complete(win):
+                    self._outputs.extend(self._decide(win))
+                    del state.windows[variant]
+                    self._changed.add(state.model)
         outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
-        outputs.append(Output(self.topics.decision_state, b"decision", self.snapshot()))
-        self._outputs, self._rejected = [], []
+        outputs.extend(Output(self.topics.decision_state, model.encode(), self.snapshot(model))
+                       for model in sorted(self._changed))
+        self._outputs, self._rejected, self._changed = [], [], set()
         return outputs
 
     # -- state -------------------------------------------------------------------------
-    def snapshot(self) -> bytes:
-        return msgspec.json.encode({
-            "rule": self._rule.snapshot(), "retrain": self._retrain.snapshot(),
-            "slo_rule": self._slo_rule.snapshot(),
-            "concept": {k: d.snapshot() for k, d in self._concept.items()},
-            "windows": [w.snapshot() for w in self._windows.values()],
-        })
+    @property
+    def models(self) -> list[str]:
+        """The models whose state this stage holds."""
+        return sorted(self._models)
 
-    def restore(self, raw: bytes) -> None:
-        state: dict[str, Any] = msgspec.json.decode(raw)
-        self._rule.restore(state["rule"])
-        self._retrain.restore(state["retrain"])
-        self._slo_rule.restore(state.get("slo_rule", {}))
-        for key, snap in state.get("concept", {}).items():
-            model, _, variant = key.partition("/")
-            self._concept_detector(model, variant).restore(snap)
-        self._windows = {(w["model"], w["variant"]): DecisionWindow.restore(w)
-                         for w in state["windows"]}
+    def snapshot(self, model: str) -> bytes:
+        """One model's state, as the decision-state topic keeps it."""
+        return self._state(model).snapshot()
+
+    def restore(self, raw: bytes) -> str:
+        """Take over a model's state from its snapshot; return the model."""
+        state = ModelState.restore(raw, self.settings)
+        self._models[state.model] = state
+        return state.model
+
+    def adopt(self, saved: Mapping[bytes, bytes], owns: Callable[[str], bool]) -> list[str]:
+        """Hold exactly the models this worker ``owns`` after an assignment.
+
+        Models no longer owned are dropped (their new owner restores them); owned models
+        not held are restored from ``saved`` (the decision-state topic, key = model).
+        Owned models already held are kept as they are: they were written out when the
+        partitions were revoked. Returns the models restored.
+        """
+        for model in [m for m in self._models if not owns(m)]:
+            del self._models[model]
+            self._slo.forget(model)
+        restored = []
+        for key, raw in saved.items():
+            model = key.decode("utf-8", "replace")
+            if model in self._models or not owns(model):
+                continue
+            try:
+                restored.append(self.restore(raw))
+            except (KeyError, TypeError, msgspec.DecodeError) as exc:
+                log.warning("decision state under key %r is not a model's state (%s): "
+                            "ignored", key, exc)
+        return restored
+
+    def _state(self, model: str) -> ModelState:
+        state = self._models.get(model)
+        if state is None:
+            state = self._models[model] = ModelState(model, self.settings)
+        return state
 
     # -- decisions ---------------------------------------------------------------------
     def _complete(self, win: DecisionWindow) -> bool:
@@ -165,7 +246,7 @@ class DecisionStage:
         firing = {rule.severity for rule in burn.firing}
         for severity in ("page", "ticket"):  # each severity's rules fire and clear on their own
             fp = fingerprint(win.model, f"{detector}:{severity}", GLOBAL, win.variant)
-            change = self._slo_rule.observe(fp, severity in firing, now=now)
+            change = self._state(win.model).slo_rule.observe(fp, severity in firing, now=now)
             if change is not None:
                 alert = _alert(win, detector, fp, change, evidence, self.settings.dashboard_url)
                 alert.severity = severity
@@ -173,19 +254,10 @@ class DecisionStage:
                 outputs.append(Output(self.topics.alerts, fp.encode(), encode(alert)))
         return outputs
 
-    def _concept_detector(self, model: str, variant: str) -> ErrorRateShift:
-        key = f"{model}/{variant}"
-        det = self._concept.get(key)
-        if det is None:
-            s = self.settings
-            det = self._concept[key] = ErrorRateShift(
-                s.concept_baseline_labelled, s.concept_alpha, s.concept_min_increase)
-        return det
-
     def _concept_drift(self, win: DecisionWindow, now: float) -> list[Output]:
         if not win.labelled:
             return []
-        det = self._concept_detector(win.model, win.variant)
+        det = self._state(win.model).concept_detector(win.variant)
         v = det.update(win.label_errors, win.labelled)
         if v.baseline is None:
             return []
@@ -232,14 +304,15 @@ class DecisionStage:
     def _transition(self, win: DecisionWindow, detector: str, bad: bool, now: float,
                     evidence: dict[str, float | str]) -> list[Output]:
         fp = fingerprint(win.model, detector, GLOBAL, win.variant)
-        change = self._rule.observe(fp, bad, now=now)
+        model = self._state(win.model)
+        change = model.rule.observe(fp, bad, now=now)
         outputs = []
         if change is not None:
             alert = _alert(win, detector, fp, change, evidence, self.settings.dashboard_url)
             outputs.append(Output(self.topics.alerts, fp.encode(), encode(alert)))
-        state = self._rule.state(fp)
+        state = model.rule.state(fp)
         if detector == DRIFT and state.firing:
-            decision = self._retrain.consider(win.model, state.bad_streak,
+            decision = model.retrain.consider(win.model, state.bad_streak,
                                               incident_start=state.starts_at, now=now)
             if decision is not None:
                 req = RetrainRequested(

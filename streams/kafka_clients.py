@@ -27,6 +27,9 @@ def consumer(settings: KafkaSettings, group_id: str, *topics: str) -> AIOKafkaCo
         *topics,
         bootstrap_servers=settings.bootstrap,
         group_id=group_id,
+        # names the worker in the group's member ids (and kafka-consumer-groups.sh); the
+        # range assignor hands partitions out in member-id order
+        client_id=f"{group_id}-{settings.worker_id}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",

@@ -48,6 +48,12 @@ class SloTracker:
             mon = self._monitors[key] = BurnRateMonitor(self.slo, clock=self.clock)
         mon.record(summary.slo_good, summary.n, at=summary.window_end)
 
+    def forget(self, model: str) -> None:
+        """Drop a model's burn windows (another worker now decides for it)."""
+        for monitors in (self._monitors, self._errors):
+            for key in [k for k in monitors if k[0] == model]:
+                del monitors[key]
+
     def evaluate(self, model: str, variant: str) -> BurnRateAlert | None:
         """The latency SLO's burn now (None before any latency was recorded)."""
         mon = self._monitors.get((model, variant))

@@ -23,6 +23,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.settings import KafkaSettings
+from streams.simulator import Scenario, simulate
+from streams.topics import Topics
+
 REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = os.environ.get("INFERWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 
@@ -67,14 +71,18 @@ class Worker:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, roles: str | None = None) -> None:
+        """Start ``streams.cli worker`` (all roles, or ``roles``); wait for its loops."""
         offset = self.log.stat().st_size if self.log.exists() else 0
         handle = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
+        args = [] if roles is None else ["--roles", roles]
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", *args],
                                      env=self.env, stdout=handle, stderr=subprocess.STDOUT,
                                      cwd=self.env["INFERWATCH_TEST_DIR"])
         markers = ["inference loop started", "monitor loop started", "decide loop started",
                    "sink started"]
+        if roles is not None:
+            markers = [m for m in markers if m.split()[0] in roles.split(",")]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.log.read_bytes()[offset:].decode("utf-8", "replace")
@@ -185,3 +193,15 @@ class Receiver:
             time.sleep(0.05)
         with self.lock:
             return list(self.bodies)
+
+
+def judged_after(kafka: KafkaSettings, scenario: Scenario, worker: Worker,
+                 reports: int = 6) -> None:
+    """Send ``scenario`` and wait until ``reports`` more detector reports are out."""
+    topic = Topics(kafka.topic_prefix).reports
+    before = len(asyncio.run(consume(kafka.bootstrap, topic, until=lambda r: False,
+                                     timeout=2)))
+    asyncio.run(simulate(kafka, scenario))
+    after = asyncio.run(consume(kafka.bootstrap, topic,
+                                until=lambda r: len(r) >= before + reports, timeout=90))
+    assert len(after) >= before + reports, worker.tail()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -318,10 +319,10 @@ def test_snapshot_restore_gives_identical_outputs(reference: ReferenceProfile) -
              feed.window(), feed.window()]
     for recs in before:
         _run(first, clock_a, recs)
-    snap = first.snapshot()
+    snap = first.snapshot("churn")
     second = _stage(reference, clock_b)
-    second.restore(snap)
-    assert second.snapshot() == snap
+    assert second.restore(snap) == "churn"
+    assert second.snapshot("churn") == snap
     clock_b.t = clock_a.t
     outs_a, outs_b = [], []
     for recs in after:
@@ -338,7 +339,7 @@ def test_bad_summary_is_dead_lettered(reference: ReferenceProfile) -> None:
     stage.add([SourceRecord(TOPICS.summaries, 0, 5, b"churn", b'{"model": "churn"}')])
     outputs = stage.flush(force=False)
     assert outputs is not None
-    assert [o.topic for o in outputs] == [TOPICS.dead_letter, TOPICS.decision_state]
+    assert [o.topic for o in outputs] == [TOPICS.dead_letter]  # no model's state changed
 
 
 def test_latency_breach_of_one_variant_fires_despite_the_other(
@@ -378,3 +379,37 @@ def test_concept_drift_fires_when_the_error_rate_rises_over_the_baseline(
     # windows 0 and 1 (1,600 labels >= baseline_labelled=1000) set the baseline, unjudged
     assert verdicts == ["ok"] + ["drift"] * 4 + ["ok"] * 3
     assert changes == [(4, "firing"), (8, "resolved")]
+
+
+def test_a_rebalance_hands_each_model_to_its_new_owner(
+        reference: ReferenceProfile, caplog: pytest.LogCaptureFixture) -> None:
+    clock, feed = Clock(), Feed(reference, 11)
+    old, new = _stage(reference, clock), _stage(reference, clock)
+    state_topic: dict[bytes, bytes] = {}  # the compacted decision-state topic: latest per key
+
+    def run(stage: DecisionStage, records: list[SourceRecord]) -> list[tuple[str, str]]:
+        out = _run(stage, clock, records)
+        state_topic.update({o.key: o.value for o in out["raw"]
+                            if o.topic == TOPICS.decision_state})
+        return [(a.status, a.labels["model"]) for a in out["alerts"]]
+
+    def fraud() -> list[SourceRecord]:
+        return feed.records(msgspec.structs.replace(feed.summary(0), model="fraud"))
+
+    paged = run(old, feed.window()) + run(old, fraud())
+    paged += run(old, feed.window(drift=True)) + run(old, feed.window(drift=True))
+    assert paged == [("firing", "churn")]
+    assert set(state_topic) == {b"churn", b"fraud"}  # one key per model, not one blob
+    state_topic[b"decision"] = b'{"rule": {}}'  # the old single-key format: not a model's
+
+    # churn's summaries partition moves to the new worker; fraud's stays with the old one
+    with caplog.at_level("WARNING"):
+        assert new.adopt(state_topic, owns=lambda m: m in ("churn", "decision")) == ["churn"]
+    assert "b'decision'" in caplog.text
+    assert old.adopt(state_topic, owns=lambda m: m == "fraud") == []  # fraud kept as held
+    assert (old.models, new.models) == (["fraud"], ["churn"])
+
+    # the drift goes on, then ends: no second page, one resolution, from the new owner
+    paged = run(new, feed.window(drift=True)) + run(new, feed.window()) + run(new, feed.window())
+    assert paged == [("resolved", "churn")]
+    assert run(old, fraud()) == []
