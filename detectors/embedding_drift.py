@@ -1,0 +1,223 @@
+"""Drift of LLM and text inputs, watched through their embeddings.
+
+Text has no columns to test one by one, but its embeddings do have a distribution. A
+window keeps a bounded, mergeable sample of them (``sample_key`` and ``bottom_k``),
+projected to a few dozen dimensions (``project``) so a sample stays small on the wire
+and cheap to compare; ``embedding_shift`` then tests the window against the reference
+with the kernel MMD and says what moved in words an on-call engineer can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.spatial import distance
+
+from detectors.base import check_range
+from detectors.stats.mmd import mmd_test
+
+PROJECTED_DIM = 32
+"""The dimension embeddings are projected to before they are sampled and compared."""
+
+_NOVELTY_QUANTILE = 0.99
+
+
+@lru_cache(maxsize=16)
+def _projection_matrix(d: int, dim: int) -> np.ndarray:
+    rng = np.random.default_rng(d)
+    matrix = rng.normal(0.0, 1.0 / np.sqrt(dim), size=(d, dim))
+    matrix.flags.writeable = False  # shared by every caller through the cache
+    return matrix
+
+
+def project(vectors: np.ndarray, dim: int = PROJECTED_DIM) -> np.ndarray:
+    """Project ``(n, d)`` embeddings to ``(n, min(d, dim))`` with a seeded random matrix.
+
+    A Gaussian random projection ``R`` (``d x dim``, entries ``N(0, 1/dim)``) keeps
+    squared distances in expectation (Johnson-Lindenstrauss): at ``dim = 32`` a pairwise
+    distance is kept to about 12% (one standard deviation, ``sqrt(1 / (2 dim))``) and
+    their average to within 1%, which is enough for a two-sample test and far cheaper
+    than 768 dimensions. ``R`` is seeded by ``d`` alone, so every process and every
+    restart projects a model's embeddings the same way and samples from different
+    workers can be merged; it is built once per ``(d, dim)``.
+
+    Parameters
+    ----------
+    vectors
+        A ``(n, d)`` array of embeddings.
+    dim
+        The target dimension, ``>= 1``. Embeddings with ``d <= dim`` come back
+        unchanged (as float64).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(5, 768))
+    >>> project(x).shape, project(x[:, :8]).shape
+    ((5, 32), (5, 8))
+    >>> bool(np.array_equal(project(x), project(x)))
+    True
+    """
+    x = np.asarray(vectors, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"vectors must be a (n, d) array, got shape {x.shape}")
+    if dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    d = x.shape[1]
+    return x if d <= dim else x @ _projection_matrix(d, dim)
+
+
+def sample_key(request_id: str) -> int:
+    """A stable 63-bit hash of a request id: its rank in the window's bottom-k sample.
+
+    blake2b's first 8 bytes, shifted right by one so the key fits a signed int64 and
+    JSON. Being a hash of the id and nothing else, the same request gets the same key in
+    every worker and after every restart, which is what makes samples mergeable and a
+    replayed request land in the sample (or not) exactly as it did the first time.
+
+    Examples
+    --------
+    >>> sample_key("req-42") == sample_key("req-42")
+    True
+    >>> 0 <= sample_key("req-42") < 2**63
+    True
+    """
+    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def bottom_k(keys: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` entries with the smallest keys, sorted by key (ties keep input order).
+
+    With keys that are hashes of the request ids (``sample_key``), the smallest ``k`` are
+    a uniform sample without replacement of everything ever offered, whatever the order
+    or the partition it came in. So the sample is mergeable: the bottom ``k`` of two
+    concatenated bottom-``k`` samples is the bottom ``k`` of their union, and workers,
+    partitions or minutes combine without keeping anything else. A request offered twice
+    is kept twice; removing repeats is the caller's job.
+
+    Parameters
+    ----------
+    keys
+        ``(n,)`` int64 keys.
+    vectors
+        ``(n, d)`` embeddings, one per key.
+    k
+        The sample size, ``>= 0``; fewer entries than ``k`` are all kept.
+
+    Examples
+    --------
+    >>> keys, vectors = bottom_k(np.array([5, 1, 9, 3]), np.arange(8.0).reshape(4, 2), 2)
+    >>> keys.tolist(), vectors.tolist()
+    ([1, 3], [[2.0, 3.0], [6.0, 7.0]])
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    vectors = np.asarray(vectors)
+    if keys.ndim != 1 or vectors.ndim != 2 or len(keys) != len(vectors):
+        raise ValueError(f"keys must be (n,) and vectors (n, d), got shapes {keys.shape} "
+                         f"and {vectors.shape}")
+    if k < 0:
+        raise ValueError(f"k must be an integer >= 0, got {k!r}")
+    kept = np.argsort(keys, kind="stable")[:k]
+    return keys[kept], vectors[kept]
+
+
+@dataclass(frozen=True)
+class EmbeddingShift:
+    """A window's embeddings tested against the reference's, and what moved."""
+
+    statistic: float
+    """The unbiased MMD² (Gaussian kernel, median-heuristic bandwidth on the pool)."""
+    p_value: float
+    """The permutation p-value of ``statistic`` (``mmd_test``)."""
+    bandwidth: float
+    """The kernel bandwidth used."""
+    novel_share: float
+    """The share of window points farther from every reference point than the
+    reference's own 99th percentile of leave-one-out nearest-neighbour distance: about
+    0.01 when nothing changed, the size of a new kind of input when one appears."""
+    mean_shift: float
+    """``||mean(window) - mean(reference)||`` over the reference's median pairwise
+    distance: how far the whole window moved, in units of the reference's spread."""
+    n_window: int
+    """The number of window embeddings."""
+    n_reference: int
+    """The number of reference embeddings."""
+    drifted: bool
+    """Whether ``p_value <= alpha``."""
+
+
+def _check_samples(reference: np.ndarray, window: np.ndarray) -> None:
+    for name, sample in (("reference", reference), ("window", window)):
+        if sample.ndim != 2 or len(sample) < 2:
+            raise ValueError(f"{name} must be a (n, d) array with n >= 2 embeddings, got "
+                             f"shape {sample.shape}; collect more before testing")
+    if reference.shape[1] != window.shape[1]:
+        raise ValueError(f"reference and window embeddings differ in dimension: "
+                         f"{reference.shape[1]} vs {window.shape[1]}; project both with "
+                         f"the same dim")
+
+
+def _novel_share(reference: np.ndarray, window: np.ndarray) -> float:
+    """The share of window points whose nearest reference point is unusually far."""
+    within = distance.cdist(reference, reference)
+    np.fill_diagonal(within, np.inf)  # leave one out: a point is not its own neighbour
+    threshold = np.quantile(within.min(axis=1), _NOVELTY_QUANTILE)
+    nearest = distance.cdist(window, reference).min(axis=1)
+    return float(np.mean(nearest > threshold))
+
+
+def _mean_shift(reference: np.ndarray, window: np.ndarray) -> float:
+    """The distance between the means, in median pairwise distances of the reference."""
+    moved = float(np.linalg.norm(window.mean(axis=0) - reference.mean(axis=0)))
+    spread = float(np.median(distance.pdist(reference)))
+    if spread == 0.0:  # most of the reference is one repeated point: no scale to move in
+        return 0.0 if moved == 0.0 else np.inf
+    return moved / spread
+
+
+def embedding_shift(reference: np.ndarray, window: np.ndarray, *, alpha: float,
+                    n_permutations: int = 200, seed: int = 0) -> EmbeddingShift:
+    """Test a window's embeddings against the reference's and say what moved.
+
+    The MMD permutation test decides: it sees any change in the distribution of the
+    embeddings, but MMD² itself has no unit anyone can read. Two companions explain a
+    drift: ``novel_share`` ("12% of this window's inputs are unlike anything in the
+    reference": a new topic, language or prompt template, to look at by example) and
+    ``mean_shift`` (the window as a whole moved, for example every prompt got a new
+    prefix). A high ``mean_shift`` with a low ``novel_share`` is a known population
+    reweighted or nudged; a high ``novel_share`` is something the model has not seen.
+
+    Parameters
+    ----------
+    reference, window
+        ``(n, d)`` and ``(m, d)`` embeddings, ``n, m >= 2``, projected the same way.
+    alpha
+        The significance level of the test, in (0, 1).
+    n_permutations
+        The number of seeded permutations for the p-value.
+    seed
+        Seeds the permutations.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ref = rng.normal(size=(80, 8))
+    >>> same = embedding_shift(ref, rng.normal(size=(60, 8)), alpha=0.05)
+    >>> new = np.concatenate((rng.normal(size=(40, 8)), rng.normal(6, 1, size=(20, 8))))
+    >>> shift = embedding_shift(ref, new, alpha=0.05)
+    >>> same.drifted, shift.drifted, round(shift.novel_share, 2)
+    (False, True, 0.35)
+    """
+    check_range("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
+    x = np.asarray(reference, dtype=np.float64)
+    y = np.asarray(window, dtype=np.float64)
+    _check_samples(x, y)
+    mmd = mmd_test(x, y, n_permutations=n_permutations, seed=seed)
+    return EmbeddingShift(
+        statistic=mmd.statistic, p_value=mmd.p_value, bandwidth=mmd.bandwidth,
+        novel_share=_novel_share(x, y), mean_shift=_mean_shift(x, y),
+        n_window=len(y), n_reference=len(x), drifted=mmd.p_value <= alpha,
+    )
