@@ -50,10 +50,12 @@ pids+=($!)
 sleep 1
 
 # 70 s at 400 requests/s: churn's input f2 drifts from 15 s on (region=eu only); the
-# outside model 'ranker' (25% of traffic) slows down from 25 s to 45 s.
+# outside model 'ranker' (25% of traffic) slows down from 25 s to 45 s; the outside LLM
+# 'assistant' (35%, prompts with their embeddings) gets a new topic of prompts from 45 s.
 $IW simulate --count 28000 --rate 400 --seed 1 --run-id demo \
   --drift-at 6000 --drift-feature f2 --drift-shift 2.0 --drift-segment region=eu \
-  --external-share 0.25 --latency-from 10000 --latency-to 18000 --outcome-share 0.3
+  --external-share 0.25 --latency-from 10000 --latency-to 18000 --outcome-share 0.3 \
+  --llm-share 0.35 --topic-shift-at 18000
 sleep 12  # let the last windows close and the sink drain
 
 say "stopping the worker"

@@ -54,8 +54,11 @@ def build_sinks(settings: AlertingSettings) -> list[Sink]:
 def signal_of(alert: Alert) -> AlertSignal:
     """The tracker's view of one wire alert."""
     at = alert.ends_at if alert.status == "resolved" and alert.ends_at else alert.starts_at
+    detector = alert.labels.get("detector", "")
     return AlertSignal(
-        model=alert.labels.get("model", ""), detector=alert.labels.get("detector", ""),
+        model=alert.labels.get("model", ""), detector=detector,
+        # feature, prediction, concept and embedding drift are all "drift" to inhibition
+        kind="drift" if detector.endswith("_drift") else detector,
         status=alert.status, severity=alert.severity, at=at,
         segment=alert.labels.get("segment", "*"), variant=alert.labels.get("variant", ""),
         summary=alert.annotations.get("summary", ""), evidence=dict(alert.evidence),

@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="request index from which the true labels change (concept drift)")
     s.add_argument("--concept-flip", type=float, default=0.3,
                    help="share of labels flipped after --concept-drift-at")
+    s.add_argument("--llm-share", type=float, default=0.0,
+                   help="share of traffic that is prompts to the outside LLM 'assistant' "
+                        "(published with each prompt's embedding)")
+    s.add_argument("--topic-shift-at", type=int,
+                   help="request index from which a new topic takes a share of the prompts")
+    s.add_argument("--topic-share", type=float, default=0.4,
+                   help="share of prompts about the new topic after --topic-shift-at")
 
     a = sub.add_parser("alerts", help="print alerts as they fire, one line each",
                        description="Follow the alerts topic and print each alert.")
@@ -216,12 +223,14 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             drift_at=args.drift_at, drift=drift, external_share=args.external_share,
             latency_from=args.latency_from, latency_to=args.latency_to,
             outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
-            concept_flip=args.concept_flip)
+            concept_flip=args.concept_flip, llm_share=args.llm_share,
+            topic_shift_at=args.topic_shift_at, topic_share=args.topic_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
     result = asyncio.run(simulate(kafka, scenario))
     print(f"sent {result.requests} requests, {result.external_predictions} outside "
-          f"predictions, {result.outcomes} outcomes in {result.seconds:.1f}s")
+          f"predictions, {result.llm_predictions} assistant answers, {result.outcomes} "
+          f"outcomes in {result.seconds:.1f}s")
     return 0
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from detectors.alert_rule import AlertRule, Transition
 from detectors.burn_rate import BurnRateAlert
+from detectors.embedding_drift import embedding_shift
 from detectors.error_rate import ErrorRateShift
 from detectors.feature_drift import SegmentShift, segmented_drift
 from detectors.fingerprint import fingerprint
@@ -34,7 +35,7 @@ from detectors.latency import LatencyVerdict, QuantileThreshold
 from retrain.policy import RetrainPolicy
 from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.decision_window import GLOBAL, DecisionWindow
+from streams.decision_window import GLOBAL, DecisionWindow, pack_rows, unpack_packed
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
 from streams.monitor_stage import ReferenceLookup
 from streams.settings import MonitorSettings
@@ -45,6 +46,9 @@ CONCEPT = "concept_drift"
 DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 LATENCY = "latency_quantile"
+EMBEDDING = "embedding_drift"
+#: fewest embeddings in a window that sets a reference or is tested
+MIN_EMBEDDINGS = 32
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,9 @@ class ModelState:
         self.slo_rule = AlertRule(fire_after=1, resolve_after=1)
         self.concept: dict[str, ErrorRateShift] = {}  # by variant
         self.windows: dict[str, DecisionWindow] = {}  # the open window of each variant
+        # the input embeddings (projected) of the model's first windows: what later windows
+        # are tested against, for models fed by text or prompts rather than features
+        self.embedding_reference: np.ndarray | None = None
 
     def concept_detector(self, variant: str) -> ErrorRateShift:
         det = self.concept.get(variant)
@@ -76,6 +83,8 @@ class ModelState:
             "retrain": self.retrain.snapshot(), "slo_rule": self.slo_rule.snapshot(),
             "concept": {v: d.snapshot() for v, d in self.concept.items()},
             "windows": [w.snapshot() for w in self.windows.values()],
+            "embedding_reference": None if self.embedding_reference is None
+            else pack_rows(self.embedding_reference),
         })
 
     @classmethod
@@ -91,6 +100,8 @@ class ModelState:
         for w in snap["windows"]:
             win = DecisionWindow.restore(w)
             state.windows[win.variant] = win
+        if snap.get("embedding_reference"):
+            state.embedding_reference = unpack_packed(snap["embedding_reference"])
         return state
 
 
@@ -124,7 +135,8 @@ class DecisionStage:
             win = state.windows.get(summary.variant)
             if win is None:
                 win = state.windows[summary.variant] = DecisionWindow(
-                    summary.model, summary.variant, opened=self.clock())
+                    summary.model, summary.variant, opened=self.clock(),
+                    embedding_cap=self.settings.embedding_sample)
             win.merge(summary)
             self._slo.record(summary)
             self._changed.add(summary.model)
@@ -210,6 +222,7 @@ class DecisionStage:
             outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
                                             _drift_evidence(shifts)))
         outputs.extend(self._prediction_drift(win, now))
+        outputs.extend(self._embedding_drift(win, now))
         outputs.extend(self._concept_drift(win, now))
         outputs.extend(self._burn_rate(win, now))
         if "total" in win.latency:
@@ -271,6 +284,44 @@ class DecisionStage:
             decision="drift" if v.drift else "ok", evidence=evidence)
         return [self._report(win, report, now),
                 *self._transition(win, CONCEPT, v.drift, now, evidence)]
+
+    def _embedding_drift(self, win: DecisionWindow, now: float) -> list[Output]:
+        """The window's input embeddings against the model's first windows' (MMD)."""
+        if len(win.embeddings) < MIN_EMBEDDINGS:
+            return []
+        state, s = self._state(win.model), self.settings
+        ref = state.embedding_reference
+        if ref is None or (len(ref) < s.embedding_reference
+                           and ref.shape[1] == win.embeddings.shape[1]):
+            # still gathering the reference: whole windows' samples, untested
+            grown = win.embeddings if ref is None else np.concatenate((ref, win.embeddings))
+            state.embedding_reference = grown[: s.embedding_reference].copy()
+            return []
+        evidence: dict[str, float | str]
+        if ref.shape[1] != win.embeddings.shape[1]:  # another embedder: drift by definition
+            drifted, p_value, mmd2 = True, 0.0, float("inf")
+            evidence = {"reference_dim": float(ref.shape[1]),
+                        "window_dim": float(win.embeddings.shape[1])}
+        else:
+            # seeded by the window's own sample: another seed per window, the same on replay
+            shift = embedding_shift(ref, win.embeddings, alpha=s.embedding_alpha,
+                                    n_permutations=s.embedding_permutations,
+                                    seed=int(win.embedding_keys[0]) % 2**32)
+            drifted, p_value, mmd2 = shift.drifted, shift.p_value, shift.statistic
+            evidence = {"novel_share": round(shift.novel_share, 4),
+                        "mmd2": float(f"{shift.statistic:.4g}"),
+                        "p_value": float(f"{shift.p_value:.3g}"),
+                        "mean_shift": round(shift.mean_shift, 4),
+                        "n_window": float(shift.n_window),
+                        "n_reference": float(shift.n_reference)}
+        evidence["embedded"] = float(win.embedded)
+        report = DetectorReport(
+            detector=EMBEDDING, model=win.model, variant=win.variant, segment=GLOBAL,
+            window_start=win.window_start, window_end=win.window_end, n=win.embedded,
+            statistic=mmd2 if np.isfinite(mmd2) else -1.0, threshold=s.embedding_alpha,
+            p_value=p_value, decision="drift" if drifted else "ok", evidence=evidence)
+        return [self._report(win, report, now),
+                *self._transition(win, EMBEDDING, drifted, now, evidence)]
 
     def _prediction_drift(self, win: DecisionWindow, now: float) -> list[Output]:
         ref = self.output_references(win.model) if self.output_references else None
@@ -403,6 +454,12 @@ def _describe(detector: str, evidence: dict[str, float | str]) -> str:
                 f"{evidence.get('baseline')} on {evidence.get('labelled')} labels")
     if detector == PREDICTION_DRIFT:
         return f"prediction drift in {evidence.get('feature')}"
+    if detector == EMBEDDING:
+        if "window_dim" in evidence:
+            return (f"input embeddings changed dimension: {evidence['reference_dim']:g} -> "
+                    f"{evidence['window_dim']:g} (another embedding model?)")
+        return (f"input embedding drift: {float(evidence['novel_share']):.0%} of inputs unlike "
+                f"the reference (MMD² {evidence['mmd2']}, p={evidence['p_value']})")
     return (f"latency p{float(evidence['quantile']) * 100:g} {float(evidence['value_s']):.3f}s"
             f" (threshold {float(evidence['threshold_s']):.3f}s)")
 

@@ -1,17 +1,20 @@
 """A model's decision window: partition summaries merged until there are enough.
 
-Histograms add and quantile sketches merge, so the merged window is what one process
-would have computed over all partitions. It snapshots to plain data, so the decision
-step can save it beside its offsets and resume after a crash.
+Histograms add, quantile sketches merge and bottom-k samples of input embeddings
+merge (the k smallest request-id hashes of the union), so the merged window is what one
+process would have computed over all partitions. It snapshots to plain data, so the
+decision step can save it beside its offsets and resume after a crash.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from detectors.embedding_drift import bottom_k
 from detectors.quantile_sketch import QuantileSketch
 from streams.events import MonitorSummary
 
@@ -33,6 +36,10 @@ class DecisionWindow:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     labelled: int = 0
     label_errors: int = 0
+    embedding_cap: int = 128
+    embedded: int = 0
+    embedding_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -52,6 +59,18 @@ class DecisionWindow:
                 self.latency[part].merge(sketch)
             else:
                 self.latency[part] = sketch
+        if summary.embedding_dim:
+            self._merge_embeddings(summary)
+
+    def _merge_embeddings(self, summary: MonitorSummary) -> None:
+        rows = unpack_rows(summary.embeddings, summary.embedding_dim)
+        keys = np.asarray(summary.embedding_keys, dtype=np.int64)
+        if self.embeddings.shape[1] != rows.shape[1]:  # the embedder changed: keep the new
+            self.embedding_keys, self.embeddings = keys[:0], rows[:0]
+        self.embedded += summary.embedded
+        self.embedding_keys, self.embeddings = bottom_k(
+            np.concatenate((self.embedding_keys, keys)),
+            np.concatenate((self.embeddings, rows)), self.embedding_cap)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -63,6 +82,9 @@ class DecisionWindow:
             "latency": {p: s.to_dict() for p, s in self.latency.items()},
             "outputs": {f: c.tolist() for f, c in self.outputs.items()},
             "labelled": self.labelled, "label_errors": self.label_errors,
+            "embedding_cap": self.embedding_cap, "embedded": self.embedded,
+            "embedding_keys": self.embedding_keys.tolist(),
+            "embeddings": pack_rows(self.embeddings),
         }
 
     @classmethod
@@ -77,7 +99,30 @@ class DecisionWindow:
             outputs={f: np.asarray(c, dtype=np.int64)
                      for f, c in snap.get("outputs", {}).items()},
             labelled=snap.get("labelled", 0), label_errors=snap.get("label_errors", 0),
+            embedding_cap=snap.get("embedding_cap", 128), embedded=snap.get("embedded", 0),
+            embedding_keys=np.asarray(snap.get("embedding_keys", []), dtype=np.int64),
+            embeddings=unpack_packed(snap.get("embeddings")),
         )
+
+
+def pack_rows(rows: np.ndarray) -> dict[str, Any] | None:
+    """Rows of floats as JSON-friendly data: float32, little-endian, base64 (None if none)."""
+    if not rows.size:
+        return None
+    return {"dim": int(rows.shape[1]),
+            "rows": base64.b64encode(rows.astype("<f4").tobytes()).decode("ascii")}
+
+
+def unpack_packed(packed: dict[str, Any] | None) -> np.ndarray:
+    """The rows ``pack_rows`` packed (an empty array for None)."""
+    if not packed:
+        return np.zeros((0, 0))
+    return unpack_rows(base64.b64decode(packed["rows"]), int(packed["dim"]))
+
+
+def unpack_rows(raw: bytes, dim: int) -> np.ndarray:
+    """Little-endian float32 rows of ``dim`` values as a float64 array."""
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, dim).astype(float)
 
 
 def _finite(x: float) -> float | None:

@@ -28,6 +28,15 @@ def _require_finite(name: str, values: dict[str, float] | list[float]) -> None:
             raise ValueError(f"{name}[{key!r}] must be a finite number, got {value!r}")
 
 
+def _check_embedding(embedding: list[float] | None) -> None:
+    if embedding is None:
+        return
+    if not embedding:
+        raise ValueError("embedding must not be empty (leave it out instead)")
+    if not math.isfinite(sum(embedding)):
+        _require_finite("embedding", embedding)
+
+
 class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     """Base of every event: carries the schema version the producer spoke."""
 
@@ -44,6 +53,7 @@ class InferenceRequest(Event, kw_only=True):
     unit_id: str = ""
     text: str | None = None
     segment: dict[str, str] = {}
+    embedding: list[float] | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -51,6 +61,7 @@ class InferenceRequest(Event, kw_only=True):
         # one sum per event; the detailed walk runs only when something is not finite
         if not math.isfinite(sum(self.features.values())):
             _require_finite("features", self.features)
+        _check_embedding(self.embedding)
 
 
 class Latency(msgspec.Struct, kw_only=True):
@@ -76,6 +87,8 @@ class Prediction(Event, kw_only=True):
 
     ``error`` is set when the model failed on the request (the output then holds label -1):
     the request is answered, not lost, and the failure counts against the error-rate SLO.
+    ``embedding`` is the input's embedding (an LLM prompt's, a text's) when the input is
+    not a feature vector: its drift is watched through it.
     """
 
     request_id: str
@@ -91,6 +104,7 @@ class Prediction(Event, kw_only=True):
     segment: dict[str, str] = {}
     unit_id: str = ""
     error: str | None = None
+    embedding: list[float] | None = None
 
     def __post_init__(self) -> None:
         lat = self.latency
@@ -98,6 +112,7 @@ class Prediction(Event, kw_only=True):
                              + lat.total_s):
             _require_finite("features", self.features)
             _require_finite("latency", [lat.queue_s, lat.inference_s, lat.total_s])
+        _check_embedding(self.embedding)
 
 
 class Outcome(Event, kw_only=True):
@@ -175,7 +190,10 @@ class MonitorSummary(Event, kw_only=True):
     ``slo_good`` counts the predictions whose total latency met the latency SLO and
     ``errors`` the predictions that carry a model error. Summaries of the outcome join
     carry ``labelled`` predictions joined to their true label, ``label_errors`` of them
-    mispredicted, and ``n = 0``.
+    mispredicted, and ``n = 0``. Of the ``embedded`` predictions that carried an input
+    embedding, a bottom-k sample (by ``embedding_keys``, hashes of the request ids) is
+    kept, projected to ``embedding_dim`` dimensions, as little-endian float32 rows in
+    ``embeddings``.
     The decision step merges these.
     """
 
@@ -195,3 +213,7 @@ class MonitorSummary(Event, kw_only=True):
     errors: int = 0
     labelled: int = 0
     label_errors: int = 0
+    embedded: int = 0
+    embedding_keys: list[int] = []
+    embedding_dim: int = 0
+    embeddings: bytes = b""

@@ -121,7 +121,7 @@ class InferenceStage:
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
                                 total_s=max(published - req.ts, 0.0)),
                 batch_size=n, device=device, features=req.features,
-                segment=req.segment, unit_id=req.unit_id)
+                segment=req.segment, unit_id=req.unit_id, embedding=req.embedding)
             outputs.append(Output(topic, p.source.key, encode(pred)))
         return outputs
 
@@ -137,7 +137,8 @@ class InferenceStage:
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=published - start,
                                 total_s=max(published - req.ts, 0.0)),
                 batch_size=len(items), device=predictor.device, features=req.features,
-                segment=req.segment, unit_id=req.unit_id, error=error[:500])
+                segment=req.segment, unit_id=req.unit_id, embedding=req.embedding,
+                error=error[:500])
             outputs.append(Output(self._predictions, p.source.key, encode(pred)))
         return outputs
 

@@ -10,11 +10,14 @@ predictions or ``summary_interval_s`` seconds; the decision step merges and deci
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from detectors.embedding_drift import bottom_k, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
 from retrain.reference import ReferenceProfile
 from streams.batch_loop import Output, dead_letter_outputs
@@ -45,8 +48,9 @@ class MonitorStage:
                  relative_accuracy: float = 0.01,
                  clock: Callable[[], float] = time.time,
                  output_references: ReferenceLookup | None = None,
-                 slo_threshold_s: float = float("inf")) -> None:
+                 slo_threshold_s: float = float("inf"), embedding_sample: int = 128) -> None:
         self.topics = topics
+        self.embedding_sample = embedding_sample
         self.slo_threshold_s = slo_threshold_s
         self.references = references
         self.output_references = output_references
@@ -112,7 +116,23 @@ class MonitorStage:
             window_start=float(request_ts.min()), window_end=float(request_ts.max()),
             n=len(preds), histograms=histograms, latency=latency, segments=segments,
             outputs=self._output_histograms(win.model, preds), slo_good=slo_good,
-            errors=sum(1 for p in preds if p.error is not None))
+            errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds))
+
+    def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:
+        """A bottom-k sample of the input embeddings, projected (MonitorSummary fields)."""
+        rows = [p for p in preds if p.embedding is not None]
+        if not rows:
+            return {}
+        # one dimension per summary; two mean the embedder changed mid-window: the most
+        # common one is kept, and the decision step compares it with the reference
+        dim = Counter(len(p.embedding or ()) for p in rows).most_common(1)[0][0]
+        rows = [p for p in rows if len(p.embedding or ()) == dim]
+        keys, vectors = bottom_k(np.array([sample_key(p.request_id) for p in rows], np.int64),
+                                 np.array([p.embedding for p in rows]), self.embedding_sample)
+        projected = project(vectors)
+        return {"embedded": len(rows), "embedding_keys": keys.tolist(),
+                "embedding_dim": int(projected.shape[1]),
+                "embeddings": projected.astype("<f4").tobytes()}
 
     def _histograms(self, model: str, preds: list[Prediction]
                     ) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:

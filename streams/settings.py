@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.errors import ConfigError
@@ -97,8 +97,30 @@ class MonitorSettings(BaseSettings):
                                  "error-rate rise over the baseline.")
     concept_min_increase: float = Field(0.05, ge=0, le=1, description="Smallest rise of the "
                                         "error rate (absolute) that counts as concept drift.")
+    embedding_sample: int = Field(128, ge=16, le=1024, description="Input embeddings kept "
+                                  "per window (a bottom-k sample by request-id hash) and in "
+                                  "a model's embedding reference.")
+    embedding_reference: int = Field(512, ge=32, le=8192, description="Input embeddings "
+                                     "of a model's first windows that form its reference "
+                                     "(several windows' worth, so that one unusual window "
+                                     "does not make every later test fire more often).")
+    embedding_permutations: int = Field(200, ge=19, le=10_000, description="Permutations "
+                                        "of the MMD test (its p-value is at least "
+                                        "1 / (1 + this)).")
+    embedding_alpha: float = Field(0.005, gt=0, lt=1, description="Significance of a "
+                                   "window's MMD test against the embedding reference.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
+
+    @field_validator("embedding_alpha")
+    @classmethod
+    def _reachable_alpha(cls, alpha: float, info: ValidationInfo) -> float:
+        permutations = info.data.get("embedding_permutations", 200)
+        if alpha < 1 / (1 + permutations):
+            raise ValueError(f"{alpha} is below the smallest p-value of "
+                             f"{permutations} permutations, 1/{permutations + 1}: the test "
+                             "could never fire (raise INFERWATCH_MONITOR_EMBEDDING_PERMUTATIONS)")
+        return alpha
 
 
 class ClickHouseSettings(BaseSettings):

@@ -3,9 +3,11 @@
 Requests for the served model ("churn") come from the project's generative model
 (several features, segments, A/B units); an input drift starts at a chosen request
 index. An outside model server ("ranker") publishes its predictions directly, with a
-latency regression over a chosen index range. A share of requests gets its true label
-as an outcome, a fixed number of requests later; from a chosen index a share of those
-labels flip (concept drift: the world changed, the inputs did not).
+latency regression over a chosen index range. Another ("assistant", a small LLM served
+elsewhere) answers prompts and publishes its predictions with each prompt's embedding;
+from a chosen index a new topic takes a share of the prompts. A share of requests gets
+its true label as an outcome, a fixed number of requests later; from a chosen index a
+share of those labels flip (concept drift: the world changed, the inputs did not).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
+from retrain.synthetic_prompts import PromptTopics
 from streams import kafka_clients
 from streams.codec import encode
 from streams.events import InferenceRequest, Latency, ModelOutput, Outcome, Prediction
@@ -46,11 +49,18 @@ class Scenario:
     outcome_lag: int = 200
     concept_drift_at: int | None = None
     concept_flip: float = 0.3
+    llm_share: float = 0.0
+    topic_shift_at: int | None = None
+    topic_share: float = 0.4
 
     def __post_init__(self) -> None:
         if self.count < 0 or self.rate < 0:
             raise ValueError(f"count and rate must be >= 0, got {self.count}, {self.rate}")
-        for name in ("external_share", "outcome_share", "concept_flip"):
+        if self.external_share + self.llm_share > 1:
+            raise ValueError("external_share + llm_share must be <= 1, got "
+                             f"{self.external_share} + {self.llm_share}")
+        for name in ("external_share", "outcome_share", "concept_flip", "llm_share",
+                     "topic_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.drift_at is not None and self.drift is None:
@@ -63,6 +73,8 @@ class SimulationResult:
 
     requests: int = 0
     external_predictions: int = 0
+    llm_predictions: int = 0
+    topic_shift_ts: float | None = None
     outcomes: int = 0
     drift_started_ts: float | None = None
     seconds: float = 0.0
@@ -77,6 +89,10 @@ class TrafficPlan:
         self.clock = clock
         self._gen = FeatureGenerator(scenario.seed)
         self._rng = np.random.default_rng(scenario.seed + 1)
+        # the assistant's traffic has generators of its own, so adding it leaves the rest
+        # of a seeded scenario as it was
+        self._llm_rng = np.random.default_rng(scenario.seed + 2)
+        self._prompts = PromptTopics(scenario.seed + 3)
         self._labels: deque[tuple[int, str, int]] = deque()
         self.result = SimulationResult()
 
@@ -92,9 +108,14 @@ class TrafficPlan:
                 self.result.drift_started_ts = self.clock()
             batch = self._gen.sample(hi - lo, drift=drift)
             external = self._rng.random(hi - lo) < s.external_share
+            llm = (self._llm_rng.random(hi - lo) < s.llm_share / (1 - s.external_share)
+                   if s.llm_share else np.zeros(hi - lo, dtype=bool)) & ~external
             for j in range(hi - lo):
                 i, now = lo + j, self.clock()
                 rid = f"{s.run_id}-{i:09d}"
+                if llm[j]:
+                    out.append(self._assistant(i, rid, now))
+                    continue
                 features = dict(zip(FEATURES, batch.features[j].tolist(), strict=True))
                 unit = f"u{int(self._rng.integers(0, 10_000))}"
                 if external[j]:
@@ -129,6 +150,26 @@ class TrafficPlan:
             latency=Latency(queue_s=total * 0.1, inference_s=total * 0.9, total_s=total),
             features=features, segment=segment, unit_id=unit)
         self.result.external_predictions += 1
+        return (self.topics.predictions, rid.encode(), encode(pred))
+
+    def _assistant(self, i: int, rid: str, now: float) -> tuple[str, bytes, bytes]:
+        """The outside assistant's answer to one prompt, with the prompt's embedding."""
+        s, rng = self.s, self._llm_rng
+        shifted = s.topic_shift_at is not None and i >= s.topic_shift_at
+        if shifted and self.result.topic_shift_ts is None:
+            self.result.topic_shift_ts = now
+        embedding = self._prompts.sample(1, s.topic_share if shifted else 0.0)[0]
+        ttft = float(rng.lognormal(np.log(0.03), 0.3))
+        total = ttft + float(rng.lognormal(np.log(0.04), 0.3))
+        score = float(rng.beta(8, 2))  # the answer's self-rated confidence
+        pred = Prediction(
+            request_id=rid, ts=now, model="assistant", variant="A", model_version="ext-llm-1",
+            output=ModelOutput(label=int(score > 0.5), score=score),
+            latency=Latency(queue_s=0.002, inference_s=total - 0.002, total_s=total,
+                            ttft_s=ttft),
+            unit_id=f"u{int(rng.integers(0, 10_000))}",
+            embedding=np.round(embedding, 5).tolist())
+        self.result.llm_predictions += 1
         return (self.topics.predictions, rid.encode(), encode(pred))
 
     def _due_outcomes(self, upto: int) -> list[tuple[str, bytes, bytes]]:

@@ -123,3 +123,38 @@ def test_concept_drift_on_late_labels_pages_once_after_the_change(
     assert float(concept_alerts[0].evidence["error_rate"]) > float(
         concept_alerts[0].evidence["baseline"]) + 0.05
     assert not [a for a in alerts if a.labels["detector"] == "feature_drift"]
+
+
+def test_a_new_topic_in_llm_prompts_pages_once_naming_the_model(
+        worker: Worker, env: dict[str, str]) -> None:
+    env.update(RELAXED_LATENCY)
+    kafka = _kafka(env)
+    worker.start()
+    # half the traffic is prompts to the outside assistant, with their 384-d embeddings;
+    # its first 4 windows form the reference, 5 more are tested, then a new topic comes
+    # (windows merge partitions that may be a second apart: the gap keeps the
+    # reference clear of the new topic)
+    sent = asyncio.run(simulate(kafka, Scenario(
+        count=30_000, rate=4000, seed=31, run_id="llm", llm_share=0.5,
+        topic_shift_at=20_000, topic_share=0.4)))
+    assert sent.topic_shift_ts is not None and sent.llm_predictions > 14_000
+    topics = Topics(kafka.topic_prefix)
+    asyncio.run(consume(kafka.bootstrap, topics.alerts, timeout=90, until=lambda r: any(
+        b"embedding_drift" in m.value for m in r)))
+    time.sleep(4)  # the rest of the windows pass: a second page would be out by now
+    alerts = _alerts(kafka)
+    reports = [msgspec.json.decode(m.value, type=DetectorReport) for m in asyncio.run(
+        consume(kafka.bootstrap, topics.reports, until=lambda r: False, timeout=3))]
+    assert worker.stop() == 0, worker.tail()
+
+    embedding = [a for a in alerts if a.labels["detector"] == "embedding_drift"]
+    assert [(a.status, a.labels["model"]) for a in embedding] == [("firing", "assistant")]
+    assert not [a for a in alerts if a.labels["detector"] == "feature_drift"]
+    tested = [r for r in reports if r.detector == "embedding_drift"]
+    drifted = [r for r in tested if r.decision == "drift"]
+    assert len(tested) >= 8 and drifted, tested
+    assert all(r.window_end >= sent.topic_shift_ts for r in drifted), drifted
+    # a window wholly after the change says ~40% of prompts are unlike the reference;
+    # the page's window may straddle the change and say less
+    assert 0.3 <= max(float(r.evidence["novel_share"]) for r in drifted) <= 0.55, drifted
+    assert float(embedding[0].evidence["novel_share"]) >= 0.15, embedding[0].evidence

@@ -63,8 +63,12 @@ def test_valid_events_decode_with_their_values() -> None:
     (b'{"id": "", "ts": 1.0, "model": "m", "features": {"f0": 1.0}}', "invalid", ["id"]),
     (b'{"id": "r1", "ts": 1.0, "model": "m", "features": {}, "segment": {"a": 1}}', "invalid",
      ["segment"]),
+    (b'{"id": "r1", "ts": 1.0, "model": "m", "features": {}, "embedding": [0.1, 1e999]}',
+     "invalid", ["embedding[1]", "range"]),
+    (b'{"id": "r1", "ts": 1.0, "model": "m", "features": {}, "embedding": []}', "invalid",
+     ["embedding", "empty"]),
 ], ids=["truncated", "not-json", "nan-literal", "schema-v2", "1e999", "string-feature",
-        "missing-id", "empty-id", "int-segment"])
+        "missing-id", "empty-id", "int-segment", "inf-embedding", "empty-embedding"])
 def test_bad_records_are_rejected_with_kind_and_reason(value: bytes, kind: str,
                                                        words: list[str]) -> None:
     evs, rej = _decode_one(value)
