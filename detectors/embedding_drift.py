@@ -118,10 +118,33 @@ def bottom_k(keys: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray,
     if keys.ndim != 1 or vectors.ndim != 2 or len(keys) != len(vectors):
         raise ValueError(f"keys must be (n,) and vectors (n, d), got shapes {keys.shape} "
                          f"and {vectors.shape}")
+    kept = bottom_k_index(keys, k)
+    return keys[kept], vectors[kept]
+
+
+def bottom_k_index(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest keys, by key: ``bottom_k`` for any aligned arrays.
+
+    >>> bottom_k_index(np.array([5, 1, 9, 3]), 2).tolist()
+    [1, 3]
+    """
     if k < 0:
         raise ValueError(f"k must be an integer >= 0, got {k!r}")
-    kept = np.argsort(keys, kind="stable")[:k]
-    return keys[kept], vectors[kept]
+    return np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")[:k]
+
+
+def farthest(reference: np.ndarray, window: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` window rows farthest from their nearest reference row.
+
+    The inputs to look at first when a window drifted: on-call reads the prompts (or
+    texts) behind them, which says more than any statistic.
+
+    >>> ref = np.zeros((4, 2))
+    >>> farthest(ref, np.array([[0.1, 0.0], [5.0, 0.0], [0.0, 2.0]]), 2).tolist()
+    [1, 2]
+    """
+    nearest = distance.cdist(window, reference).min(axis=1)
+    return np.argsort(-nearest, kind="stable")[:n]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 
 from detectors.alert_rule import AlertRule, Transition
 from detectors.burn_rate import BurnRateAlert
-from detectors.embedding_drift import embedding_shift
+from detectors.embedding_drift import embedding_shift, farthest
 from detectors.error_rate import ErrorRateShift
 from detectors.feature_drift import SegmentShift, segmented_drift
 from detectors.fingerprint import fingerprint
@@ -49,6 +49,8 @@ LATENCY = "latency_quantile"
 EMBEDDING = "embedding_drift"
 #: fewest embeddings in a window that sets a reference or is tested
 MIN_EMBEDDINGS = 32
+#: request ids of a drifted window's most unusual inputs named in its evidence
+EXAMPLES = 3
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +316,9 @@ class DecisionStage:
                         "mean_shift": round(shift.mean_shift, 4),
                         "n_window": float(shift.n_window),
                         "n_reference": float(shift.n_reference)}
+            if drifted and win.embedding_ids:  # the requests to read first
+                evidence["examples"] = ", ".join(
+                    win.embedding_ids[i] for i in farthest(ref, win.embeddings, EXAMPLES))
         evidence["embedded"] = float(win.embedded)
         report = DetectorReport(
             detector=EMBEDDING, model=win.model, variant=win.variant, segment=GLOBAL,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.embedding_drift import bottom_k
+from detectors.embedding_drift import bottom_k_index
 from detectors.quantile_sketch import QuantileSketch
 from streams.events import MonitorSummary
 
@@ -39,6 +39,7 @@ class DecisionWindow:
     embedding_cap: int = 128
     embedded: int = 0
     embedding_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    embedding_ids: list[str] = field(default_factory=list)
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def merge(self, summary: MonitorSummary) -> None:
@@ -66,11 +67,14 @@ class DecisionWindow:
         rows = unpack_rows(summary.embeddings, summary.embedding_dim)
         keys = np.asarray(summary.embedding_keys, dtype=np.int64)
         if self.embeddings.shape[1] != rows.shape[1]:  # the embedder changed: keep the new
-            self.embedding_keys, self.embeddings = keys[:0], rows[:0]
+            self.embedding_keys, self.embeddings, self.embedding_ids = keys[:0], rows[:0], []
         self.embedded += summary.embedded
-        self.embedding_keys, self.embeddings = bottom_k(
-            np.concatenate((self.embedding_keys, keys)),
-            np.concatenate((self.embeddings, rows)), self.embedding_cap)
+        keys = np.concatenate((self.embedding_keys, keys))
+        ids = self.embedding_ids + list(summary.embedding_ids)
+        kept = bottom_k_index(keys, self.embedding_cap)
+        self.embedding_keys = keys[kept]
+        self.embeddings = np.concatenate((self.embeddings, rows))[kept]
+        self.embedding_ids = [ids[i] for i in kept] if len(ids) == len(keys) else []
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -83,7 +87,7 @@ class DecisionWindow:
             "outputs": {f: c.tolist() for f, c in self.outputs.items()},
             "labelled": self.labelled, "label_errors": self.label_errors,
             "embedding_cap": self.embedding_cap, "embedded": self.embedded,
-            "embedding_keys": self.embedding_keys.tolist(),
+            "embedding_keys": self.embedding_keys.tolist(), "embedding_ids": self.embedding_ids,
             "embeddings": pack_rows(self.embeddings),
         }
 
@@ -101,6 +105,7 @@ class DecisionWindow:
             labelled=snap.get("labelled", 0), label_errors=snap.get("label_errors", 0),
             embedding_cap=snap.get("embedding_cap", 128), embedded=snap.get("embedded", 0),
             embedding_keys=np.asarray(snap.get("embedding_keys", []), dtype=np.int64),
+            embedding_ids=list(snap.get("embedding_ids", [])),
             embeddings=unpack_packed(snap.get("embeddings")),
         )
 

@@ -191,9 +191,9 @@ class MonitorSummary(Event, kw_only=True):
     ``errors`` the predictions that carry a model error. Summaries of the outcome join
     carry ``labelled`` predictions joined to their true label, ``label_errors`` of them
     mispredicted, and ``n = 0``. Of the ``embedded`` predictions that carried an input
-    embedding, a bottom-k sample (by ``embedding_keys``, hashes of the request ids) is
-    kept, projected to ``embedding_dim`` dimensions, as little-endian float32 rows in
-    ``embeddings``.
+    embedding, a bottom-k sample (by ``embedding_keys``, hashes of the request ids in
+    ``embedding_ids``) is kept, projected to ``embedding_dim`` dimensions, as
+    little-endian float32 rows in ``embeddings``.
     The decision step merges these.
     """
 
@@ -215,5 +215,6 @@ class MonitorSummary(Event, kw_only=True):
     label_errors: int = 0
     embedded: int = 0
     embedding_keys: list[int] = []
+    embedding_ids: list[str] = []
     embedding_dim: int = 0
     embeddings: bytes = b""

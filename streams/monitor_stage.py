@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.embedding_drift import bottom_k, project, sample_key
+from detectors.embedding_drift import bottom_k_index, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
 from retrain.reference import ReferenceProfile
 from streams.batch_loop import Output, dead_letter_outputs
@@ -127,10 +127,12 @@ class MonitorStage:
         # common one is kept, and the decision step compares it with the reference
         dim = Counter(len(p.embedding or ()) for p in rows).most_common(1)[0][0]
         rows = [p for p in rows if len(p.embedding or ()) == dim]
-        keys, vectors = bottom_k(np.array([sample_key(p.request_id) for p in rows], np.int64),
-                                 np.array([p.embedding for p in rows]), self.embedding_sample)
-        projected = project(vectors)
-        return {"embedded": len(rows), "embedding_keys": keys.tolist(),
+        keys = np.array([sample_key(p.request_id) for p in rows], np.int64)
+        index = bottom_k_index(keys, self.embedding_sample)
+        kept = [rows[i] for i in index]
+        projected = project(np.array([p.embedding for p in kept]))
+        return {"embedded": len(rows), "embedding_keys": keys[index].tolist(),
+                "embedding_ids": [p.request_id for p in kept],
                 "embedding_dim": int(projected.shape[1]),
                 "embeddings": projected.astype("<f4").tobytes()}
 

@@ -116,6 +116,12 @@ def test_a_new_topic_in_prompts_pages_once_naming_its_share() -> None:
         assert r.p_value is not None and r.p_value <= pipe.settings.embedding_alpha
     summary = alerts[0].annotations["summary"]
     assert "input embedding drift" in summary and "unlike the reference" in summary
+    # the page names requests to read: the most unusual prompts, all on the new topic
+    examples = str(alerts[0].evidence["examples"]).split(", ")
+    embedding_of = {p.request_id: np.array(p.embedding) for p in pipe.predictions}
+    assert len(examples) == 3 and all(  # cosine to the new topic: ~0.78 on it, ~0 off it
+        embedding_of[rid] @ pipe.plan._prompts.new_topic > 0.5 for rid in examples), examples
+    assert examples[0] in alerts[0].annotations["description"]
 
 
 def test_stable_prompts_raise_no_alert_at_the_shipped_settings() -> None:
@@ -135,6 +141,8 @@ def test_a_window_keeps_the_bottom_k_of_every_partition_together() -> None:
     vectors = np.array([p.embedding for p in pipe.predictions])
     want_keys, want_vectors = bottom_k(keys, vectors, pipe.settings.embedding_sample)
     assert win.embedded == 750 and win.embedding_keys.tolist() == want_keys.tolist()
+    by_key = {sample_key(p.request_id): p.request_id for p in pipe.predictions}
+    assert win.embedding_ids == [by_key[k] for k in want_keys.tolist()]
     # projected per partition, merged, kept as float32: the same rows as one projection
     np.testing.assert_allclose(win.embeddings, project(want_vectors), rtol=0, atol=1e-6)
 
