@@ -19,16 +19,20 @@ from typing import Any
 
 import faust
 import mode
+import numpy as np
 from aiokafka import TopicPartition
 
+from detectors.embedding_drift import project
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
+from retrain import embedding_reference
 from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
 from streams.clickhouse_store import ClickHouseStore
 from streams.decision_stage import DecisionStage
+from streams.errors import ConfigError
 from streams.events import Alert, ModelVersionPublished
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
@@ -101,6 +105,21 @@ class ModelCatalog:
         self._predictors: dict[str, Any] = {}
         self.reference = lru_cache(maxsize=256)(self._load_reference)
         self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
+        self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
+
+    def check_embedding_references(self) -> list[str]:
+        """Load every embedding reference file now; ConfigError on a bad one.
+
+        Returns the models that have one.
+        """
+        root = self.store.root
+        files = sorted(root.glob(f"*/{embedding_reference.FILE_NAME}")) if root.is_dir() else []
+        for path in files:
+            try:
+                embedding_reference.load(path)
+            except ValueError as exc:
+                raise ConfigError(f"embedding reference: {exc}") from None
+        return [path.parent.name for path in files]
 
     def warm_up(self) -> None:
         """Load every published model now, so the first requests do not wait for it."""
@@ -123,6 +142,11 @@ class ModelCatalog:
     def _load_output_reference(self, model: str) -> ReferenceProfile | None:
         return self._profile(model, OUTPUT_REFERENCE)
 
+    def _load_embedding_reference(self, model: str) -> np.ndarray | None:
+        """The model's reference file's embeddings, projected as the monitors project."""
+        path = self.store.root / model / embedding_reference.FILE_NAME
+        return project(embedding_reference.load(path)) if path.exists() else None
+
     def _profile(self, model: str, name: str) -> ReferenceProfile | None:
         version = self.store.latest(model)
         if version is None:
@@ -134,6 +158,7 @@ class ModelCatalog:
         self._predictors.pop(model, None)
         self.reference.cache_clear()
         self.output_reference.cache_clear()
+        self.embedding_reference.cache_clear()
 
 
 def create_app(cfg: WorkerConfig) -> faust.App:
@@ -151,6 +176,10 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device)
     if "inference" in cfg.roles:
         catalog.warm_up()
+    if "decide" in cfg.roles:
+        given = catalog.check_embedding_references()
+        if given:
+            log.info("embedding references from files for %s", given)
     metrics = OpsMetrics()
     if cfg.alerting.metrics_port:
         serve_metrics(metrics, cfg.alerting.metrics_port)
@@ -207,6 +236,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
         dstage = DecisionStage(topics=topics, references=catalog.reference,
                                settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes,
                                output_references=catalog.output_reference,
+                               embedding_references=catalog.embedding_reference,
                                on_budget=lambda model, variant, slo, left:
                                metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 

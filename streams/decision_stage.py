@@ -113,10 +113,12 @@ class DecisionStage:
     def __init__(self, *, topics: Topics, references: ReferenceLookup, settings: MonitorSettings,
                  max_record_bytes: int, clock: Callable[[], float] = time.time,
                  output_references: ReferenceLookup | None = None,
+                 embedding_references: Callable[[str], np.ndarray | None] | None = None,
                  on_budget: Callable[[str, str, str, float], None] | None = None) -> None:
         self.topics = topics
         self.references = references
         self.output_references = output_references
+        self.embedding_references = embedding_references
         self.on_budget = on_budget
         self.settings = settings
         self.clock = clock
@@ -292,10 +294,11 @@ class DecisionStage:
         if len(win.embeddings) < MIN_EMBEDDINGS:
             return []
         state, s = self._state(win.model), self.settings
-        ref = state.embedding_reference
-        if ref is None or (len(ref) < s.embedding_reference
+        given = self.embedding_references(win.model) if self.embedding_references else None
+        ref = state.embedding_reference if given is None else given
+        if ref is None or (given is None and len(ref) < s.embedding_reference
                            and ref.shape[1] == win.embeddings.shape[1]):
-            # still gathering the reference: whole windows' samples, untested
+            # still learning the reference: whole windows' samples, untested
             grown = win.embeddings if ref is None else np.concatenate((ref, win.embeddings))
             state.embedding_reference = grown[: s.embedding_reference].copy()
             return []
@@ -320,6 +323,7 @@ class DecisionStage:
                 evidence["examples"] = ", ".join(
                     win.embedding_ids[i] for i in farthest(ref, win.embeddings, EXAMPLES))
         evidence["embedded"] = float(win.embedded)
+        evidence["reference"] = "first windows" if given is None else "file"
         report = DetectorReport(
             detector=EMBEDDING, model=win.model, variant=win.variant, segment=GLOBAL,
             window_start=win.window_start, window_end=win.window_end, n=win.embedded,

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from pathlib import Path
 
 import msgspec
 import numpy as np
 import pytest
 
 from detectors.embedding_drift import bottom_k, project, sample_key
+from inference.registry import ModelStore
+from retrain import embedding_reference
+from retrain.synthetic_prompts import PromptTopics
+from streams.app import ModelCatalog
 from streams.codec import BatchDecoder, SourceRecord
 from streams.decision_stage import EMBEDDING, DecisionStage
 from streams.decision_window import DecisionWindow
+from streams.errors import ConfigError
 from streams.events import Alert, DetectorReport, MonitorSummary, Prediction
 from streams.monitor_stage import MonitorStage
 from streams.record_writer import partition_of
@@ -172,3 +178,40 @@ def test_another_embedding_model_is_drift_by_its_dimension() -> None:
     report = msgspec.json.decode(report_out.value, type=DetectorReport)
     assert report.decision == "drift"
     assert report.evidence["reference_dim"] == 32 and report.evidence["window_dim"] == 16
+
+
+def _catalog_with(tmp_path: Path, embeddings: np.ndarray) -> ModelCatalog:
+    embedding_reference.save(tmp_path / "assistant" / embedding_reference.FILE_NAME,
+                             embeddings)
+    return ModelCatalog(ModelStore(tmp_path), device=None)
+
+
+@pytest.mark.parametrize(("shift", "decisions"), [(None, ["ok", "ok"]),
+                                                  (0, ["drift", "drift"])])
+def test_a_reference_file_is_used_from_the_first_window(
+        tmp_path: Path, shift: int | None, decisions: list[str]) -> None:
+    catalog = _catalog_with(tmp_path, PromptTopics(seed=99).sample(600))  # normal prompts
+    assert catalog.check_embedding_references() == ["assistant"]
+    pipe = Pipeline(_assistant(2_000, topic_shift_at=shift))
+    pipe.decide = DecisionStage(topics=TOPICS, references=lambda m: None,
+                                settings=pipe.settings, max_record_bytes=1 << 22,
+                                clock=pipe.clock, embedding_references=catalog.embedding_reference)
+    alerts, reports = pipe.run(0, 2_000)
+    assert [r.decision for r in reports] == decisions  # no window spent learning
+    assert all(r.evidence["reference"] == "file" for r in reports)
+    assert [a.status for a in alerts] == ([] if shift is None else ["firing"])
+
+
+@pytest.mark.parametrize(("array", "problem"), [
+    (np.zeros((10, 8)), "n >= 32"),
+    (np.full((40, 8), np.nan), "finite"),
+    (np.zeros(40), "(n, d)"),
+])
+def test_a_bad_reference_file_stops_the_worker_naming_it(
+        tmp_path: Path, array: np.ndarray, problem: str) -> None:
+    path = tmp_path / "assistant" / embedding_reference.FILE_NAME
+    path.parent.mkdir()
+    np.save(path, array)
+    with pytest.raises(ConfigError) as info:
+        ModelCatalog(ModelStore(tmp_path), device=None).check_embedding_references()
+    assert str(path) in str(info.value) and problem in str(info.value)
