@@ -144,20 +144,15 @@ class DecisionStage:
             win.merge(summary)
             self._slo.record(summary)
             self._changed.add(summary.model)
-            if self._complete(win):
-                self._outputs.extend(self._decide(win))
-                del state.windows[summary.variant]
+            self._close_if_complete(state, win)
 
     def wait_s(self) -> float | None:
         return None  # decisions happen as summaries arrive; nothing waits on a clock
 
     def flush(self, *, force: bool) -> list[Output] | None:
         for state in self._models.values():
-            for variant, win in list(state.windows.items()):
-                if self._complete(win):
-                    self._outputs.extend(self._decide(win))
-                    del state.windows[variant]
-                    self._changed.add(state.model)
+            for win in list(state.windows.values()):
+                self._close_if_complete(state, win)
         outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
         outputs.extend(Output(self.topics.decision_state, model.encode(), self.snapshot(model))
                        for model in sorted(self._changed))
@@ -210,6 +205,13 @@ class DecisionStage:
         return state
 
     # -- decisions ---------------------------------------------------------------------
+    def _close_if_complete(self, state: ModelState, win: DecisionWindow) -> None:
+        """Judge a window that is full (or old and big enough), then forget it."""
+        if self._complete(win):
+            self._outputs.extend(self._decide(win))
+            del state.windows[win.variant]
+            self._changed.add(state.model)
+
     def _complete(self, win: DecisionWindow) -> bool:
         s = self.settings
         old = self.clock() - win.opened >= s.window_max_s
