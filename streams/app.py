@@ -108,7 +108,7 @@ class ModelCatalog:
         self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
 
     def check_embedding_references(self) -> list[str]:
-        """Load every embedding reference file now; ConfigError on a bad one.
+        """Load (and cache) every embedding reference file now; ConfigError on a bad one.
 
         Returns the models that have one.
         """
@@ -116,7 +116,7 @@ class ModelCatalog:
         files = sorted(root.glob(f"*/{embedding_reference.FILE_NAME}")) if root.is_dir() else []
         for path in files:
             try:
-                embedding_reference.load(path)
+                self.embedding_reference(path.parent.name)
             except ValueError as exc:
                 raise ConfigError(f"embedding reference: {exc}") from None
         return [path.parent.name for path in files]
