@@ -24,8 +24,8 @@ from bench.drift import (
     WIDTH,
     WINDOW,
     Factory,
+    alarms_of,
     calibrated,
-    river_alarms,
     stream,
 )
 
@@ -70,8 +70,7 @@ def run(seeds: int) -> None:
         for name, (side, make) in detectors.items():
             per_seed, split = [], np.zeros(3, dtype=int)
             for v in values:
-                alarms = np.asarray(make().update_many(v) if side == "ours"
-                                    else river_alarms(make(), v), dtype=int)
+                alarms = np.asarray(alarms_of(side, make, v), dtype=int)
                 per_seed.append(delays(alarms))
                 split += false_alarm_split(alarms)
             boot = [mean_delay([per_seed[i] for i in rng.integers(0, seeds, seeds)])
