@@ -9,7 +9,9 @@ asks for a retrain on sustained drift.
 State is kept per model (:class:`ModelState`), the unit that moves between workers:
 summaries are keyed by model, so one decide worker owns all of a model's summaries.
 Each model's state changed by a batch is written to the compacted decision-state topic,
-keyed by model, in the same transaction as the batch's outputs and offsets; a worker
+keyed by model, in the same transaction as the batch's outputs and offsets (a learnt
+embedding reference, the bulk of a model's state and constant once learnt, goes under a
+key of its own, written only by the batches that change it); a worker
 that is assigned summaries partitions (at start, or on a rebalance) drops the models it
 no longer owns and restores the ones it gains (:meth:`DecisionStage.adopt`), so a
 restart or a rebalance resumes exactly instead of resetting.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -51,6 +53,10 @@ EMBEDDING = "embedding_drift"
 MIN_EMBEDDINGS = 32
 #: request ids of a drifted window's most unusual inputs named in its evidence
 EXAMPLES = 3
+#: decision-state key prefix of a model's embedding reference (the rest is the model): kept
+#: apart from the model's state, which changes every window, so that it is written only
+#: when it changes (its first windows) instead of in every state record
+REFERENCE_KEY = b"\x00embedding-reference\x00"
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +91,14 @@ class ModelState:
             "retrain": self.retrain.snapshot(), "slo_rule": self.slo_rule.snapshot(),
             "concept": {v: d.snapshot() for v, d in self.concept.items()},
             "windows": [w.snapshot() for w in self.windows.values()],
-            "embedding_reference": None if self.embedding_reference is None
-            else pack_rows(self.embedding_reference),
         })
+
+    def reference_record(self) -> bytes | None:
+        """The embedding reference, as the decision-state topic keeps it apart."""
+        if self.embedding_reference is None:
+            return None
+        return msgspec.json.encode({"model": self.model,
+                                    "embedding_reference": pack_rows(self.embedding_reference)})
 
     @classmethod
     def restore(cls, raw: bytes, settings: MonitorSettings) -> ModelState:
@@ -102,9 +113,13 @@ class ModelState:
         for w in snap["windows"]:
             win = DecisionWindow.restore(w)
             state.windows[win.variant] = win
-        if snap.get("embedding_reference"):
+        if snap.get("embedding_reference"):  # written inside the state before it had a key
             state.embedding_reference = unpack_packed(snap["embedding_reference"])
         return state
+
+    def restore_reference(self, raw: bytes) -> None:
+        """Take the embedding reference of a :meth:`reference_record`."""
+        self.embedding_reference = unpack_packed(msgspec.json.decode(raw)["embedding_reference"])
 
 
 class DecisionStage:
@@ -127,6 +142,7 @@ class DecisionStage:
         self._slo = SloTracker(settings, clock)
         self._models: dict[str, ModelState] = {}
         self._changed: set[str] = set()  # models whose state this batch changed
+        self._new_references: set[str] = set()  # models whose embedding reference it changed
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
 
@@ -154,9 +170,11 @@ class DecisionStage:
             for win in list(state.windows.values()):
                 self._close_if_complete(state, win)
         outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
-        outputs.extend(Output(self.topics.decision_state, model.encode(), self.snapshot(model))
-                       for model in sorted(self._changed))
+        outputs.extend(Output(self.topics.decision_state, key, raw)
+                       for model in sorted(self._changed)
+                       for key, raw in self.records(model, self._new_references).items())
         self._outputs, self._rejected, self._changed = [], [], set()
+        self._new_references = set()
         return outputs
 
     # -- state -------------------------------------------------------------------------
@@ -166,8 +184,19 @@ class DecisionStage:
         return sorted(self._models)
 
     def snapshot(self, model: str) -> bytes:
-        """One model's state, as the decision-state topic keeps it."""
+        """One model's state, as the decision-state topic keeps it under the model's key."""
         return self._state(model).snapshot()
+
+    def records(self, model: str, references: Container[str] | None = None) -> dict[bytes, bytes]:
+        """The decision-state records of a model: its state, and its embedding reference
+        (if it has one, and if ``references`` is None or holds the model)."""
+        state = self._state(model)
+        out = {model.encode(): state.snapshot()}
+        reference = state.reference_record() if references is None or model in references \
+            else None
+        if reference is not None:
+            out[REFERENCE_KEY + model.encode()] = reference
+        return out
 
     def restore(self, raw: bytes) -> str:
         """Take over a model's state from its snapshot; return the model."""
@@ -179,21 +208,32 @@ class DecisionStage:
         """Hold exactly the models this worker ``owns`` after an assignment.
 
         Models no longer owned are dropped (their new owner restores them); owned models
-        not held are restored from ``saved`` (the decision-state topic, key = model).
-        Owned models already held are kept as they are: they were written out when the
+        not held are restored from ``saved`` (the decision-state topic: each model's state
+        under its name, its embedding reference under ``REFERENCE_KEY`` + its name). Owned
+        models already held are kept as they are: they were written out when the
         partitions were revoked. Returns the models restored.
         """
         for model in [m for m in self._models if not owns(m)]:
             del self._models[model]
             self._slo.forget(model)
+        states = {k: v for k, v in saved.items() if not k.startswith(REFERENCE_KEY)}
+        references = {k[len(REFERENCE_KEY):]: v for k, v in saved.items()
+                      if k.startswith(REFERENCE_KEY)}
         restored = []
-        for key, raw in saved.items():
+        for key, raw in states.items():
             model = key.decode("utf-8", "replace")
             if model in self._models or not owns(model):
                 continue
             try:
                 restored.append(self.restore(raw))
-            except (KeyError, TypeError, msgspec.DecodeError) as exc:
+                if key in references:
+                    self._models[model].restore_reference(references[key])
+                elif self._models[model].embedding_reference is not None:
+                    # a state written with its reference inside: the next flush moves it out
+                    self._new_references.add(model)
+                    self._changed.add(model)
+            except (KeyError, TypeError, ValueError, msgspec.DecodeError) as exc:
+                self._models.pop(model, None)
                 log.warning("decision state under key %r is not a model's state (%s): "
                             "ignored", key, exc)
         return restored
@@ -303,6 +343,7 @@ class DecisionStage:
             # still learning the reference: whole windows' samples, untested
             grown = win.embeddings if ref is None else np.concatenate((ref, win.embeddings))
             state.embedding_reference = grown[: s.embedding_reference].copy()
+            self._new_references.add(win.model)
             return []
         evidence: dict[str, float | str]
         if ref.shape[1] != win.embeddings.shape[1]:  # another embedder: drift by definition

@@ -21,9 +21,10 @@ from inference.registry import ModelStore
 from retrain import embedding_reference
 from retrain.synthetic_prompts import PromptTopics
 from streams.app import ModelCatalog
+from streams.batch_loop import Output
 from streams.codec import BatchDecoder, SourceRecord
-from streams.decision_stage import EMBEDDING, DecisionStage
-from streams.decision_window import DecisionWindow
+from streams.decision_stage import EMBEDDING, REFERENCE_KEY, DecisionStage
+from streams.decision_window import DecisionWindow, unpack_packed
 from streams.errors import ConfigError
 from streams.events import Alert, DetectorReport, MonitorSummary, Prediction
 from streams.monitor_stage import MonitorStage
@@ -66,6 +67,7 @@ class Pipeline:
         self.offsets: dict[int, int] = defaultdict(int)
         self.predictions: list[Prediction] = []
         self.summaries: list[MonitorSummary] = []
+        self.state_records: list[Output] = []  # what went to the decision-state topic
 
     def _decision_stage(self) -> DecisionStage:
         return DecisionStage(topics=TOPICS, references=lambda m: None, settings=self.settings,
@@ -90,8 +92,10 @@ class Pipeline:
                          if o.topic == TOPICS.summaries]
             self.summaries += _decode(summaries, MonitorSummary)
             self.decide.add(summaries)
+            flushed = self.decide.flush(force=False) or []
+            self.state_records += [o for o in flushed if o.topic == TOPICS.decision_state]
             outputs = [SourceRecord(o.topic, 0, i, o.key, o.value)
-                       for i, o in enumerate(self.decide.flush(force=False) or [])]
+                       for i, o in enumerate(flushed)]
             alerts += _decode([r for r in outputs if r.topic == TOPICS.alerts], Alert)
             reports += [r for r in _decode([r for r in outputs if r.topic == TOPICS.reports],
                                            DetectorReport) if r.detector == EMBEDDING]
@@ -159,9 +163,38 @@ def test_decisions_resume_exactly_from_a_snapshot() -> None:
     second = Pipeline(_assistant(9_000, topic_shift_at=5_000))
     second.run(0, 4_500)  # the same traffic, so its plan is at the same place
     second.decide = second._decision_stage()  # a fresh decider: a new worker
-    second.decide.restore(first.decide.snapshot("assistant"))
-    assert second.decide.snapshot("assistant") == first.decide.snapshot("assistant")
+    saved = first.decide.records("assistant")
+    assert set(saved) == {b"assistant", REFERENCE_KEY + b"assistant"}
+    assert second.decide.adopt(saved, owns=lambda model: True) == ["assistant"]
+    assert second.decide.records("assistant") == saved
     assert first.run(4_500, 9_000) == second.run(4_500, 9_000)
+
+
+def test_the_reference_is_written_while_it_grows_and_then_never() -> None:
+    pipe = Pipeline(_assistant(12_000))
+    pipe.run(0, 12_000)
+    references = [o.value for o in pipe.state_records if o.key == REFERENCE_KEY + b"assistant"]
+    states = [o.value for o in pipe.state_records if o.key == b"assistant"]
+    # one per window of its first four, as it grows to 512 rows (4 x 128), then none
+    assert [len(unpack_packed(msgspec.json.decode(r)["embedding_reference"]))
+            for r in references] == [128, 256, 384, 512]
+    assert len(states) == 48  # every chunk changes the state: an open window, a decision
+    assert not any(b"embedding_reference" in r for r in states)
+    # the largest state holds an open window's sample (128 rows), a quarter of the reference
+    assert max(map(len, states)) < len(references[-1]) / 3
+
+
+def test_a_state_with_its_reference_inside_is_restored_and_moved_out() -> None:
+    first = Pipeline(_assistant(6_000))
+    first.run(0, 6_000)
+    saved = first.decide.records("assistant")
+    inside = msgspec.json.decode(saved[b"assistant"]) | msgspec.json.decode(
+        saved[REFERENCE_KEY + b"assistant"])  # as states were written before the key
+    fresh = first._decision_stage()
+    fresh.adopt({b"assistant": msgspec.json.encode(inside)}, owns=lambda model: True)
+    assert fresh.records("assistant") == saved
+    moved = {o.key for o in fresh.flush(force=False) or []}
+    assert moved == {b"assistant", REFERENCE_KEY + b"assistant"}
 
 
 def test_another_embedding_model_is_drift_by_its_dimension() -> None:
