@@ -15,18 +15,24 @@ page   6 h          30 min       6
 ticket 3 d          6 h          1
 ====== ============ ============ =========
 
-Counts are kept in per-minute buckets of (good, total) in a ring as long as the longest
-window, and in hourly buckets over the SLO period for the budget remaining: bounded
-memory, whatever the traffic. The window of length ``W`` at time ``t`` holds the bucket
-of ``t`` and the ``W / bucket - 1`` buckets before it. The clock is injected.
+Counts are kept in per-minute buckets of (good, total) in a ring of the last 6 hours, for
+the windows up to 6 h, and in hourly buckets over the SLO period (and the longest window),
+for the longer windows and the budget remaining: bounded memory, whatever the traffic. The
+window of length ``W`` at time ``t`` holds the bucket of ``t`` and the ``W / bucket - 1``
+buckets before it. The clock is injected.
+
+A monitor's counts can be saved as a few small parts and restored, so that a restarted
+process resumes its windows instead of starting them empty: :meth:`BurnRateMonitor.hour`
+(the minute buckets of one hour and that hour's total), :meth:`BurnRateMonitor.hours`
+(the hourly buckets), and :meth:`BurnRateMonitor.restore`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -34,6 +40,9 @@ __all__ = ["DEFAULT_RULES", "BurnRateAlert", "BurnRateMonitor", "BurnRateRule",
            "ErrorRateSLO", "LatencySLO"]
 
 _DAY = 86_400.0
+_HOUR = 3600.0
+#: windows up to this long are read from the minute buckets, longer ones from the hourly
+MINUTE_HORIZON_S = 6 * _HOUR
 
 
 def _budget(objective: float) -> float:
@@ -127,12 +136,15 @@ class BurnRateAlert:
     budget_remaining: float = 1.0
 
 
+_EMPTY = int(np.iinfo(np.int64).min)  # the index of a bucket that holds nothing yet
+
+
 class _BucketRing:
     """(good, total) per time bucket, for the last ``n`` buckets."""
 
     def __init__(self, bucket_s: float, n: int) -> None:
         self.bucket_s = bucket_s
-        self.index = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        self.index = np.full(n, _EMPTY, dtype=np.int64)
         self.good = np.zeros(n, dtype=np.int64)
         self.total = np.zeros(n, dtype=np.int64)
 
@@ -152,6 +164,19 @@ class _BucketRing:
         k = round(window_s / self.bucket_s)
         mask = (self.index > b - k) & (self.index <= b)
         return int(self.good[mask].sum()), int(self.total[mask].sum())
+
+    def rows(self, lo: int = _EMPTY + 1, hi: int = np.iinfo(np.int64).max) -> list[list[int]]:
+        """``[bucket, good, total]`` of the buckets held in ``[lo, hi]``, oldest first."""
+        held = np.flatnonzero((self.index >= lo) & (self.index <= hi) & (self.total > 0))
+        held = held[np.argsort(self.index[held])]
+        return [[int(self.index[i]), int(self.good[i]), int(self.total[i])] for i in held]
+
+    def put(self, rows: Iterable[Sequence[int]]) -> None:
+        """Set buckets from :meth:`rows` (a bucket already held is replaced)."""
+        for b, good, total in rows:
+            slot = b % self.index.size
+            if self.index[slot] <= b:
+                self.index[slot], self.good[slot], self.total[slot] = b, good, total
 
 
 class BurnRateMonitor:
@@ -191,43 +216,78 @@ class BurnRateMonitor:
 
     def __init__(self, slo: LatencySLO | ErrorRateSLO, clock: Callable[[], float],
                  rules: Sequence[BurnRateRule] = DEFAULT_RULES, bucket_s: float = 60.0) -> None:
-        if not bucket_s > 0:
-            raise ValueError(f"bucket_s must be in (0, inf), got {bucket_s!r}")
+        if not 0 < bucket_s <= _HOUR or not math.isclose(_HOUR / bucket_s, round(_HOUR / bucket_s)):
+            raise ValueError(f"bucket_s must divide an hour (3600 s), got {bucket_s!r}")
         if not rules:
             raise ValueError("rules must hold at least one BurnRateRule")
         for rule in rules:
             for w in (rule.long_window_s, rule.short_window_s):
-                if not math.isclose(w / bucket_s, round(w / bucket_s)):
-                    raise ValueError(f"window {w!r} s must be a multiple of bucket_s={bucket_s!r}")
+                step = bucket_s if w <= MINUTE_HORIZON_S else _HOUR
+                if not math.isclose(w / step, round(w / step)):
+                    raise ValueError(f"window {w!r} s must be a multiple of {step!r} s "
+                                     f"(bucket_s up to {MINUTE_HORIZON_S:g} s, an hour beyond)")
         self.slo = slo
         self.clock = clock
         self.rules = tuple(rules)
         self.bucket_s = bucket_s
-        longest = max(r.long_window_s for r in self.rules)
         self._windows = sorted({w for r in self.rules for w in (r.long_window_s, r.short_window_s)})
-        self._alerting = _BucketRing(bucket_s, round(longest / bucket_s))
-        self._hours = _BucketRing(3600.0, max(1, math.ceil(slo.period_s / 3600.0)))
+        self._minutes = _BucketRing(bucket_s, round(MINUTE_HORIZON_S / bucket_s))
+        hours = max([slo.period_s, *self._windows])
+        self._hours = _BucketRing(_HOUR, max(1, math.ceil(hours / _HOUR)))
         self.late_dropped = 0
         self._first: float | None = None
 
     def record(self, good: int, total: int, at: float | None = None) -> None:
         """Count ``total`` events of which ``good`` met the objective, at ``at`` (default now).
 
-        Events older than the longest window are counted in ``late_dropped`` only.
+        Events older than the minute buckets (6 h) count for the hourly ones only, and in
+        ``late_dropped``; events older than the hourly buckets count in ``late_dropped``.
         """
         if not 0 <= good <= total:
             raise ValueError(f"need 0 <= good <= total, got good={good!r}, total={total!r}")
         ts = self.clock() if at is None else at
         if total and (self._first is None or ts < self._first):
             self._first = ts
-        if not self._alerting.add(ts, good, total):
+        if not self._minutes.add(ts, good, total):
             self.late_dropped += total
         self._hours.add(ts, good, total)
 
     def burn_rate(self, window_s: float) -> float:
         """Bad share over the last ``window_s`` seconds divided by the budget; 0 if no events."""
-        good, total = self._alerting.window(self.clock(), window_s)
-        return self._burn(good, total)
+        return self._burn(*self._window(self.clock(), window_s))
+
+    def _window(self, now: float, window_s: float) -> tuple[int, int]:
+        ring = self._minutes if window_s <= MINUTE_HORIZON_S else self._hours
+        return ring.window(now, window_s)
+
+    # -- saving and restoring ----------------------------------------------------------
+    def newest_hour(self) -> int | None:
+        """The hour (``floor(t / 3600)``) of the newest event counted; None before any."""
+        newest = int(self._hours.index.max())
+        return None if newest == _EMPTY else newest
+
+    def hour(self, hour: int) -> dict[str, Any]:
+        """The counts of one hour (``floor(t / 3600)``): its minute buckets and its total."""
+        per_hour = round(_HOUR / self.bucket_s)
+        [total] = self._hours.rows(hour, hour) or [[hour, 0, 0]]
+        return {"minutes": self._minutes.rows(hour * per_hour, (hour + 1) * per_hour - 1),
+                "total": total[1:]}
+
+    def hours(self) -> dict[str, Any]:
+        """The hourly buckets, the first event's time and the late count."""
+        return {"hours": self._hours.rows(), "first": self._first,
+                "late_dropped": self.late_dropped}
+
+    def restore(self, hours: dict[str, Any] | None, hour_parts: Iterable[tuple[int, dict[str, Any]]]
+                ) -> None:
+        """Resume from :meth:`hours` and the :meth:`hour` of each of some hours: an hour's
+        own part, saved later than the hourly buckets, overrides their count of it."""
+        if hours is not None:
+            self._hours.put(hours["hours"])
+            self._first, self.late_dropped = hours["first"], hours["late_dropped"]
+        for hour, part in hour_parts:
+            self._minutes.put(part["minutes"])
+            self._hours.put([[hour, *part["total"]]])
 
     def _burn(self, good: int, total: int) -> float:
         if total == 0:
@@ -244,7 +304,7 @@ class BurnRateMonitor:
     def evaluate(self) -> BurnRateAlert:
         """Evaluate every rule now; the result names the highest firing severity."""
         now = self.clock()
-        rates = {w: self._burn(*self._alerting.window(now, w)) for w in self._windows}
+        rates = {w: self._burn(*self._window(now, w)) for w in self._windows}
         # A rule speaks only once the data cover its short window: a fresh monitor's
         # "hour" or "three days" would otherwise be its first minute, and a worker start
         # (or a backlog drained at start) would page.

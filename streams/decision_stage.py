@@ -11,7 +11,8 @@ summaries are keyed by model, so one decide worker owns all of a model's summari
 Each model's state changed by a batch is written to the compacted decision-state topic,
 keyed by model, in the same transaction as the batch's outputs and offsets (a learnt
 embedding reference, the bulk of a model's state and constant once learnt, goes under a
-key of its own, written only by the batches that change it); a worker
+key of its own, written only by the batches that change it, and so do the SLO burn counts
+of each hour, see :mod:`streams.slo_tracker`); a worker
 that is assigned summaries partitions (at start, or on a rebalance) drops the models it
 no longer owns and restores the ones it gains (:meth:`DecisionStage.adopt`), so a
 restart or a rebalance resumes exactly instead of resetting.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
@@ -41,7 +43,7 @@ from streams.decision_window import GLOBAL, DecisionWindow, pack_rows, unpack_pa
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
 from streams.monitor_stage import ReferenceLookup
 from streams.settings import MonitorSettings
-from streams.slo_tracker import ERROR_BURN, SLO_BURN, SloTracker, burn_evidence
+from streams.slo_tracker import ERROR_BURN, SLO_BURN, SLO_KEY, SloTracker, burn_evidence
 from streams.topics import Topics
 
 CONCEPT = "concept_drift"
@@ -170,9 +172,11 @@ class DecisionStage:
             for win in list(state.windows.values()):
                 self._close_if_complete(state, win)
         outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
-        outputs.extend(Output(self.topics.decision_state, key, raw)
-                       for model in sorted(self._changed)
-                       for key, raw in self.records(model, self._new_references).items())
+        for model in sorted(self._changed):
+            saved = {**self.records(model, self._new_references, slo=False),
+                     **self._slo.drain(model)}
+            outputs.extend(Output(self.topics.decision_state, key, raw)
+                           for key, raw in saved.items())
         self._outputs, self._rejected, self._changed = [], [], set()
         self._new_references = set()
         return outputs
@@ -187,15 +191,19 @@ class DecisionStage:
         """One model's state, as the decision-state topic keeps it under the model's key."""
         return self._state(model).snapshot()
 
-    def records(self, model: str, references: Container[str] | None = None) -> dict[bytes, bytes]:
-        """The decision-state records of a model: its state, and its embedding reference
-        (if it has one, and if ``references`` is None or holds the model)."""
+    def records(self, model: str, references: Container[str] | None = None, *,
+                slo: bool = True) -> dict[bytes, bytes]:
+        """The decision-state records of a model: its state, its embedding reference (if
+        it has one, and if ``references`` is None or holds the model), and (if ``slo``)
+        the counts of its SLO burn windows."""
         state = self._state(model)
         out = {model.encode(): state.snapshot()}
         reference = state.reference_record() if references is None or model in references \
             else None
         if reference is not None:
             out[REFERENCE_KEY + model.encode()] = reference
+        if slo:
+            out.update(self._slo.snapshot(model))
         return out
 
     def restore(self, raw: bytes) -> str:
@@ -209,16 +217,22 @@ class DecisionStage:
 
         Models no longer owned are dropped (their new owner restores them); owned models
         not held are restored from ``saved`` (the decision-state topic: each model's state
-        under its name, its embedding reference under ``REFERENCE_KEY`` + its name). Owned
+        under its name, its embedding reference under ``REFERENCE_KEY`` + its name, its SLO
+        burn counts under ``SLO_KEY`` + its name + NUL + variant and part). Owned
         models already held are kept as they are: they were written out when the
         partitions were revoked. Returns the models restored.
         """
         for model in [m for m in self._models if not owns(m)]:
             del self._models[model]
             self._slo.forget(model)
-        states = {k: v for k, v in saved.items() if not k.startswith(REFERENCE_KEY)}
+        states = {k: v for k, v in saved.items() if not k.startswith(b"\x00")}
         references = {k[len(REFERENCE_KEY):]: v for k, v in saved.items()
                       if k.startswith(REFERENCE_KEY)}
+        slo: dict[bytes, dict[bytes, bytes]] = defaultdict(dict)  # model -> its SLO records
+        for k, v in saved.items():
+            if k.startswith(SLO_KEY):
+                model_key, _, rest = k[len(SLO_KEY):].partition(b"\x00")
+                slo[model_key][rest] = v
         restored = []
         for key, raw in states.items():
             model = key.decode("utf-8", "replace")
@@ -226,6 +240,7 @@ class DecisionStage:
                 continue
             try:
                 restored.append(self.restore(raw))
+                self._slo.restore(model, slo.get(key, {}))
                 if key in references:
                     self._models[model].restore_reference(references[key])
                 elif self._models[model].embedding_reference is not None:
@@ -234,6 +249,7 @@ class DecisionStage:
                     self._changed.add(model)
             except (KeyError, TypeError, ValueError, msgspec.DecodeError) as exc:
                 self._models.pop(model, None)
+                self._slo.forget(model)
                 log.warning("decision state under key %r is not a model's state (%s): "
                             "ignored", key, exc)
         return restored

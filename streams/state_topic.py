@@ -27,7 +27,11 @@ async def read_latest(settings: KafkaSettings, topic: str, partitions: int
             idle = 0 if any(batches.values()) else idle + 1
             for msgs in batches.values():
                 for m in msgs:
-                    if m.key is not None and m.value is not None:
+                    if m.key is None:
+                        continue
+                    if m.value is None:  # a tombstone: the key is deleted
+                        latest.pop(m.key, None)
+                    else:
                         latest[m.key] = m.value
         return latest
     finally:

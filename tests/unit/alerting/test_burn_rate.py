@@ -103,7 +103,7 @@ def test_burn_rates_match_numpy_after_the_ring_wraps() -> None:
     clock = ManualClock()
     rule = BurnRateRule("ticket", long_window_s=600.0, short_window_s=120.0, burn_rate=1.0)
     mon = BurnRateMonitor(ErrorRateSLO("errors", objective=0.95), clock=clock, rules=[rule])
-    totals = rng.integers(50, 150, size=37)
+    totals = rng.integers(50, 150, size=400)  # minutes: past the 6 h of minute buckets
     bads = rng.binomial(totals, 0.07)
     for m, (total, bad) in enumerate(zip(totals, bads, strict=True)):
         clock.now = 60.0 * m + 5.0
@@ -140,7 +140,10 @@ def test_slo_count_good() -> None:
     (lambda: BurnRateRule("sms", 3600.0, 300.0, 14.4),  # type: ignore[arg-type]
      r"severity must be one of \['page'"),
     (lambda: BurnRateRule("page", 3600.0, 300.0, 0.0), r"burn_rate must be in \(0, inf\)"),
-    (lambda: BurnRateMonitor(LatencySLO("l"), ManualClock(), bucket_s=7.0), "multiple of"),
+    (lambda: BurnRateMonitor(LatencySLO("l"), ManualClock(), bucket_s=7.0),
+     r"bucket_s must divide an hour \(3600 s\)"),
+    (lambda: BurnRateMonitor(LatencySLO("l"), ManualClock(), rules=[
+        BurnRateRule("ticket", 7 * 3600.0 + 60.0, 3600.0, 1.0)]), r"multiple of 3600\.0 s"),
     (lambda: BurnRateMonitor(LatencySLO("l"), ManualClock(), rules=[]), "at least one"),
 ])
 def test_bad_configuration_names_the_valid_values(build, message: str) -> None:
@@ -168,3 +171,53 @@ def test_a_fresh_monitor_waits_until_its_data_cover_the_short_window() -> None:
         severities.append(mon.evaluate().severity)
     assert severities[:4] == [None] * 4
     assert severities[4:] == ["page"] * 56
+
+
+def _random_hours(mon: BurnRateMonitor, clock: ManualClock, minutes: range,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One record a minute (0.1-0.8% bad); returns each minute's time, good and total."""
+    at, good, total = [], [], []
+    for m in minutes:
+        clock.now = 60.0 * m + 30.0
+        n = int(rng.integers(100, 1000))
+        g = n - int(rng.binomial(n, rng.uniform(0.001, 0.008)))
+        mon.record(g, n)
+        at.append(clock.now), good.append(g), total.append(n)
+    return np.array(at), np.array(good), np.array(total)
+
+
+def test_windows_past_six_hours_count_whole_hours_and_shorter_ones_minutes() -> None:
+    clock, rng = ManualClock(), np.random.default_rng(7)
+    mon = BurnRateMonitor(ErrorRateSLO("e", objective=0.99), clock=clock)
+    at, good, total = _random_hours(mon, clock, range(80 * 60 + 17), rng)
+    hour, minute = np.floor(at / 3600), np.floor(at / 60)
+    for window_s, unit, now in ((259_200.0, hour, clock.now // 3600),
+                                (21_600.0, minute, clock.now // 60),
+                                (300.0, minute, clock.now // 60)):
+        k = window_s / (3600 if unit is hour else 60)
+        inside = (unit > now - k) & (unit <= now)
+        bad_share = 1 - good[inside].sum() / total[inside].sum()
+        assert mon.burn_rate(window_s) == pytest.approx(bad_share / 0.01, rel=1e-12)
+
+
+def test_a_monitor_restored_from_its_saved_parts_judges_as_the_original() -> None:
+    clock, rng = ManualClock(), np.random.default_rng(8)
+    mon = BurnRateMonitor(LatencySLO("l", objective=0.99), clock=clock)
+    _random_hours(mon, clock, range(75 * 60 + 41), rng)
+    mon.record(5, 10, at=60.0)  # late: past the minute buckets, kept in the hourly ones
+    newest = mon.newest_hour()
+    assert newest == (75 * 60 + 40) // 60
+    back = BurnRateMonitor(LatencySLO("l", objective=0.99), clock=clock)
+    back.restore(mon.hours(), [(h, mon.hour(h)) for h in range(newest - 6, newest + 1)])
+    assert back.late_dropped == mon.late_dropped == 10
+    severities = set()
+    for m in range(75 * 60 + 41, 77 * 60):  # and they go on alike
+        assert back.evaluate() == mon.evaluate()
+        severities.add(mon.evaluate().severity)
+        clock.now = 60.0 * m + 30.0
+        n = int(rng.integers(100, 1000))
+        good = n - int(rng.binomial(n, 0.5 if m % 90 < 30 else 0.001))  # bursts that page
+        mon.record(good, n)
+        back.record(good, n)
+    assert {None, "page"} <= severities  # the comparison went through pages and quiet
+    assert back.hours() == mon.hours()

@@ -6,7 +6,7 @@ from streams.codec import BatchDecoder, SourceRecord, encode
 from streams.decision_stage import DecisionStage
 from streams.events import Alert, DetectorReport, MonitorSummary
 from streams.settings import MonitorSettings
-from streams.slo_tracker import ERROR_BURN, SLO_BURN
+from streams.slo_tracker import ERROR_BURN, SLO_BURN, SLO_KEY
 from streams.topics import Topics
 
 TOPICS = Topics("t.")
@@ -93,3 +93,60 @@ def test_budget_remaining_is_reported_to_the_metrics_callback() -> None:
     stage.flush(force=False)
     assert seen[("m", "A", "p99 < 200 ms")] == 0.0
     assert seen[("m", "A", "errors < 0.1%")] == 1.0
+
+
+def _run_with_restarts(plan: list[int], restarts: set[int]) -> tuple[
+        list[tuple[int, str, str]], list[list[dict[str, float | str]]], dict[bytes, bytes]]:
+    """Feed one summary a minute; at each minute of ``restarts`` a new decider adopts the
+    model from the state topic as the old one wrote it (latest value per key, tombstones
+    deleting). Returns the SLO pages and tickets, each minute's SLO evidence, the topic."""
+    now = [0.0]
+
+    def stage() -> DecisionStage:
+        return DecisionStage(topics=TOPICS, references=lambda m: None,
+                             settings=MonitorSettings(window_size=1000, min_window=200),
+                             max_record_bytes=1 << 20, clock=lambda: now[0])
+
+    decide, topic = stage(), {}
+    events: list[tuple[int, str, str]] = []
+    evidence = []
+    for minute, good in enumerate(plan):
+        if minute in restarts:
+            decide = stage()
+            assert decide.adopt(topic, owns=lambda model: True) == ["m"]
+        now[0] = 60.0 * minute + 59
+        decide.add([_summary(minute, good)])
+        out = decide.flush(force=False) or []
+        for o in out:
+            if o.topic == TOPICS.decision_state:
+                if o.value is None:
+                    topic.pop(o.key, None)
+                else:
+                    topic[o.key] = o.value
+        events += [(minute - 360, a.status, a.severity) for a in _decode(out, TOPICS.alerts, Alert)
+                   if a.labels["detector"] == SLO_BURN]
+        evidence.append([r.evidence for r in _decode(out, TOPICS.reports, DetectorReport)
+                         if r.detector in (SLO_BURN, ERROR_BURN)])
+    return events, evidence, topic
+
+
+def test_a_restarted_decider_resumes_its_burn_windows() -> None:
+    """The page of the first test fires at bad minute 8, the decider restarts at bad
+    minute 10 and again when the requests are good again. With empty windows the new
+    decider could judge nothing: its first window would resolve the page and the ticket
+    (a false "resolved") and page again five minutes later (two pages, one incident).
+    Restored, it judges as if it had never stopped: the same alerts at the same minutes,
+    the same burn rates and budget in every report."""
+    plan = [1000] * 360 + [0] * 20 + [1000] * 10 + [1000, 990] * 200
+    straight, straight_evidence, _ = _run_with_restarts(plan, set())
+    # the ticket clears when the outage's 20 minutes leave the 6 h short window
+    assert straight == [(3, "firing", "ticket"), (8, "firing", "page"),
+                        (24, "resolved", "page"), (6 * 60 + 18, "resolved", "ticket")]
+    restarted, restarted_evidence, topic = _run_with_restarts(
+        plan, {360 + 10, 360 + 22, 360 + 400, 360 + 401})
+    assert restarted == straight
+    assert restarted_evidence == straight_evidence
+    # what the topic keeps per variant: the hourly buckets and the last 7 hours' minutes
+    slo_parts = sorted(k.rpartition(b"\x00")[2] for k in topic if k.startswith(SLO_KEY))
+    newest = (len(plan) - 1) * 60 // 3600
+    assert slo_parts == sorted([b"hours"] + [b"%d" % h for h in range(newest - 6, newest + 1)])

@@ -1,0 +1,42 @@
+"""Reading a compacted state topic to its end, on the real broker: latest value per key,
+and a tombstone deletes its key (the decision step tombstones SLO hours it no longer keeps)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.settings import KafkaSettings
+from streams.state_topic import read_latest
+
+
+async def _write(bootstrap: str, topic: str, records: list[tuple[bytes, bytes | None]]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1,
+                                            topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+def test_the_latest_value_of_each_key_and_tombstones_delete(bootstrap: str) -> None:
+    topic = f"state-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_write(bootstrap, topic, [
+        (b"churn", b"1"), (b"\x00slo\x00churn\x00A\x005", b"hour 5"),
+        (b"churn", b"2"), (b"\x00slo\x00churn\x00A\x006", b"hour 6"),
+        (b"\x00slo\x00churn\x00A\x005", None),  # hour 5 fell out: tombstoned
+        (b"fraud", b"1")]))
+    latest = asyncio.run(read_latest(KafkaSettings(bootstrap=bootstrap), topic, 2))
+    assert latest == {b"churn": b"2", b"\x00slo\x00churn\x00A\x006": b"hour 6",
+                      b"fraud": b"1"}
