@@ -4,7 +4,9 @@ Text has no columns to test one by one, but its embeddings do have a distributio
 window keeps a bounded, mergeable sample of them (``sample_key`` and ``bottom_k``),
 projected to a few dozen dimensions (``project``) so a sample stays small on the wire
 and cheap to compare; ``embedding_shift`` then tests the window against the reference
-with the kernel MMD and says what moved in words an on-call engineer can act on.
+with two tests, the kernel MMD (any change of the distribution) and a novelty test
+(inputs unlike anything in the reference: a new topic, language or template), and says
+what moved in words an on-call engineer can act on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import stats
 from scipy.spatial import distance
 
 from detectors.base import check_range
@@ -23,6 +26,8 @@ PROJECTED_DIM = 32
 """The dimension embeddings are projected to before they are sampled and compared."""
 
 _NOVELTY_QUANTILE = 0.99
+"""A window point is novel when it is farther from the reference than about this share
+of the reference's own points are from the rest of it."""
 
 
 @lru_cache(maxsize=16)
@@ -154,7 +159,12 @@ class EmbeddingShift:
     statistic: float
     """The unbiased MMD² (Gaussian kernel, median-heuristic bandwidth on the pool)."""
     p_value: float
+    """The decision's p-value: twice the smaller of ``mmd_p_value`` and
+    ``novelty_p_value``, at most 1 (Bonferroni over the two tests)."""
+    mmd_p_value: float
     """The permutation p-value of ``statistic`` (``mmd_test``)."""
+    novelty_p_value: float
+    """The p-value of the novel count (``novelty_test``)."""
     bandwidth: float
     """The kernel bandwidth used."""
     novel_share: float
@@ -183,13 +193,58 @@ def _check_samples(reference: np.ndarray, window: np.ndarray) -> None:
                          f"the same dim")
 
 
-def _novel_share(reference: np.ndarray, window: np.ndarray) -> float:
-    """The share of window points whose nearest reference point is unusually far."""
+@dataclass(frozen=True)
+class Novelty:
+    """How many window points are unlike the reference, and how surprising that is."""
+
+    novel: int
+    """Window points farther from their nearest reference point than the threshold."""
+    n_window: int
+    """The number of window points."""
+    rank: int
+    """The threshold is the reference's ``rank``-th largest leave-one-out distance."""
+    p_value: float
+    """``P(novel or more)`` under no change: a beta-binomial tail (see ``novelty_test``)."""
+
+
+def novelty_test(reference: np.ndarray, window: np.ndarray,
+                 quantile: float = _NOVELTY_QUANTILE) -> Novelty:
+    """Count the window points unlike anything in the reference, and test the count.
+
+    Each reference point's distance to its nearest other reference point is a score of
+    how unusual it is in the reference (leave one out); the threshold is the
+    ``k``-th largest of the ``n`` scores, ``k = max(1, floor((1 - quantile) (n + 1)))``.
+    A window point is novel when its distance to the nearest reference point exceeds
+    it. If the window came from the reference's distribution, the share of that
+    distribution above the ``k``-th largest of ``n`` scores is ``Beta(k, n + 1 - k)``
+    (order statistics of ``n`` uniforms), so the number of novel points among ``m`` is
+    beta-binomial, ``BetaBinomial(m, k, n + 1 - k)``, whatever the distribution; the
+    p-value is its upper tail. A window point's nearest neighbour is sought among all
+    ``n`` reference points, the reference's own among ``n - 1``, so window scores run a
+    little lower and the test is slightly conservative.
+
+    A new kind of input (a topic no reference prompt was about) makes a share of the
+    window novel at once, which this sees at shares where the MMD, a test of the whole
+    distribution, does not.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> ref = rng.normal(size=(500, 4))
+    >>> same = novelty_test(ref, rng.normal(size=(100, 4)))
+    >>> new = novelty_test(ref, np.concatenate((rng.normal(size=(90, 4)),
+    ...                                         rng.normal(8, 1, size=(10, 4)))))
+    >>> same.p_value > 0.05, new.novel >= 10, new.p_value < 1e-4
+    (True, True, True)
+    """
     within = distance.cdist(reference, reference)
     np.fill_diagonal(within, np.inf)  # leave one out: a point is not its own neighbour
-    threshold = np.quantile(within.min(axis=1), _NOVELTY_QUANTILE)
-    nearest = distance.cdist(window, reference).min(axis=1)
-    return float(np.mean(nearest > threshold))
+    scores = np.sort(within.min(axis=1))
+    n, m = len(scores), len(window)
+    k = max(1, int(np.floor((1.0 - quantile) * (n + 1))))
+    novel = int(np.count_nonzero(distance.cdist(window, reference).min(axis=1) > scores[n - k]))
+    p_value = float(stats.betabinom(m, k, n + 1 - k).sf(novel - 1))
+    return Novelty(novel=novel, n_window=m, rank=k, p_value=min(1.0, p_value))
 
 
 def _mean_shift(reference: np.ndarray, window: np.ndarray) -> float:
@@ -205,9 +260,11 @@ def embedding_shift(reference: np.ndarray, window: np.ndarray, *, alpha: float,
                     n_permutations: int = 200, seed: int = 0) -> EmbeddingShift:
     """Test a window's embeddings against the reference's and say what moved.
 
-    The MMD permutation test decides: it sees any change in the distribution of the
-    embeddings, but MMD² itself has no unit anyone can read. Two companions explain a
-    drift: ``novel_share`` ("12% of this window's inputs are unlike anything in the
+    Two tests decide, at ``alpha`` together (each at ``alpha / 2``, Bonferroni): the MMD
+    permutation test sees any change in the distribution of the embeddings; the novelty
+    test (``novelty_test``) sees inputs unlike anything in the reference, and finds a new
+    topic taking 5-10% of the inputs that the MMD misses. Two numbers explain a drift:
+    ``novel_share`` ("12% of this window's inputs are unlike anything in the
     reference": a new topic, language or prompt template, to look at by example) and
     ``mean_shift`` (the window as a whole moved, for example every prompt got a new
     prefix). A high ``mean_shift`` with a low ``novel_share`` is a known population
@@ -220,7 +277,9 @@ def embedding_shift(reference: np.ndarray, window: np.ndarray, *, alpha: float,
     alpha
         The significance level of the test, in (0, 1).
     n_permutations
-        The number of seeded permutations for the p-value.
+        The number of seeded permutations for the MMD's p-value, whose floor is
+        ``1 / (1 + n_permutations)``: at least ``2 / alpha - 1`` for the MMD alone to
+        be able to decide.
     seed
         Seeds the permutations.
 
@@ -239,8 +298,11 @@ def embedding_shift(reference: np.ndarray, window: np.ndarray, *, alpha: float,
     y = np.asarray(window, dtype=np.float64)
     _check_samples(x, y)
     mmd = mmd_test(x, y, n_permutations=n_permutations, seed=seed)
+    novelty = novelty_test(x, y)
+    p_value = min(1.0, 2.0 * min(mmd.p_value, novelty.p_value))
     return EmbeddingShift(
-        statistic=mmd.statistic, p_value=mmd.p_value, bandwidth=mmd.bandwidth,
-        novel_share=_novel_share(x, y), mean_shift=_mean_shift(x, y),
-        n_window=len(y), n_reference=len(x), drifted=mmd.p_value <= alpha,
+        statistic=mmd.statistic, p_value=p_value, mmd_p_value=mmd.p_value,
+        novelty_p_value=novelty.p_value, bandwidth=mmd.bandwidth,
+        novel_share=novelty.novel / len(y), mean_shift=_mean_shift(x, y),
+        n_window=len(y), n_reference=len(x), drifted=p_value <= alpha,
     )

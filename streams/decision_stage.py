@@ -375,6 +375,8 @@ class DecisionStage:
             evidence = {"novel_share": round(shift.novel_share, 4),
                         "mmd2": float(f"{shift.statistic:.4g}"),
                         "p_value": float(f"{shift.p_value:.3g}"),
+                        "mmd_p": float(f"{shift.mmd_p_value:.3g}"),
+                        "novelty_p": float(f"{shift.novelty_p_value:.3g}"),
                         "mean_shift": round(shift.mean_shift, 4),
                         "n_window": float(shift.n_window),
                         "n_reference": float(shift.n_reference)}

@@ -104,22 +104,24 @@ class MonitorSettings(BaseSettings):
                                      "of a model's first windows that form its reference "
                                      "(several windows' worth, so that one unusual window "
                                      "does not make every later test fire more often).")
-    embedding_permutations: int = Field(200, ge=19, le=10_000, description="Permutations "
+    embedding_permutations: int = Field(400, ge=19, le=10_000, description="Permutations "
                                         "of the MMD test (its p-value is at least "
                                         "1 / (1 + this)).")
     embedding_alpha: float = Field(0.005, gt=0, lt=1, description="Significance of a "
-                                   "window's MMD test against the embedding reference.")
+                                   "window's embedding drift decision against the "
+                                   "reference: the MMD and the novelty tests each at half.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
 
     @field_validator("embedding_alpha")
     @classmethod
     def _reachable_alpha(cls, alpha: float, info: ValidationInfo) -> float:
-        permutations = info.data.get("embedding_permutations", 200)
-        if alpha < 1 / (1 + permutations):
-            raise ValueError(f"{alpha} is below the smallest p-value of "
-                             f"{permutations} permutations, 1/{permutations + 1}: the test "
-                             "could never fire (raise INFERWATCH_MONITOR_EMBEDDING_PERMUTATIONS)")
+        permutations = info.data.get("embedding_permutations", 400)
+        if alpha / 2 < 1 / (1 + permutations):
+            raise ValueError(f"half of {alpha} (the MMD test's share of it) is below the "
+                             f"smallest p-value of {permutations} permutations, "
+                             f"1/{permutations + 1}: the MMD could never fire (raise "
+                             "INFERWATCH_MONITOR_EMBEDDING_PERMUTATIONS)")
         return alpha
 
 

@@ -11,6 +11,7 @@ from detectors.embedding_drift import (
     PROJECTED_DIM,
     bottom_k,
     embedding_shift,
+    novelty_test,
     project,
     sample_key,
 )
@@ -143,9 +144,14 @@ def test_embedding_shift_reports_mmd_test_and_the_mean_shift() -> None:
     reference, window = _embeddings(rng, 120), _embeddings(rng, 80, n_new_topic=20)
     shift = embedding_shift(reference, window, alpha=0.01, n_permutations=99, seed=3)
     mmd = mmd_test(reference, window, n_permutations=99, seed=3)
-    assert (shift.statistic, shift.p_value, shift.bandwidth) == (
+    novelty = novelty_test(reference, window)
+    assert (shift.statistic, shift.mmd_p_value, shift.bandwidth) == (
         mmd.statistic, mmd.p_value, mmd.bandwidth)
-    assert shift.drifted == (mmd.p_value <= 0.01)
+    assert shift.novelty_p_value == novelty.p_value
+    assert shift.novel_share == novelty.novel / 80
+    # Bonferroni over the two tests
+    assert shift.p_value == min(1.0, 2 * min(mmd.p_value, novelty.p_value))
+    assert shift.drifted == (shift.p_value <= 0.01)
     moved = np.linalg.norm(window.mean(axis=0) - reference.mean(axis=0))
     assert shift.mean_shift == pytest.approx(moved / np.median(distance.pdist(reference)),
                                              rel=1e-12)
@@ -169,3 +175,43 @@ def test_embedding_shift_names_what_is_wrong_with_its_input() -> None:
         embedding_shift(rng.normal(size=(1, 8)), rng.normal(size=(10, 8)), alpha=0.05)
     with pytest.raises(ValueError, match="alpha"):
         embedding_shift(rng.normal(size=(10, 8)), rng.normal(size=(10, 8)), alpha=1.5)
+
+
+def test_novelty_p_value_is_the_beta_binomial_tail_by_hand() -> None:
+    # leave-one-out nearest distances of the reference: 1, 1, 1, 1, 7; n = 5 and
+    # quantile 0.99 give k = 1, the largest, 7. Two of three window points are farther:
+    # P(X >= 2) for X ~ BetaBinomial(3, 1, 5) = 3 B(3, 6) / B(1, 5) + B(4, 5) / B(1, 5)
+    # = 15/168 + 3/168 = 3/28
+    reference = np.array([[0.0], [1.0], [2.0], [3.0], [10.0]])
+    result = novelty_test(reference, np.array([[0.5], [20.0], [30.0]]))
+    assert (result.novel, result.rank, result.n_window) == (2, 1, 3)
+    assert result.p_value == pytest.approx(3 / 28, rel=1e-12)
+
+
+def test_novelty_test_holds_its_level_when_nothing_changed() -> None:
+    """2,000 null windows (a fresh reference each): the novel count's mean is the beta-
+    binomial's, m k / (n + 1), or a little under (window points have one more neighbour
+    to be near), and p <= 0.05 comes at most 5% of the time."""
+    rng = np.random.default_rng(11)
+    n, m, runs = 200, 50, 2000
+    counts, p_values = [], []
+    for _ in range(runs):
+        result = novelty_test(rng.normal(size=(n, 3)), rng.normal(size=(m, 3)), quantile=0.95)
+        counts.append(result.novel)
+        p_values.append(result.p_value)
+    k = int(np.floor(0.05 * (n + 1)))
+    expected = m * k / (n + 1)  # 2.49
+    assert expected * 0.85 <= np.mean(counts) <= expected * 1.02
+    rejected = np.mean(np.array(p_values) <= 0.05)
+    assert 0.01 <= rejected <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / runs)
+
+
+def test_novelty_sees_a_small_new_topic_the_mmd_misses() -> None:
+    """A new topic on 8 of 128 inputs (6%): every one of them is novel, which the
+    beta-binomial tail calls significant, while the MMD of the whole window is not."""
+    rng = np.random.default_rng(12)
+    reference = _embeddings(rng, 512)
+    window = _embeddings(rng, 128, n_new_topic=8)
+    shift = embedding_shift(reference, window, alpha=0.005, n_permutations=400, seed=1)
+    assert shift.novelty_p_value <= 0.0025 < 0.05 < shift.mmd_p_value  # each at alpha / 2
+    assert shift.drifted and shift.novel_share >= 8 / 128
