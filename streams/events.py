@@ -28,6 +28,14 @@ def _require_finite(name: str, values: dict[str, float] | list[float]) -> None:
             raise ValueError(f"{name}[{key!r}] must be a finite number, got {value!r}")
 
 
+def _check_name(field: str, name: str, *, empty: bool = False) -> None:
+    # model and variant names key topics, state and metrics: printable, so that no name
+    # can pass for another in a key (the decision state's own keys begin with NUL)
+    if not name.isprintable() or not (name or empty):
+        raise ValueError(f"{field} must be a non-empty printable name, got {name!r}"
+                         if not empty else f"{field} must be printable, got {name!r}")
+
+
 def _check_embedding(embedding: list[float] | None) -> None:
     if embedding is None:
         return
@@ -58,6 +66,7 @@ class InferenceRequest(Event, kw_only=True):
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("id must not be empty")
+        _check_name("model", self.model)
         # one sum per event; the detailed walk runs only when something is not finite
         if not math.isfinite(sum(self.features.values())):
             _require_finite("features", self.features)
@@ -107,6 +116,8 @@ class Prediction(Event, kw_only=True):
     embedding: list[float] | None = None
 
     def __post_init__(self) -> None:
+        _check_name("model", self.model)
+        _check_name("variant", self.variant, empty=True)
         lat = self.latency
         if not math.isfinite(sum(self.features.values()) + lat.queue_s + lat.inference_s
                              + lat.total_s):

@@ -67,8 +67,12 @@ def test_valid_events_decode_with_their_values() -> None:
      "invalid", ["embedding[1]", "range"]),
     (b'{"id": "r1", "ts": 1.0, "model": "m", "features": {}, "embedding": []}', "invalid",
      ["embedding", "empty"]),
+    (b'{"id": "r1", "ts": 1.0, "model": "", "features": {}}', "invalid", ["model", "empty"]),
+    (b'{"id": "r1", "ts": 1.0, "model": "\\u0000slo\\u0000m", "features": {}}', "invalid",
+     ["model", "printable", "\\x00slo"]),
 ], ids=["truncated", "not-json", "nan-literal", "schema-v2", "1e999", "string-feature",
-        "missing-id", "empty-id", "int-segment", "inf-embedding", "empty-embedding"])
+        "missing-id", "empty-id", "int-segment", "inf-embedding", "empty-embedding",
+        "empty-model", "nul-in-model"])
 def test_bad_records_are_rejected_with_kind_and_reason(value: bytes, kind: str,
                                                        words: list[str]) -> None:
     evs, rej = _decode_one(value)
@@ -208,3 +212,19 @@ def test_dead_letter_error_header_is_bounded_and_valid_utf8() -> None:
     dl = dead_letter(rej)
     err = dict(dl.headers)[H_ERROR]
     assert err.decode("utf-8") == "é" * 1000
+
+
+@pytest.mark.parametrize(("model", "variant", "words"), [
+    ("", "A", ["model", "non-empty"]), ("churn\n", "A", ["model", "printable"]),
+    ("churn", "A\x00", ["variant", "printable"])])
+def test_a_prediction_names_a_printable_model_and_variant(model: str, variant: str,
+                                                          words: list[str]) -> None:
+    with pytest.raises(ValueError) as err:
+        ev.Prediction(request_id="r1", ts=2.0, model=model, variant=variant,
+                      model_version="v1", output=ev.ModelOutput(label=1, score=0.5),
+                      latency=ev.Latency(queue_s=0.0, inference_s=0.0, total_s=0.0))
+    assert all(word in str(err.value) for word in words)
+    # an empty variant is allowed: an outside server may not split traffic
+    ev.Prediction(request_id="r1", ts=2.0, model="churn", variant="", model_version="v1",
+                  output=ev.ModelOutput(label=1, score=0.5),
+                  latency=ev.Latency(queue_s=0.0, inference_s=0.0, total_s=0.0))
