@@ -229,9 +229,26 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
     if "join" in cfg.roles:
         jstage = JoinStage(topics=topics, max_record_bytes=kafka.max_record_bytes,
                            interval_s=cfg.monitor.summary_interval_s)
-        loops["join"] = TransactionalLoop(
+
+        async def hold_waiting(assigned: set[TopicPartition]) -> None:
+            """Hold what waits to be joined in the partitions this worker now reads."""
+            owned = sorted(tp.partition for tp in assigned if tp.topic == topics.predictions)
+            count = jloop.partition_count(topics.predictions)
+            if count != topics.partitions("join-state"):
+                raise ConfigError(
+                    f"{topics.predictions} has {count} partitions and {topics.join_state} "
+                    f"{topics.partitions('join-state')}: the join's state must be "
+                    "co-partitioned with what it joins; give both the same count")
+            saved = await read_latest(kafka, topics.join_state,
+                                      topics.partitions("join-state"), only=owned)
+            restored = jstage.adopt(
+                saved, owns=lambda request_id: partition_of(request_id.encode(), count) in owned)
+            log.info("join owns predictions partitions %s: %d waiting restored", owned, restored)
+
+        jloop = TransactionalLoop(
             name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
-            stage=jstage, metrics=metrics, max_records=2000).run
+            stage=jstage, metrics=metrics, max_records=2000, on_assigned=hold_waiting)
+        loops["join"] = jloop.run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
                                settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes,

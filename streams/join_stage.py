@@ -6,17 +6,24 @@ an outcome that arrives first waits for its prediction. Each join counts one lab
 prediction, an error when the label differs; the counts per (model, variant) leave as
 a :class:`~streams.events.MonitorSummary` with ``n = 0`` every ``interval_s``.
 
-The waiting predictions live in memory: after a crash, those waiting at that moment are
-not joined (their outcomes are still stored in ClickHouse); nothing is counted twice.
+What waits is also written to the compacted ``join-state`` topic, keyed by request id
+like the topics it joins (so partition ``i`` of it holds partition ``i``'s), in the same
+transaction as the batch's summaries and offsets: a record when a prediction or a label
+starts waiting, a tombstone when it is joined or evicted (nothing for one that joined
+within its batch). A worker that is assigned partitions, at start or on a rebalance,
+drops what it no longer owns and restores what waits in the partitions it gains
+(:meth:`JoinStage.adopt`), so a crash or a rebalance loses no waiting prediction.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from streams.batch_loop import Output
 from streams.codec import BatchDecoder, RawRecord, encode
@@ -47,6 +54,10 @@ class JoinStage:
         self._waiting_predictions: OrderedDict[str, tuple[str, str, int, float]] = OrderedDict()
         self._waiting_labels: OrderedDict[str, float] = OrderedDict()
         self._counts: dict[tuple[str, str], _Counts] = {}
+        # join-state records of this batch by request id (None: a tombstone), and the ids
+        # that began waiting in it (not written yet, so leaving needs no tombstone)
+        self._changes: dict[str, bytes | None] = {}
+        self._new: set[str] = set()
         self._opened: float | None = None
         self.evicted = 0
         self.undecodable = 0  # dead-lettered by the monitor (predictions) and sink (outcomes)
@@ -68,19 +79,36 @@ class JoinStage:
     def _prediction(self, p: Prediction) -> None:
         label = self._waiting_labels.pop(p.request_id, None)
         if label is not None:
+            self._left(p.request_id)
             self._count(p.model, p.variant, p.output.label, label, p.ts)
             return
-        self._waiting_predictions[p.request_id] = (p.model, p.variant, p.output.label, p.ts)
-        self._bound(self._waiting_predictions)
+        entry = (p.model, p.variant, p.output.label, p.ts)
+        self._wait(self._waiting_predictions, p.request_id, entry, {"p": entry})
 
     def _label(self, o: Outcome) -> None:
         waiting = self._waiting_predictions.pop(o.request_id, None)
         if waiting is not None:
+            self._left(o.request_id)
             model, variant, predicted, ts = waiting
             self._count(model, variant, predicted, o.value, ts)
             return
-        self._waiting_labels[o.request_id] = o.value
-        self._bound(self._waiting_labels)
+        self._wait(self._waiting_labels, o.request_id, o.value, {"l": o.value})
+
+    def _wait(self, waiting: OrderedDict[str, Any], request_id: str, entry: Any,
+              record: dict[str, Any]) -> None:
+        if request_id not in waiting:
+            self._new.add(request_id)
+        waiting[request_id] = entry
+        self._changes[request_id] = msgspec.json.encode(record)
+        self._bound(waiting)
+
+    def _left(self, request_id: str) -> None:
+        """``request_id`` stopped waiting: tombstone its record, if it was ever written."""
+        if request_id in self._new:
+            self._new.discard(request_id)
+            del self._changes[request_id]
+        else:
+            self._changes[request_id] = None
 
     def _count(self, model: str, variant: str, predicted: int, label: float, ts: float) -> None:
         c = self._counts.setdefault((model, variant), _Counts())
@@ -90,8 +118,30 @@ class JoinStage:
 
     def _bound(self, waiting: OrderedDict[str, Any]) -> None:
         while len(waiting) > self.max_pending:
-            waiting.popitem(last=False)
+            self._left(waiting.popitem(last=False)[0])
             self.evicted += 1
+
+    def adopt(self, saved: Mapping[bytes, bytes], owns: Callable[[str], bool]) -> int:
+        """Hold exactly what waits in the partitions this worker ``owns`` (by request id)
+        after an assignment: drop the rest (written out when its partitions were revoked)
+        and restore, from ``saved`` (the join-state topic), what is not held yet. Returns
+        the number restored."""
+        for waiting in (self._waiting_predictions, self._waiting_labels):
+            for request_id in [r for r in waiting if not owns(r)]:
+                del waiting[request_id]
+        restored: list[tuple[float, str, dict[str, Any]]] = []
+        for key, raw in saved.items():
+            request_id = key.decode("utf-8", "replace")
+            if (owns(request_id) and request_id not in self._waiting_predictions
+                    and request_id not in self._waiting_labels):
+                record = msgspec.json.decode(raw)
+                restored.append((record["p"][3] if "p" in record else 0.0, request_id, record))
+        for _, request_id, record in sorted(restored):  # oldest first: evicted first
+            if "p" in record:
+                self._waiting_predictions[request_id] = tuple(record["p"])
+            else:
+                self._waiting_labels[request_id] = record["l"]
+        return len(restored)
 
     @property
     def waiting(self) -> int:
@@ -111,6 +161,9 @@ class JoinStage:
                 window_start=c.first_ts, window_end=c.last_ts, n=0, histograms={},
                 latency={}, labelled=c.labelled, label_errors=c.errors)))
             for (model, variant), c in self._counts.items()]
+        outputs.extend(Output(self.topics.join_state, request_id.encode(), record)
+                       for request_id, record in self._changes.items())
         self._counts.clear()
+        self._changes, self._new = {}, set()
         self._opened = None
         return outputs

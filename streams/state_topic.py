@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.settings import KafkaSettings
 
 
-async def read_latest(settings: KafkaSettings, topic: str, partitions: int
-                      ) -> dict[bytes, bytes]:
-    """The last committed value of each key of ``topic`` (no consumer group)."""
+async def read_latest(settings: KafkaSettings, topic: str, partitions: int,
+                      only: Iterable[int] | None = None) -> dict[bytes, bytes]:
+    """The last committed value of each key of ``topic`` (no consumer group), in all its
+    ``partitions`` or ``only`` those."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
                                 isolation_level="read_committed", auto_offset_reset="earliest")
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in range(partitions)]
+        parts = [TopicPartition(topic, p) for p in (range(partitions) if only is None else only)]
+        if not parts:
+            return {}
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)

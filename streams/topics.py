@@ -34,6 +34,9 @@ ROLES: tuple[TopicSpec, ...] = (
     TopicSpec("model-updates", 1),
     TopicSpec("dead-letter", 3, _BIG),
     TopicSpec("decision-state", 1, (("cleanup.policy", "compact"),)),
+    # the outcome join's waiting predictions and labels, keyed by request id like the
+    # topics it joins and with as many partitions, so partition i holds partition i's
+    TopicSpec("join-state", 6, (("cleanup.policy", "compact"),)),
 )
 
 
@@ -91,6 +94,10 @@ class Topics:
     @property
     def decision_state(self) -> str:
         return self.name("decision-state")
+
+    @property
+    def join_state(self) -> str:
+        return self.name("join-state")
 
     def partitions(self, role: str) -> int:
         """The partition count of ``role``'s topic."""
