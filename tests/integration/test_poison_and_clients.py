@@ -68,13 +68,29 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
                                until=lambda r: len(r) >= len(POISON), timeout=90))
     preds = asyncio.run(consume(bootstrap, topics.predictions,
                                 until=lambda r: len(r) >= valid, timeout=90))
+    dead_letters = {kind: sum(1 for k in EXPECTED_KIND.values() if k == kind)
+                    for kind in set(EXPECTED_KIND.values())}
+
+    def settled(metrics: dict[str, float]) -> bool:
+        # the worker counts a batch just after its transaction commits, and measures the
+        # lag at its next poll: a scrape right after the outputs are readable may be early
+        lags = [v for k, v in metrics.items()
+                if k.startswith("inferwatch_consumer_lag_records{") and topics.requests in k]
+        return (metrics.get('inferwatch_events_processed_total{stage="inference"}')
+                == valid + len(POISON) and bool(lags) and all(v == 0 for v in lags)
+                and all(metrics.get(f'inferwatch_dead_letters_total{{reason="{kind}"}}') == n
+                        for kind, n in dead_letters.items()))
+
     metrics = _metrics(port)
+    deadline = time.monotonic() + 15
+    while not settled(metrics) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        metrics = _metrics(port)
     assert worker.stop() == 0, worker.tail()
 
     # the watcher is watched: its own /metrics count what it did, in base units
     assert metrics['inferwatch_events_processed_total{stage="inference"}'] == valid + len(POISON)
-    for kind in set(EXPECTED_KIND.values()):
-        want = sum(1 for k in EXPECTED_KIND.values() if k == kind)
+    for kind, want in dead_letters.items():
         assert metrics[f'inferwatch_dead_letters_total{{reason="{kind}"}}'] == want
     lags = [v for k, v in metrics.items() if k.startswith("inferwatch_consumer_lag_records{")
             and topics.requests in k]
