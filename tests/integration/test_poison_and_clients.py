@@ -72,8 +72,8 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
                     for kind in set(EXPECTED_KIND.values())}
 
     def settled(metrics: dict[str, float]) -> bool:
-        # the worker counts a batch just after its transaction commits, and measures the
-        # lag at its next poll: a scrape right after the outputs are readable may be early
+        # the loop counts dead letters and sets the lag gauge just after its transaction
+        # returns: a scrape right after the outputs are readable may come before them
         lags = [v for k, v in metrics.items()
                 if k.startswith("inferwatch_consumer_lag_records{") and topics.requests in k]
         return (metrics.get('inferwatch_events_processed_total{stage="inference"}')
