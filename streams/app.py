@@ -161,6 +161,16 @@ class ModelCatalog:
         self.embedding_reference.cache_clear()
 
 
+def _owner(loop: TransactionalLoop, assigned: set[TopicPartition], topic: str
+           ) -> tuple[list[int], int, Callable[[str], bool]]:
+    """After an assignment: the partitions of ``topic`` this worker now reads, how many
+    ``topic`` has, and whether a record keyed by a name (a model, a request id) lands in
+    one of them, by Kafka's default partitioner."""
+    owned = sorted(tp.partition for tp in assigned if tp.topic == topic)
+    count = loop.partition_count(topic)
+    return owned, count, lambda name: partition_of(name.encode(), count) in owned
+
+
 def create_app(cfg: WorkerConfig) -> faust.App:
     """The worker app with the loops of ``cfg.roles`` and the low-rate agents."""
     kafka = cfg.kafka
@@ -232,8 +242,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
 
         async def hold_waiting(assigned: set[TopicPartition]) -> None:
             """Hold what waits to be joined in the partitions this worker now reads."""
-            owned = sorted(tp.partition for tp in assigned if tp.topic == topics.predictions)
-            count = jloop.partition_count(topics.predictions)
+            owned, count, owns = _owner(jloop, assigned, topics.predictions)
             if count != topics.partitions("join-state"):
                 raise ConfigError(
                     f"{topics.predictions} has {count} partitions and {topics.join_state} "
@@ -241,8 +250,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
                     "co-partitioned with what it joins; give both the same count")
             saved = await read_latest(kafka, topics.join_state,
                                       topics.partitions("join-state"), only=owned)
-            restored = jstage.adopt(
-                saved, owns=lambda request_id: partition_of(request_id.encode(), count) in owned)
+            restored = jstage.adopt(saved, owns=owns)
             log.info("join owns predictions partitions %s: %d waiting restored", owned, restored)
 
         jloop = TransactionalLoop(
@@ -259,12 +267,10 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
 
         async def hand_over(assigned: set[TopicPartition]) -> None:
             """Hold the state of the models whose summaries this worker now reads."""
-            owned = sorted(tp.partition for tp in assigned if tp.topic == topics.summaries)
-            count = dloop.partition_count(topics.summaries)
+            owned, _, owns = _owner(dloop, assigned, topics.summaries)
             saved = await read_latest(kafka, topics.decision_state,
                                       topics.partitions("decision-state"))
-            restored = dstage.adopt(
-                saved, owns=lambda model: partition_of(model.encode(), count) in owned)
+            restored = dstage.adopt(saved, owns=owns)
             log.info("decide owns summaries partitions %s: models %s%s", owned, dstage.models,
                      f"; decision state restored for {restored}" if restored else "")
 
