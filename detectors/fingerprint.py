@@ -23,3 +23,21 @@ def fingerprint(model: str, detector: str, segment: str = "*", variant: str = "*
     parts = (model, detector, segment) if variant == "*" else (model, detector, segment, variant)
     raw = "\x1f".join(parts).encode()
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def incident_id(model: str, variant: str, detector: str, severity: str,
+                target: dict[str, str]) -> str:
+    """A 16-hex-digit id of one incident: the model's variant, the detector, the severity
+    and what fired (``target``: feature, segment...), in any order.
+
+    Computed once where the incident is decided; every later event of it carries the id.
+
+    >>> a = incident_id("churn", "A", "feature_drift", "page", {"feature": "f2", "segment": "*"})
+    >>> a == incident_id("churn", "A", "feature_drift", "page", {"segment": "*", "feature": "f2"})
+    True
+    >>> a == incident_id("churn", "B", "feature_drift", "page", {"feature": "f2", "segment": "*"})
+    False
+    """
+    parts = (model, variant, detector, severity,
+             *(f"{k}={v}" for k, v in sorted(target.items())))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]

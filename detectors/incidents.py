@@ -53,7 +53,11 @@ def incident_fingerprint(model: str, severity: str) -> str:
 
 @dataclass(frozen=True)
 class AlertSignal:
-    """One evaluation of one detector's alert condition (the stream side converts to it)."""
+    """One evaluation of one detector's alert condition (the stream side converts to it).
+
+    ``fingerprint`` is the alert's identity as its producer decided it (the wire's); a
+    signal built without one gets ``fingerprint(model, detector, segment, variant)``.
+    """
 
     model: str
     detector: str
@@ -68,11 +72,14 @@ class AlertSignal:
     summary: str = ""
     evidence: Mapping[str, float | str] = field(default_factory=dict)
     dashboard_url: str = ""
+    fingerprint: str = ""
+    #: the feature that fired, if the alert names one
+    feature: str = ""
 
-    @property
-    def fingerprint(self) -> str:
-        """``fingerprint(model, detector, segment)``."""
-        return fingerprint(self.model, self.detector, self.segment)
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            fp = fingerprint(self.model, self.detector, self.segment, self.variant or "*")
+            object.__setattr__(self, "fingerprint", fp)
 
     @property
     def effective_kind(self) -> str:
@@ -118,6 +125,8 @@ class _Member:
     active: bool = False  # counted in its incident (False while held by inhibition)
     clear_count: int = 0
     clear_since: float | None = None
+    #: the latest resolved evaluation: what the incident's resolve says of this member
+    cleared: AlertSignal | None = None
 
 
 @dataclass
@@ -189,6 +198,8 @@ class IncidentTracker:
         self.inhibit_rules = tuple(inhibit_rules)
         self._members: dict[str, _Member] = {}
         self._incidents: dict[str, Incident] = {}
+        # per incident, its members that cleared since it last fired, as they cleared
+        self._cleared: dict[str, dict[str, AlertSignal]] = {}
 
     @property
     def incidents(self) -> list[Incident]:
@@ -205,6 +216,7 @@ class IncidentTracker:
             else:
                 member.signal, member.clear_count, member.clear_since = signal, 0, None
         elif member is not None:
+            member.cleared = signal
             member.clear_count += 1
             member.clear_since = now if member.clear_since is None else member.clear_since
         return self._step(now)
@@ -215,8 +227,11 @@ class IncidentTracker:
 
     # -- the state machine -------------------------------------------------------------
     def _step(self, now: float) -> list[Notification]:
-        for fp in [fp for fp, m in self._members.items() if self._cleared(m, now)]:
-            del self._members[fp]
+        for fp in [fp for fp, m in self._members.items() if self._is_clear(m, now)]:
+            m = self._members.pop(fp)
+            if m.active:
+                key = incident_fingerprint(m.signal.model, m.signal.severity)
+                self._cleared.setdefault(key, {})[fp] = m.cleared or m.signal
         for m in self._members.values():
             if not m.active and not self._inhibited(m.signal):
                 m.active = True
@@ -232,7 +247,7 @@ class IncidentTracker:
                 out.append(note)
         return out
 
-    def _cleared(self, m: _Member, now: float) -> bool:
+    def _is_clear(self, m: _Member, now: float) -> bool:
         if m.clear_since is None:
             return False
         return (m.clear_count >= self.resolve_after_evaluations
@@ -261,6 +276,7 @@ class IncidentTracker:
                 inc.hold_until = (inc.resolved_at or now) + self.cooldown_s
                 inc.opener = signals[0]
             inc.members = signals
+            self._cleared.pop(key, None)
             if not inc.notified and now >= inc.hold_until:
                 inc.notified = True
                 return _notification(inc, "firing", None)
@@ -269,6 +285,9 @@ class IncidentTracker:
             return None
         if inc.state == "firing":
             inc.state, inc.resolved_at = "resolved", now
+            cleared = self._cleared.pop(key, {})
+            # the resolve lists the members as they cleared, with their evidence now
+            inc.members = tuple(cleared.get(m.fingerprint, m) for m in inc.members)
             if inc.notified:
                 return _notification(inc, "resolved", now)
             return None
@@ -287,16 +306,21 @@ def _notification(inc: Incident, status: Status, ends_at: float | None) -> Notif
         labels["variant"] = opener.variant
     if opener.segment not in ("", "*"):
         labels["segment"] = opener.segment
+    if opener.feature:
+        labels["feature"] = opener.feature
     lines, evidence = [], {}
     for s in inc.members:
-        where = "/".join(p for p in (s.model, s.variant, s.segment) if p not in ("", "*"))
+        where = "/".join(p for p in (s.model, s.variant, s.segment, s.feature)
+                         if p not in ("", "*"))
         numbers = ", ".join(f"{k}={v}" for k, v in sorted(s.evidence.items()))
-        lines.append(f"{s.detector} on {where}: {s.summary or 'condition met'}"
+        cleared = "cleared: " if s.status == "resolved" else ""
+        lines.append(f"{cleared}{s.detector} on {where}: {s.summary or 'condition met'}"
                      + (f" ({numbers})" if numbers else ""))
         evidence.update({f"{s.detector}.{k}": v for k, v in s.evidence.items()})
     detectors = sorted({s.detector for s in inc.members})
     summary = (f"{inc.model}: {len(inc.members)} alert(s) from {', '.join(detectors)}"
-               if status == "firing" else f"{inc.model}: resolved")
+               if status == "firing" else
+               f"{inc.model}: resolved, {len(inc.members)} alert(s) from {', '.join(detectors)}")
     annotations = {"summary": summary, "description": "\n".join(lines)}
     if opener.dashboard_url:
         annotations["dashboard"] = opener.dashboard_url

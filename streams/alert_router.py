@@ -62,7 +62,9 @@ def signal_of(alert: Alert) -> AlertSignal:
         status=alert.status, severity=alert.severity, at=at,
         segment=alert.labels.get("segment", "*"), variant=alert.labels.get("variant", ""),
         summary=alert.annotations.get("summary", ""), evidence=dict(alert.evidence),
-        dashboard_url=alert.annotations.get("dashboard", ""))
+        dashboard_url=alert.annotations.get("dashboard", ""),
+        # the identity decided upstream, never re-derived from labels
+        fingerprint=alert.fingerprint, feature=alert.labels.get("feature", ""))
 
 
 class AlertRouter:

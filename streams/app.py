@@ -31,7 +31,8 @@ from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
 from streams.clickhouse_store import ClickHouseStore
-from streams.decision_stage import DecisionStage
+from streams.decision.config import DecisionConfig
+from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
 from streams.events import Alert, ModelVersionPublished
 from streams.inference_stage import InferenceStage
@@ -259,7 +260,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
         loops["join"] = jloop.run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
-                               settings=cfg.monitor, max_record_bytes=kafka.max_record_bytes,
+                               config=DecisionConfig.from_settings(cfg.monitor),
+                               max_record_bytes=kafka.max_record_bytes,
                                output_references=catalog.output_reference,
                                embedding_references=catalog.embedding_reference,
                                on_budget=lambda model, variant, slo, left:

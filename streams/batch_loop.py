@@ -11,49 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Awaitable, Callable
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from streams import kafka_clients
-from streams.codec import RawRecord, Rejected
-from streams.dead_letter import H_KIND, dead_letter
+from streams.dead_letter import H_KIND
 from streams.ops_metrics import OpsMetrics
 from streams.record_writer import send_records
 from streams.settings import KafkaSettings
+from streams.stage import Output, Stage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One record to produce."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] | None = None
-
-
-def dead_letter_outputs(topic: str, rejected: Iterable[Rejected]) -> list[Output]:
-    """The dead letters of ``rejected`` records, as outputs to ``topic``."""
-    return [Output(topic, dl.key, dl.value, dl.headers) for dl in map(dead_letter, rejected)]
-
-
-class Stage(Protocol):
-    """Pure processing between a consumer and a producer.
-
-    ``flush`` returns the outputs of *every* record added since the last flush, or None
-    when it is not yet time (a micro-batch still filling); ``force`` asks for a flush now.
-    """
-
-    def add(self, records: Sequence[RawRecord]) -> None: ...
-
-    def wait_s(self) -> float | None: ...
-
-    def flush(self, *, force: bool) -> list[Output] | None: ...
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -20,9 +20,9 @@ import numpy as np
 from inference.micro_batcher import MicroBatcher
 from inference.predictor import Predictor
 from inference.routing import VariantRouter
-from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.events import InferenceRequest, Latency, ModelOutput, Prediction
+from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)

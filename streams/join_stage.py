@@ -25,9 +25,9 @@ from typing import Any
 
 import msgspec
 
-from streams.batch_loop import Output
 from streams.codec import BatchDecoder, RawRecord, encode
 from streams.events import MonitorSummary, Outcome, Prediction
+from streams.stage import Output
 from streams.topics import Topics
 
 

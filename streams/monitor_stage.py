@@ -20,9 +20,9 @@ import numpy as np
 from detectors.embedding_drift import bottom_k_index, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
 from retrain.reference import ReferenceProfile
-from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.events import MonitorSummary, Prediction
+from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
 
 ReferenceLookup = Callable[[str], "ReferenceProfile | None"]

@@ -29,8 +29,8 @@ from detectors.burn_rate import (
     ErrorRateSLO,
     LatencySLO,
 )
+from streams.decision.config import DecisionConfig
 from streams.events import MonitorSummary
-from streams.settings import MonitorSettings
 
 SLO_BURN = "slo_burn_rate"
 ERROR_BURN = "slo_error_burn_rate"
@@ -47,7 +47,7 @@ Key = tuple[str, str]  # (model, variant)
 class SloTracker:
     """Burn-rate monitors per (model, variant): the latency SLO and the error-rate SLO."""
 
-    def __init__(self, settings: MonitorSettings, clock: Callable[[], float]) -> None:
+    def __init__(self, settings: DecisionConfig, clock: Callable[[], float]) -> None:
         self.slo = LatencySLO(
             name=f"p{settings.slo_objective * 100:g} < {settings.slo_threshold_s * 1000:g} ms",
             objective=settings.slo_objective, threshold_s=settings.slo_threshold_s,

@@ -13,11 +13,12 @@ import msgspec
 import numpy as np
 import pytest
 
-from detectors.fingerprint import fingerprint
+from detectors.fingerprint import incident_id
 from detectors.quantile_sketch import QuantileSketch
 from retrain.reference import ReferenceProfile
 from streams.codec import BatchDecoder, SourceRecord, encode
-from streams.decision_stage import DRIFT, LATENCY, DecisionStage
+from streams.decision.config import DecisionConfig
+from streams.decision.stage import DecisionStage
 from streams.decision_window import GLOBAL, DecisionWindow
 from streams.events import (
     Alert,
@@ -29,11 +30,11 @@ from streams.events import (
     RetrainRequested,
 )
 from streams.monitor_stage import MonitorStage
-from streams.settings import MonitorSettings
 from streams.slo_tracker import ERROR_BURN, SLO_KEY
 from streams.topics import Topics
 
 TOPICS = Topics("t.")
+DRIFT, LATENCY = "feature_drift", "latency_quantile"
 NAMES = ("a", "b", "c")
 WINDOW = 400  # two partition summaries of 200 make one decision window
 
@@ -59,19 +60,19 @@ def reference() -> ReferenceProfile:
     return ReferenceProfile.from_features("churn", "v1", NAMES, rng.normal(size=(20_000, 3)))
 
 
-def _settings(**kw: object) -> MonitorSettings:
+def _settings(**kw: object) -> DecisionConfig:
     base: dict[str, object] = dict(window_size=WINDOW, min_window=10, window_max_s=1e9,
                                    fire_after=2, resolve_after=2, retrain_after=3,
                                    retrain_cooldown_s=3600.0, drift_alpha=0.001,
                                    drift_min_psi=0.1, latency_quantile=0.99,
                                    latency_threshold_s=0.25)
     base.update(kw)
-    return MonitorSettings(**base)  # type: ignore[arg-type]
+    return DecisionConfig(**base)  # type: ignore[arg-type]
 
 
 def _stage(ref: ReferenceProfile, clock: Clock, **kw: object) -> DecisionStage:
     return DecisionStage(topics=TOPICS, references=lambda m: ref if m == "churn" else None,
-                         settings=_settings(**kw), max_record_bytes=1 << 20, clock=clock)
+                         config=_settings(**kw), max_record_bytes=1 << 20, clock=clock)
 
 
 _DRIFTED_B = np.r_[np.full(3, 0.02), np.full(7, 0.94 / 7)]
@@ -223,10 +224,17 @@ def test_drift_fires_once_after_fire_after_and_resolves(reference: ReferenceProf
     changes = [(i, a.status) for i, (_, alerts) in enumerate(alerts_per_window) for a in alerts]
     assert changes == [(2, "firing"), (6, "resolved")]  # fire_after=2, resolve_after=2
     fired, resolved = alerts_per_window[2][1][0], alerts_per_window[6][1][0]
-    fp = fingerprint("churn", DRIFT, GLOBAL, "A")
+    # one identity, decided when it fired: model, variant, detector, severity, what fired
+    fp = incident_id("churn", "A", DRIFT, "page", {"feature": "b", "segment": GLOBAL})
     assert fired.fingerprint == resolved.fingerprint == fp
-    assert fired.labels["alertname"] == DRIFT and fired.labels["model"] == "churn"
+    assert fired.labels == resolved.labels == {
+        "alertname": DRIFT, "model": "churn", "variant": "A", "detector": DRIFT,
+        "severity": "page", "feature": "b", "segment": GLOBAL}
     assert fired.evidence["feature"] == "b"
+    # the resolve names what fired and states its evidence now: b's PSI back under 0.1
+    assert (resolved.evidence["feature"], resolved.evidence["segment"]) == ("b", GLOBAL)
+    assert float(resolved.evidence["psi"]) < 0.1 < float(fired.evidence["psi[*/b]"])
+    assert "input drift in b" in resolved.annotations["summary"]
     assert "input drift in b" in fired.annotations["summary"]
     assert fired.starts_at == alerts_per_window[2][0]
     assert fired.ends_at is None
@@ -273,10 +281,11 @@ def test_latency_breach_fires_latency_alert(reference: ReferenceProfile) -> None
         out = _run(stage, clock, feed.window(latency_median=median))
         lat = next(r for r in out["reports"] if r.detector == LATENCY)
         verdicts.append(lat.decision)
-        statuses += [(a.labels["alertname"], a.status) for a in out["alerts"]]
+        statuses += [(a.labels["alertname"], a.severity, a.status) for a in out["alerts"]]
         assert lat.threshold == 0.25
     assert verdicts == ["ok", "breach", "breach", "breach"]
-    assert statuses == [(LATENCY, "firing")]
+    # a window's quantile over its threshold is a warning (ticket); pages come from burn rates
+    assert statuses == [(LATENCY, "ticket", "firing")]
 
 
 def test_segment_only_drift_names_the_segment(reference: ReferenceProfile) -> None:
@@ -359,7 +368,7 @@ def test_latency_breach_of_one_variant_fires_despite_the_other(
 
 def test_concept_drift_fires_when_the_error_rate_rises_over_the_baseline(
         reference: ReferenceProfile) -> None:
-    from streams.decision_stage import CONCEPT
+    CONCEPT = "concept_drift"
     clock = Clock()
     stage = _stage(reference, clock, fire_after=2, resolve_after=2)
     rng = np.random.default_rng(11)

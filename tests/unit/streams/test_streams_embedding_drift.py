@@ -21,9 +21,11 @@ from inference.registry import ModelStore
 from retrain import embedding_reference
 from retrain.synthetic_prompts import PromptTopics
 from streams.app import ModelCatalog
-from streams.batch_loop import Output
 from streams.codec import BatchDecoder, SourceRecord
-from streams.decision_stage import EMBEDDING, REFERENCE_KEY, DecisionStage
+from streams.decision.config import DecisionConfig
+from streams.decision.embedding_drift import EmbeddingDrift
+from streams.decision.stage import DecisionStage
+from streams.decision.state import REFERENCE_KEY, ModelState
 from streams.decision_window import DecisionWindow, unpack_packed
 from streams.errors import ConfigError
 from streams.events import Alert, DetectorReport, MonitorSummary, Prediction
@@ -32,8 +34,10 @@ from streams.record_writer import partition_of
 from streams.settings import MonitorSettings
 from streams.simulator import Scenario, TrafficPlan
 from streams.slo_tracker import SLO_KEY
+from streams.stage import Output
 from streams.topics import Topics
 
+EMBEDDING = "embedding_drift"
 TOPICS = Topics("t.")
 CHUNK = 250
 
@@ -71,7 +75,8 @@ class Pipeline:
         self.state_records: list[Output] = []  # what went to the decision-state topic
 
     def _decision_stage(self) -> DecisionStage:
-        return DecisionStage(topics=TOPICS, references=lambda m: None, settings=self.settings,
+        return DecisionStage(topics=TOPICS, references=lambda m: None,
+                             config=DecisionConfig.from_settings(self.settings),
                              max_record_bytes=1 << 22, clock=self.clock)
 
     def run(self, start: int, stop: int) -> tuple[list[Alert], list[DetectorReport]]:
@@ -200,18 +205,18 @@ def test_a_state_with_its_reference_inside_is_restored_and_moved_out() -> None:
 
 
 def test_another_embedding_model_is_drift_by_its_dimension() -> None:
-    settings = MonitorSettings()
+    config = DecisionConfig()
     window = DecisionWindow("assistant", "A", opened=0.0, window_start=1.0, window_end=2.0)
-    stage = DecisionStage(topics=TOPICS, references=lambda m: None, settings=settings,
-                          max_record_bytes=1 << 22)
-    state = stage._state("assistant")
+    state = ModelState("assistant", config)
     state.embedding_reference = np.random.default_rng(0).normal(size=(128, 32))
     window.embeddings = np.random.default_rng(1).normal(size=(128, 16))
     window.embedding_keys = np.arange(128, dtype=np.int64)
     window.embedded = 128
-    [report_out] = stage._embedding_drift(window, now=5.0)
-    report = msgspec.json.decode(report_out.value, type=DetectorReport)
+    [verdict] = EmbeddingDrift(config).judge(window, state)
+    report = verdict.report
+    assert report is not None and verdict.bad
     assert report.decision == "drift"
+    assert "16" in EmbeddingDrift.describe(verdict.evidence)
     assert report.evidence["reference_dim"] == 32 and report.evidence["window_dim"] == 16
 
 
@@ -229,7 +234,8 @@ def test_a_reference_file_is_used_from_the_first_window(
     assert catalog.check_embedding_references() == ["assistant"]
     pipe = Pipeline(_assistant(2_000, topic_shift_at=shift))
     pipe.decide = DecisionStage(topics=TOPICS, references=lambda m: None,
-                                settings=pipe.settings, max_record_bytes=1 << 22,
+                                config=DecisionConfig.from_settings(pipe.settings),
+                                max_record_bytes=1 << 22,
                                 clock=pipe.clock, embedding_references=catalog.embedding_reference)
     alerts, reports = pipe.run(0, 2_000)
     assert [r.decision for r in reports] == decisions  # no window spent learning

@@ -6,11 +6,12 @@ import numpy as np
 
 from retrain.reference import OUTPUTS, ReferenceProfile
 from streams.codec import BatchDecoder, SourceRecord, encode
-from streams.decision_stage import PREDICTION_DRIFT, DecisionStage
+from streams.decision.config import DecisionConfig
+from streams.decision.stage import DecisionStage
 from streams.events import Alert, DetectorReport, MonitorSummary
-from streams.settings import MonitorSettings
 from streams.topics import Topics
 
+PREDICTION_DRIFT = "prediction_drift"
 TOPICS = Topics("t.")
 
 
@@ -37,8 +38,8 @@ def _decode(outputs: list, topic: str, event: type) -> list:  # type: ignore[typ
 
 def test_shifted_scores_fire_prediction_drift_after_fire_after_windows() -> None:
     ref, rng = _output_reference(), np.random.default_rng(1)
-    settings = MonitorSettings(window_size=1000, min_window=200, fire_after=2, resolve_after=2)
-    stage = DecisionStage(topics=TOPICS, references=lambda m: None, settings=settings,
+    settings = DecisionConfig(window_size=1000, min_window=200, fire_after=2, resolve_after=2)
+    stage = DecisionStage(topics=TOPICS, references=lambda m: None, config=settings,
                           max_record_bytes=1 << 20, clock=lambda: 0.0,
                           output_references=lambda m: ref if m == "m" else None)
     verdicts, alerts = [], []
@@ -55,7 +56,7 @@ def test_shifted_scores_fire_prediction_drift_after_fire_after_windows() -> None
 def test_stable_scores_never_alert() -> None:
     ref, rng = _output_reference(), np.random.default_rng(2)
     stage = DecisionStage(topics=TOPICS, references=lambda m: None,
-                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          config=DecisionConfig(window_size=1000, min_window=200),
                           max_record_bytes=1 << 20, clock=lambda: 0.0,
                           output_references=lambda m: ref)
     alerts = []

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from streams.codec import BatchDecoder, SourceRecord, encode
-from streams.decision_stage import DecisionStage
+from streams.decision.config import DecisionConfig
+from streams.decision.stage import DecisionStage
 from streams.events import Alert, DetectorReport, MonitorSummary
-from streams.settings import MonitorSettings
 from streams.slo_tracker import ERROR_BURN, SLO_BURN, SLO_KEY
 from streams.topics import Topics
 
@@ -38,7 +38,7 @@ def test_fast_burn_pages_at_the_workbook_minute_and_resolves_after() -> None:
     """
     now = [0.0]
     stage = DecisionStage(topics=TOPICS, references=lambda m: None,
-                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          config=DecisionConfig(window_size=1000, min_window=200),
                           max_record_bytes=1 << 20, clock=lambda: now[0])
     events: list[tuple[int, str, str]] = []
     plan = [1000] * 360 + [0] * 12 + [1000] * 6  # good per minute, of 1000
@@ -66,7 +66,7 @@ def test_a_burst_of_model_errors_pages_on_the_error_budget() -> None:
     6 * 360 / 50 = 43.2: the page comes with the 18th bad minute (index 17)."""
     now = [0.0]
     stage = DecisionStage(topics=TOPICS, references=lambda m: None,
-                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          config=DecisionConfig(window_size=1000, min_window=200),
                           max_record_bytes=1 << 20, clock=lambda: now[0])
     pages = []
     for minute in range(360 + 25):
@@ -86,7 +86,7 @@ def test_a_burst_of_model_errors_pages_on_the_error_budget() -> None:
 def test_budget_remaining_is_reported_to_the_metrics_callback() -> None:
     seen: dict[tuple[str, str, str], float] = {}
     stage = DecisionStage(topics=TOPICS, references=lambda m: None,
-                          settings=MonitorSettings(window_size=1000, min_window=200),
+                          config=DecisionConfig(window_size=1000, min_window=200),
                           max_record_bytes=1 << 20, clock=lambda: 119.0,
                           on_budget=lambda m, v, slo, left: seen.__setitem__((m, v, slo), left))
     stage.add([_summary(0, 1000), _summary(1, 980)])  # 20 of 2000 slow: 1% = the whole budget
@@ -104,7 +104,7 @@ def _run_with_restarts(plan: list[int], restarts: set[int]) -> tuple[
 
     def stage() -> DecisionStage:
         return DecisionStage(topics=TOPICS, references=lambda m: None,
-                             settings=MonitorSettings(window_size=1000, min_window=200),
+                             config=DecisionConfig(window_size=1000, min_window=200),
                              max_record_bytes=1 << 20, clock=lambda: now[0])
 
     decide, topic = stage(), {}

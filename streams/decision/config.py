@@ -1,0 +1,53 @@
+"""What the decision step is configured with: a frozen copy of the monitor settings.
+
+Stages receive this dataclass, never the pydantic settings, so a unit test builds one
+with the values it means and reads no environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """Windows, thresholds and hysteresis of the decision step (see ``MonitorSettings``)."""
+
+    window_size: int = 1000
+    window_max_s: float = 30.0
+    min_window: int = 200
+    drift_alpha: float = 0.001
+    drift_min_psi: float = 0.1
+    latency_quantile: float = 0.99
+    latency_threshold_s: float = 0.25
+    fire_after: int = 2
+    resolve_after: int = 2
+    retrain_after: int = 3
+    retrain_cooldown_s: float = 3600.0
+    slo_objective: float = 0.99
+    slo_threshold_s: float = 0.2
+    slo_period_days: float = 30.0
+    slo_error_objective: float = 0.999
+    concept_baseline_labelled: int = 1000
+    concept_alpha: float = 0.001
+    concept_min_increase: float = 0.05
+    embedding_sample: int = 128
+    embedding_reference: int = 512
+    embedding_permutations: int = 400
+    embedding_alpha: float = 0.005
+    dashboard_url: str = "http://127.0.0.1:3000/d/inferwatch"
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> DecisionConfig:
+        """The config of a validated settings object (``MonitorSettings``), field by field.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> names = {f.name: getattr(DecisionConfig(), f.name) for f in fields(DecisionConfig)}
+        >>> DecisionConfig.from_settings(SimpleNamespace(**names), fire_after=3).fire_after
+        3
+        """
+        values = {f.name: getattr(settings, f.name) for f in fields(cls)}
+        return cls(**{**values, **overrides})

@@ -1,0 +1,26 @@
+"""What every detector adapter of the decision step is: it judges a merged window."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from streams.decision.state import ModelState
+from streams.decision.verdict import Evidence, Verdict
+from streams.decision_window import DecisionWindow
+from streams.monitor_stage import ReferenceLookup
+
+__all__ = ["Judge", "ReferenceLookup"]
+
+
+class Judge(Protocol):
+    """One detector, adapted to decision windows.
+
+    ``judge`` returns the window's verdicts (none when the detector has nothing to say);
+    ``describe`` words an alert's summary from its evidence.
+    """
+
+    detector: str
+
+    def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]: ...
+
+    def describe(self, evidence: Evidence) -> str: ...

@@ -1,0 +1,118 @@
+"""What the decision step remembers of one model, and how the decision-state topic keys it.
+
+Keys of the compacted decision-state topic:
+
+- ``model``: the model's :class:`ModelState` (alert hysteresis and open incidents, retrain
+  policy, concept baselines, open windows), rewritten by every batch that changes it;
+- ``REFERENCE_KEY + model``: its learnt embedding reference, written only when it changes;
+- ``SLO_KEY + model + NUL + variant + NUL + part``: its SLO burn counts
+  (:mod:`streams.slo_tracker`).
+
+Model names cannot hold a NUL (the codec refuses them), so no model passes for the others.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from detectors.error_rate import ErrorRateShift
+from retrain.policy import RetrainPolicy
+from streams.decision.alert_book import AlertBook
+from streams.decision.config import DecisionConfig
+from streams.decision_window import DecisionWindow, pack_rows, unpack_packed
+from streams.slo_tracker import SLO_KEY
+
+#: decision-state key prefix of a model's embedding reference (the rest is the model)
+REFERENCE_KEY = b"\x00embedding-reference\x00"
+
+
+class ModelState:
+    """One model's decision state, snapshot and restored as one."""
+
+    def __init__(self, model: str, config: DecisionConfig) -> None:
+        self.model = model
+        self.config = config
+        self.alerts = AlertBook(config.fire_after, config.resolve_after)
+        self.retrain = RetrainPolicy(config.retrain_after, config.retrain_cooldown_s)
+        self.concept: dict[str, ErrorRateShift] = {}  # by variant
+        self.windows: dict[str, DecisionWindow] = {}  # the open window of each variant
+        # the input embeddings (projected) of the model's first windows: what later windows
+        # are tested against, for models fed by text or prompts rather than features
+        self.embedding_reference: np.ndarray | None = None
+
+    def concept_detector(self, variant: str) -> ErrorRateShift:
+        det = self.concept.get(variant)
+        if det is None:
+            c = self.config
+            det = self.concept[variant] = ErrorRateShift(
+                c.concept_baseline_labelled, c.concept_alpha, c.concept_min_increase)
+        return det
+
+    def snapshot(self) -> bytes:
+        return msgspec.json.encode({
+            "model": self.model, "alerts": self.alerts.snapshot(),
+            "retrain": self.retrain.snapshot(),
+            "concept": {v: d.snapshot() for v, d in self.concept.items()},
+            "windows": [w.snapshot() for w in self.windows.values()],
+        })
+
+    def reference_record(self) -> bytes | None:
+        """The embedding reference, as the decision-state topic keeps it apart."""
+        if self.embedding_reference is None:
+            return None
+        return msgspec.json.encode({"model": self.model,
+                                    "embedding_reference": pack_rows(self.embedding_reference)})
+
+    @classmethod
+    def restore(cls, raw: bytes, config: DecisionConfig) -> ModelState:
+        """The state a snapshot holds; KeyError or msgspec.DecodeError if it holds none.
+
+        A state saved before incidents kept their identity (``rule`` and ``slo_rule``
+        instead of ``alerts``) restores with no alert open: such an alert's resolve then
+        carries the detector's own identity, without its feature and segment.
+        """
+        snap: dict[str, Any] = msgspec.json.decode(raw)
+        state = cls(snap["model"], config)
+        if "alerts" in snap:
+            state.alerts.restore(snap["alerts"])
+        state.retrain.restore(snap["retrain"])
+        for variant, det in snap["concept"].items():
+            state.concept_detector(variant).restore(det)
+        for w in snap["windows"]:
+            win = DecisionWindow.restore(w)
+            state.windows[win.variant] = win
+        if snap.get("embedding_reference"):  # written inside the state before it had a key
+            state.embedding_reference = unpack_packed(snap["embedding_reference"])
+        return state
+
+    def restore_reference(self, raw: bytes) -> None:
+        """Take the embedding reference of a :meth:`reference_record`."""
+        self.embedding_reference = unpack_packed(msgspec.json.decode(raw)["embedding_reference"])
+
+
+@dataclass
+class SavedModels:
+    """The decision-state records of a topic, split by kind and keyed by model (bytes)."""
+
+    states: dict[bytes, bytes] = field(default_factory=dict)
+    references: dict[bytes, bytes] = field(default_factory=dict)
+    slo: dict[bytes, dict[bytes, bytes]] = field(default_factory=lambda: defaultdict(dict))
+
+    @classmethod
+    def split(cls, saved: Mapping[bytes, bytes]) -> SavedModels:
+        out = cls()
+        for key, raw in saved.items():
+            if key.startswith(REFERENCE_KEY):
+                out.references[key[len(REFERENCE_KEY):]] = raw
+            elif key.startswith(SLO_KEY):
+                model, _, rest = key[len(SLO_KEY):].partition(b"\x00")
+                out.slo[model][rest] = raw
+            elif not key.startswith(b"\x00"):
+                out.states[key] = raw
+        return out
