@@ -276,7 +276,9 @@ class IncidentTracker:
                 inc.hold_until = (inc.resolved_at or now) + self.cooldown_s
                 inc.opener = signals[0]
             inc.members = signals
-            self._cleared.pop(key, None)
+            cleared = self._cleared.get(key, {})
+            for s in signals:  # firing again: no longer among the cleared
+                cleared.pop(s.fingerprint, None)
             if not inc.notified and now >= inc.hold_until:
                 inc.notified = True
                 return _notification(inc, "firing", None)
@@ -286,8 +288,8 @@ class IncidentTracker:
         if inc.state == "firing":
             inc.state, inc.resolved_at = "resolved", now
             cleared = self._cleared.pop(key, {})
-            # the resolve lists the members as they cleared, with their evidence now
-            inc.members = tuple(cleared.get(m.fingerprint, m) for m in inc.members)
+            # the resolve lists every member of the episode as it cleared, with its evidence
+            inc.members = tuple(cleared.values()) or inc.members
             if inc.notified:
                 return _notification(inc, "resolved", now)
             return None
