@@ -76,7 +76,7 @@ def main() -> None:
         if isinstance(sketch, QuantileSketch):
             got = {q: sketch.quantile(q) for q in QUANTILES}
             bins = sketch.bin_count
-            wire = len(json.dumps(sketch.to_dict()))
+            wire = len(json.dumps(sketch.snapshot()))
         else:
             assert isinstance(sketch, DDSketch)
             answers = {q: sketch.get_quantile_value(q) for q in QUANTILES}

@@ -8,12 +8,13 @@ it with numpy); ``snapshot()``/``restore()`` let a restarted worker resume.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
+
+from detectors.state import from_plain, to_plain
 
 
 class Detector:
@@ -64,24 +65,23 @@ class Detector:
         return [k for k in vars(self) if k not in params]
 
     def snapshot(self) -> dict[str, Any]:
-        """The detector's hyper-parameters and state, as a deep copy."""
+        """The detector's hyper-parameters and state, as plain data (a copy)."""
         return {
             "type": type(self).__name__,
-            "params": copy.deepcopy(self._get_params()),
-            "state": {k: copy.deepcopy(getattr(self, k)) for k in self._state_names()},
+            "params": to_plain(self._get_params()),
+            "state": {k: to_plain(getattr(self, k)) for k in self._state_names()},
         }
 
-    @classmethod
-    def restore(cls, snapshot: dict[str, Any]) -> Detector:
-        """Rebuild a detector from ``snapshot()``'s output, resuming where it stopped."""
-        if snapshot.get("type") != cls.__name__:
-            raise ValueError(
-                f"snapshot is of {snapshot.get('type')!r}, cannot restore a {cls.__name__}"
-            )
-        det = cls(**snapshot["params"])
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Resume from ``snapshot()``'s output (of a detector with the same parameters)."""
+        if snapshot.get("type") != type(self).__name__:
+            raise ValueError(f"snapshot is of {snapshot.get('type')!r}, cannot restore a "
+                             f"{type(self).__name__}")
+        if from_plain(snapshot["params"]) != self._get_params():
+            raise ValueError(f"snapshot's parameters {snapshot['params']} differ from this "
+                             f"detector's {self._get_params()}: build it with them first")
         for k, v in snapshot["state"].items():
-            setattr(det, k, copy.deepcopy(v))
-        return det
+            setattr(self, k, from_plain(v))
 
 
 class DriftDetector(Detector):

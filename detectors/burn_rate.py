@@ -278,8 +278,20 @@ class BurnRateMonitor:
         return {"hours": self._hours.rows(), "first": self._first,
                 "late_dropped": self.late_dropped}
 
-    def restore(self, hours: dict[str, Any] | None, hour_parts: Iterable[tuple[int, dict[str, Any]]]
-                ) -> None:
+    def snapshot(self) -> dict[str, Any]:
+        """All the counts: the hourly buckets and the minute buckets of every hour held."""
+        newest = self.newest_hour()
+        held = [] if newest is None else range(newest - self._minutes.index.size // round(
+            _HOUR / self.bucket_s), newest + 1)
+        return {**self.hours(), "minutes": [[h, self.hour(h)] for h in held
+                                            if self.hour(h)["minutes"]]}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Resume from :meth:`snapshot`'s output."""
+        self.restore_parts(snapshot, [(int(h), part) for h, part in snapshot["minutes"]])
+
+    def restore_parts(self, hours: dict[str, Any] | None,
+                      hour_parts: Iterable[tuple[int, dict[str, Any]]]) -> None:
         """Resume from :meth:`hours` and the :meth:`hour` of each of some hours: an hour's
         own part, saved later than the hourly buckets, overrides their count of it."""
         if hours is not None:

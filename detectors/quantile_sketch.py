@@ -128,7 +128,7 @@ class QuantileSketch:
     >>> exact = float(np.quantile(latencies, 0.99, method="lower"))
     >>> abs(sketch.quantile(0.99) - exact) <= 0.01 * exact
     True
-    >>> other = QuantileSketch.from_dict(sketch.to_dict())
+    >>> other = QuantileSketch.from_dict(sketch.snapshot())
     >>> other.update(0.0)
     >>> sketch.merge(other)
     >>> sketch.count, sketch.min
@@ -274,7 +274,7 @@ class QuantileSketch:
         return min(max(estimate, self._min), self._max)
 
     # -- serialisation -----------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, Any]:
         """A compact, JSON-serialisable state (sparse ends trimmed; no inf or nan)."""
         return {
             "v": _FORMAT_VERSION,
@@ -291,23 +291,31 @@ class QuantileSketch:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QuantileSketch:
-        """Rebuild a sketch from :meth:`to_dict`'s output."""
+        """A new sketch holding :meth:`snapshot`'s output."""
+        sketch = cls(relative_accuracy=d["relative_accuracy"], max_bins=d["max_bins"])
+        sketch.restore(d)
+        return sketch
+
+    def restore(self, d: dict[str, Any]) -> None:
+        """Take :meth:`snapshot`'s output (of a sketch with the same accuracy and bins)."""
         if d.get("v") != _FORMAT_VERSION:
             raise ValueError(
                 f"sketch format version must be {_FORMAT_VERSION}, got {d.get('v')!r}")
-        sketch = cls(relative_accuracy=d["relative_accuracy"], max_bins=d["max_bins"])
-        sketch._pos.load(d["pos"])
-        sketch._neg.load(d["neg"])
-        sketch._zero_count = int(d["zero"])
-        sketch._count = int(d["count"])
-        stored = sketch._pos.total + sketch._neg.total + sketch._zero_count
-        if stored != sketch._count:
+        if (d["relative_accuracy"], d["max_bins"]) != (self.relative_accuracy, self.max_bins):
+            raise ValueError("snapshot's relative_accuracy and max_bins must be this sketch's "
+                             f"({self.relative_accuracy}, {self.max_bins}), got "
+                             f"({d['relative_accuracy']}, {d['max_bins']})")
+        self._pos.load(d["pos"])
+        self._neg.load(d["neg"])
+        self._zero_count = int(d["zero"])
+        self._count = int(d["count"])
+        stored = self._pos.total + self._neg.total + self._zero_count
+        if stored != self._count:
             raise ValueError(
-                f"sketch state is inconsistent: count {sketch._count} != bucket total {stored}")
-        sketch._sum = float(d["sum"])
-        if sketch._count:
-            sketch._min, sketch._max = float(d["min"]), float(d["max"])
-        return sketch
+                f"sketch state is inconsistent: count {self._count} != bucket total {stored}")
+        self._sum = float(d["sum"])
+        if self._count:
+            self._min, self._max = float(d["min"]), float(d["max"])
 
     def __repr__(self) -> str:
         return (f"QuantileSketch(relative_accuracy={self.relative_accuracy!r}, "

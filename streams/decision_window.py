@@ -83,7 +83,7 @@ class DecisionWindow:
             "window_start": _finite(self.window_start), "window_end": _finite(self.window_end),
             "histograms": {s: {f: c.tolist() for f, c in h.items()}
                            for s, h in self.histograms.items()},
-            "latency": {p: s.to_dict() for p, s in self.latency.items()},
+            "latency": {p: s.snapshot() for p, s in self.latency.items()},
             "outputs": {f: c.tolist() for f, c in self.outputs.items()},
             "labelled": self.labelled, "label_errors": self.label_errors,
             "embedding_cap": self.embedding_cap, "embedded": self.embedded,
@@ -91,8 +91,13 @@ class DecisionWindow:
             "embeddings": pack_rows(self.embeddings),
         }
 
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Take :meth:`snapshot`'s output (of any window: model and variant included)."""
+        self.__dict__.update(vars(DecisionWindow.from_snapshot(snap)))
+
     @classmethod
-    def restore(cls, snap: dict[str, Any]) -> DecisionWindow:
+    def from_snapshot(cls, snap: dict[str, Any]) -> DecisionWindow:
+        """A window holding :meth:`snapshot`'s output."""
         return cls(
             model=snap["model"], variant=snap["variant"], opened=snap["opened"], n=snap["n"],
             window_start=_or(snap["window_start"], float("inf")),

@@ -101,12 +101,12 @@ class MonitorStage:
         if ttft:
             sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
             sketch.update_many(np.array(ttft))
-            latency["ttft"] = sketch.to_dict()
+            latency["ttft"] = sketch.snapshot()
         for part in LATENCY_PARTS:
             values = np.array([getattr(p.latency, f"{part}_s") for p in preds])
             sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
             sketch.update_many(values)
-            latency[part] = sketch.to_dict()
+            latency[part] = sketch.snapshot()
             if part == "total":
                 slo_good = int(np.count_nonzero(values <= self.slo_threshold_s))
         histograms, segments = self._histograms(win.model, preds)

@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError
 
 from streams import kafka_clients
 from streams.clickhouse_store import ClickHouseStore
@@ -75,8 +76,15 @@ class SinkLoop:
             if msgs:
                 await self._write_topic(topic, msgs)
                 await asyncio.sleep(0)  # let the other loops run between tables
-        await self._consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batches.items()
-                                     if msgs})
+        try:
+            await self._consumer.commit({tp: msgs[-1].offset + 1
+                                         for tp, msgs in batches.items() if msgs})
+        except CommitFailedError as exc:
+            # the group rebalanced while this batch was written (a slow insert, a pause
+            # past the session timeout): the rows are in, under their tokens, so whoever
+            # owns the partitions now replays them and writes nothing twice
+            log.warning("sink offsets not committed, the group rebalanced: %s",
+                        str(exc).splitlines()[0])
 
     async def _write_topic(self, topic: str, msgs: list) -> None:
         headers = [list(m.headers or ()) for m in msgs]

@@ -90,7 +90,7 @@ class SloTracker:
                 del held[key]
 
     # -- saving and restoring ----------------------------------------------------------
-    def snapshot(self, model: str) -> dict[bytes, bytes]:
+    def records(self, model: str) -> dict[bytes, bytes]:
         """A model's burn counts as decision-state records: per variant, the hourly
         buckets and the minute buckets of each of the last ``SAVED_HOURS`` hours."""
         out: dict[bytes, bytes] = {}
@@ -121,9 +121,9 @@ class SloTracker:
                 self._saved[key].discard(hour)
         return out
 
-    def restore(self, model: str, parts: Mapping[bytes, bytes]) -> None:
+    def resume(self, model: str, parts: Mapping[bytes, bytes]) -> None:
         """Resume a model's burn windows from its records (keys after ``SLO_KEY`` + model +
-        NUL: variant, NUL, part), as :meth:`snapshot` and :meth:`drain` wrote them."""
+        NUL: variant, NUL, part), as :meth:`records` and :meth:`drain` wrote them."""
         by_variant: dict[str, dict[bytes, dict[str, Any]]] = defaultdict(dict)
         for rest, raw in parts.items():
             variant, _, part = rest.rpartition(b"\x00")
@@ -135,7 +135,7 @@ class SloTracker:
             for kind, monitors, slo in (("errors", self._errors, self.error_slo),
                                         ("latency", self._monitors, self.slo)):
                 if kind in hourly or any(kind in v for v in hours.values()):
-                    self._monitor(monitors, slo, key).restore(
+                    self._monitor(monitors, slo, key).restore_parts(
                         hourly.get(kind), [(h, v[kind]) for h, v in sorted(hours.items())
                                            if kind in v])
             self._saved[key] = set(hours)

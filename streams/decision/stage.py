@@ -108,28 +108,26 @@ class DecisionStage:
         """The models whose state this stage holds."""
         return sorted(self._models)
 
-    def snapshot(self, model: str) -> bytes:
-        """One model's state, as the decision-state topic keeps it under the model's key."""
-        return self._state(model).snapshot()
-
     def records(self, model: str, references: Container[str] | None = None, *,
                 slo: bool = True) -> dict[bytes, bytes]:
         """The decision-state records of a model: its state, its embedding reference (if
         it has one, and if ``references`` is None or holds the model), and (if ``slo``)
         the counts of its SLO burn windows."""
         state = self._state(model)
-        out = {model.encode(): state.snapshot()}
+        out = {model.encode(): msgspec.json.encode(state.snapshot())}
         reference = state.reference_record() if references is None or model in references \
             else None
         if reference is not None:
             out[REFERENCE_KEY + model.encode()] = reference
         if slo:
-            out.update(self._slo.snapshot(model))
+            out.update(self._slo.records(model))
         return out
 
-    def restore(self, raw: bytes) -> str:
-        """Take over a model's state from its snapshot; return the model."""
-        state = ModelState.restore(raw, self.config)
+    def _restore(self, raw: bytes) -> str:
+        """Take over a model's state from its decision-state record; return the model."""
+        snap = msgspec.json.decode(raw)
+        state = ModelState(snap["model"], self.config)
+        state.restore(snap)
         self._models[state.model] = state
         return state.model
 
@@ -152,8 +150,8 @@ class DecisionStage:
             if model in self._models or not owns(model):
                 continue
             try:
-                restored.append(self.restore(raw))
-                self._slo.restore(model, parts.slo.get(key, {}))
+                restored.append(self._restore(raw))
+                self._slo.resume(model, parts.slo.get(key, {}))
                 if key in parts.references:
                     self._models[model].restore_reference(parts.references[key])
                 elif self._models[model].embedding_reference is not None:

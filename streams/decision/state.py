@@ -54,13 +54,13 @@ class ModelState:
                 c.concept_baseline_labelled, c.concept_alpha, c.concept_min_increase)
         return det
 
-    def snapshot(self) -> bytes:
-        return msgspec.json.encode({
+    def snapshot(self) -> dict[str, Any]:
+        return {
             "model": self.model, "alerts": self.alerts.snapshot(),
             "retrain": self.retrain.snapshot(),
             "concept": {v: d.snapshot() for v, d in self.concept.items()},
             "windows": [w.snapshot() for w in self.windows.values()],
-        })
+        }
 
     def reference_record(self) -> bytes | None:
         """The embedding reference, as the decision-state topic keeps it apart."""
@@ -69,27 +69,25 @@ class ModelState:
         return msgspec.json.encode({"model": self.model,
                                     "embedding_reference": pack_rows(self.embedding_reference)})
 
-    @classmethod
-    def restore(cls, raw: bytes, config: DecisionConfig) -> ModelState:
-        """The state a snapshot holds; KeyError or msgspec.DecodeError if it holds none.
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Take a snapshot of this model's state; KeyError if it holds none.
 
         A state saved before incidents kept their identity (``rule`` and ``slo_rule``
         instead of ``alerts``) restores with no alert open: such an alert's resolve then
         carries the detector's own identity, without its feature and segment.
         """
-        snap: dict[str, Any] = msgspec.json.decode(raw)
-        state = cls(snap["model"], config)
+        if snap["model"] != self.model:
+            raise ValueError(f"snapshot is of model {snap['model']!r}, not {self.model!r}")
         if "alerts" in snap:
-            state.alerts.restore(snap["alerts"])
-        state.retrain.restore(snap["retrain"])
+            self.alerts.restore(snap["alerts"])
+        self.retrain.restore(snap["retrain"])
         for variant, det in snap["concept"].items():
-            state.concept_detector(variant).restore(det)
+            self.concept_detector(variant).restore(det)
         for w in snap["windows"]:
-            win = DecisionWindow.restore(w)
-            state.windows[win.variant] = win
+            win = DecisionWindow.from_snapshot(w)
+            self.windows[win.variant] = win
         if snap.get("embedding_reference"):  # written inside the state before it had a key
-            state.embedding_reference = unpack_packed(snap["embedding_reference"])
-        return state
+            self.embedding_reference = unpack_packed(snap["embedding_reference"])
 
     def restore_reference(self, raw: bytes) -> None:
         """Take the embedding reference of a :meth:`reference_record`."""

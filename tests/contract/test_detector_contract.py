@@ -103,7 +103,8 @@ def test_snapshot_restore_resumes(cls: type[ChangeDetector]) -> None:
     first = cls()
     before = first.update_many(values[:half])
     snap = pickle.loads(pickle.dumps(first.snapshot()))
-    resumed = cls.restore(snap)
+    resumed = cls(**snap["params"])
+    resumed.restore(snap)
     after = resumed.update_many(values[half:]) + half
     assert np.concatenate([before, after]).tolist() == expected.tolist()
     assert _same(resumed.snapshot(), straight.snapshot())

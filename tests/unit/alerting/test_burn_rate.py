@@ -208,7 +208,7 @@ def test_a_monitor_restored_from_its_saved_parts_judges_as_the_original() -> Non
     newest = mon.newest_hour()
     assert newest == (75 * 60 + 40) // 60
     back = BurnRateMonitor(LatencySLO("l", objective=0.99), clock=clock)
-    back.restore(mon.hours(), [(h, mon.hour(h)) for h in range(newest - 6, newest + 1)])
+    back.restore_parts(mon.hours(), [(h, mon.hour(h)) for h in range(newest - 6, newest + 1)])
     assert back.late_dropped == mon.late_dropped == 10
     severities = set()
     for m in range(75 * 60 + 41, 77 * 60):  # and they go on alike

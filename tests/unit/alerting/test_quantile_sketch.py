@@ -58,7 +58,7 @@ def test_merged_partitions_match_the_single_sketch(name: str) -> None:
     for p in range(6):
         s = QuantileSketch(relative_accuracy=0.01)
         s.update_many(data[partition == p])
-        parts.append(QuantileSketch.from_dict(json.loads(json.dumps(s.to_dict()))))
+        parts.append(QuantileSketch.from_dict(json.loads(json.dumps(s.snapshot()))))
     merged = QuantileSketch(relative_accuracy=0.01)
     for s in parts:
         merged.merge(s)
@@ -67,7 +67,7 @@ def test_merged_partitions_match_the_single_sketch(name: str) -> None:
     whole.update_many(data)
     for q in QUANTILES:
         assert merged.quantile(q) == whole.quantile(q)
-    assert merged.to_dict()["pos"] == whole.to_dict()["pos"]
+    assert merged.snapshot()["pos"] == whole.snapshot()["pos"]
 
 
 def test_update_many_equals_looped_update_with_zero_negative_and_collapse() -> None:
@@ -82,7 +82,7 @@ def test_update_many_equals_looped_update_with_zero_negative_and_collapse() -> N
     batched = QuantileSketch(relative_accuracy=0.02, max_bins=16)
     for chunk in np.array_split(values, 5):
         batched.update_many(chunk)
-    a, b = looped.to_dict(), batched.to_dict()
+    a, b = looped.snapshot(), batched.snapshot()
     assert a.pop("sum") == pytest.approx(b.pop("sum"), rel=1e-9)
     assert a == b
     assert a["zero"] == 7
@@ -120,9 +120,9 @@ def test_round_trip_is_json_and_identical() -> None:
     sketch = QuantileSketch(relative_accuracy=0.02, max_bins=128)
     sketch.update_many(DATA["pareto"][:5000])
     sketch.update(0.0)
-    d = json.loads(json.dumps(sketch.to_dict(), allow_nan=False))
+    d = json.loads(json.dumps(sketch.snapshot(), allow_nan=False))
     back = QuantileSketch.from_dict(d)
-    assert back.to_dict() == sketch.to_dict()
+    assert back.snapshot() == sketch.snapshot()
     assert [back.quantile(q) for q in QUANTILES] == [sketch.quantile(q) for q in QUANTILES]
     # Compact: dense counts only between the first and last non-empty bucket.
     assert len(d["pos"]["counts"]) == sketch.bin_count
@@ -133,7 +133,7 @@ def test_empty_sketch() -> None:
     assert math.isnan(sketch.quantile(0.5))
     assert math.isnan(sketch.min) and math.isnan(sketch.max)
     assert (sketch.count, sketch.sum) == (0, 0.0)
-    back = QuantileSketch.from_dict(json.loads(json.dumps(sketch.to_dict(), allow_nan=False)))
+    back = QuantileSketch.from_dict(json.loads(json.dumps(sketch.snapshot(), allow_nan=False)))
     assert back.count == 0 and math.isnan(back.quantile(0.99))
     sketch.merge(back)
     assert sketch.count == 0
@@ -160,7 +160,7 @@ def test_bad_inputs_raise() -> None:
         sketch.update_many(np.array([1.0, math.inf]))
     with pytest.raises(ValueError, match="different relative_accuracy"):
         sketch.merge(QuantileSketch(relative_accuracy=0.02))
-    bad = sketch.to_dict() | {"count": 3}
+    bad = sketch.snapshot() | {"count": 3}
     with pytest.raises(ValueError, match="inconsistent"):
         QuantileSketch.from_dict(bad)
     assert sketch.count == 0

@@ -110,7 +110,7 @@ class Feed:
         return MonitorSummary(model="churn", variant=variant, partition=partition,
                               first_offset=0, last_offset=n - 1, window_start=self.t,
                               window_end=self.t + 0.5, n=n, histograms=hist,
-                              latency={"total": sketch.to_dict()}, segments=segments)
+                              latency={"total": sketch.snapshot()}, segments=segments)
 
     def records(self, *summaries: MonitorSummary) -> list[SourceRecord]:
         out = []
@@ -192,7 +192,7 @@ def test_window_snapshot_round_trips(reference: ReferenceProfile) -> None:
     win = DecisionWindow("churn", "A", opened=5.0)
     for s in _summarise(reference, [_predictions(4, 50), _predictions(5, 60)]):
         win.merge(s)
-    back = DecisionWindow.restore(win.snapshot())
+    back = DecisionWindow.from_snapshot(win.snapshot())
     assert back.snapshot() == win.snapshot()
     assert back.latency["total"].quantile(0.9) == win.latency["total"].quantile(0.9)
 

@@ -1,0 +1,240 @@
+"""The state contract every stateful piece of the pipeline keeps (:mod:`detectors.state`).
+
+Each class with ``snapshot`` and ``restore`` is found in the packages, so a new one cannot
+be left out. For each: the snapshot survives the wire codec (JSON through msgspec) and is
+taken back by an object built with the same parameters; the restored object then behaves
+exactly like the original on the next 10^4 inputs; and the snapshot stays bounded however
+long the stream.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+import pytest
+
+import detectors
+import retrain
+import streams
+from detectors.alert_rule import AlertRule
+from detectors.base import Detector
+from detectors.burn_rate import BurnRateMonitor, LatencySLO
+from detectors.error_rate import ErrorRateShift
+from detectors.quantile_sketch import QuantileSketch
+from detectors.state import Stateful
+from retrain.policy import RetrainPolicy
+from streams.decision.alert_book import AlertBook
+from streams.decision.config import DecisionConfig
+from streams.decision.state import ModelState
+from streams.decision.verdict import Verdict
+from streams.decision_window import DecisionWindow
+from streams.events import DetectorReport, MonitorSummary
+
+NEXT = 10_000
+
+
+@dataclass
+class Case:
+    """How to build one stateful class, feed it one input, and say what it answered."""
+
+    make: Callable[[], Any]
+    #: (object, rng, step) -> what the object answered (compared between the two copies)
+    step: Callable[[Any, np.random.Generator, int], Any]
+    #: the most snapshot bytes allowed after ``long`` inputs
+    max_bytes: int
+    long: int = 50_000
+    #: what a restored copy takes from the original besides its state (an injected clock)
+    sync: Callable[[Any, Any], None] | None = None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _rule_step(rule: AlertRule, rng: np.random.Generator, i: int) -> Any:
+    return rule.observe(f"k{i % 5}", bool(rng.random() < 0.4), now=float(i))
+
+
+def _policy_step(policy: RetrainPolicy, rng: np.random.Generator, i: int) -> Any:
+    return policy.consider(f"m{i % 3}", int(rng.integers(0, 6)), incident_start=float(i // 40),
+                           now=float(i))
+
+
+def _error_rate_step(det: ErrorRateShift, rng: np.random.Generator, i: int) -> Any:
+    labelled = int(rng.integers(1, 200))
+    rate = 0.1 if (i // 500) % 2 == 0 else 0.3
+    return det.update(int(rng.binomial(labelled, rate)), labelled)
+
+
+def _sketch_step(sketch: QuantileSketch, rng: np.random.Generator, i: int) -> Any:
+    sketch.update(float(rng.lognormal(-3.0, 1.0)))
+    return sketch.quantile(0.99) if i % 97 == 0 else None
+
+
+def _burn() -> BurnRateMonitor:
+    clock = Clock()
+    mon = BurnRateMonitor(LatencySLO("p99 < 200 ms", 0.99, 0.2), clock=clock)
+    mon.clock_ref = clock  # type: ignore[attr-defined]
+    return mon
+
+
+def _burn_step(mon: BurnRateMonitor, rng: np.random.Generator, i: int) -> Any:
+    mon.clock_ref.t += 30.0  # type: ignore[attr-defined]
+    total = int(rng.integers(50, 150))
+    bad_share = 0.3 if (i // 400) % 3 == 2 else 0.002
+    mon.record(total - int(rng.binomial(total, bad_share)), total)
+    alert = mon.evaluate()
+    return alert.severity, round(alert.budget_remaining, 12)
+
+
+def _summary(rng: np.random.Generator, i: int) -> MonitorSummary:
+    sketch = QuantileSketch()
+    sketch.update_many(rng.lognormal(-3.0, 0.5, 20))
+    return MonitorSummary(
+        model="churn", variant="A", partition=i % 6, first_offset=i, last_offset=i,
+        window_start=float(i),
+        window_end=float(i) + 1.0, n=20, histograms={"f0": rng.integers(0, 5, 10).tolist()},
+        latency={"total": sketch.snapshot()}, labelled=3, label_errors=int(rng.integers(0, 2)))
+
+
+def _window_step(win: DecisionWindow, rng: np.random.Generator, i: int) -> Any:
+    if i % 50 == 0:  # a decision window closes and the next begins
+        win.restore(DecisionWindow("churn", "A", opened=float(i)).snapshot())
+    win.merge(_summary(rng, i))
+    return win.n, win.label_errors, win.latency["total"].quantile(0.5)
+
+
+def _verdict(rng: np.random.Generator, i: int) -> Verdict:
+    bad = bool(rng.random() < 0.5)
+    report = DetectorReport(detector="feature_drift", model="churn", variant="A", segment="*",
+                            window_start=0.0, window_end=1.0, n=1, statistic=0.0,
+                            threshold=0.1, decision="ok")
+    target = {"feature": f"f{i % 4}", "segment": "*"} if bad else {}
+    return Verdict(f"d{i % 3}", report, bad, {"x": float(i)}, target=target)
+
+
+def _book_step(book: AlertBook, rng: np.random.Generator, i: int) -> Any:
+    alert = book.observe("churn", "AB"[i % 2], _verdict(rng, i), now=float(i),
+                         describe=lambda e: "x", dashboard="d")
+    return None if alert is None else msgspec.json.encode(alert)
+
+
+def _model_state_step(state: ModelState, rng: np.random.Generator, i: int) -> Any:
+    out = _book_step(state.alerts, rng, i)
+    det = state.concept_detector("AB"[i % 2])
+    labelled = int(rng.integers(1, 100))
+    verdict = det.update(int(rng.binomial(labelled, 0.2)), labelled)
+    decision = state.retrain.consider("churn", int(rng.integers(0, 5)),
+                                      incident_start=float(i // 30), now=float(i))
+    win = state.windows.setdefault("A", DecisionWindow("churn", "A", opened=0.0))
+    win.merge(_summary(rng, i))
+    if win.n >= 400:
+        del state.windows["A"]
+    return out, verdict.drift, decision
+
+
+def _change_detector(cls: type[Detector]) -> Case:
+    binary = getattr(cls, "input_kind", "real") == "binary"
+
+    def step(det: Detector, rng: np.random.Generator, i: int) -> Any:
+        shifted = (i // 2000) % 2 == 1
+        x = float(rng.random() < (0.4 if shifted else 0.1)) if binary else \
+            float(rng.normal(2.0 if shifted else 0.0, 1.0))
+        det.update(x)
+        return det.drift_detected
+
+    return Case(cls, step, max_bytes=64 * 1024, long=20_000)
+
+
+CASES: dict[str, Case] = {
+    "AlertRule": Case(lambda: AlertRule(2, 2), _rule_step, max_bytes=2048),
+    "RetrainPolicy": Case(lambda: RetrainPolicy(3, 600.0), _policy_step, max_bytes=1024),
+    "ErrorRateShift": Case(lambda: ErrorRateShift(1000, 0.001, 0.05), _error_rate_step,
+                           max_bytes=1024),
+    "QuantileSketch": Case(QuantileSketch, _sketch_step, max_bytes=16 * 1024, long=200_000),
+    "BurnRateMonitor": Case(_burn, _burn_step, max_bytes=160 * 1024, long=100_000,
+                            sync=lambda a, b: setattr(b.clock_ref, "t", a.clock_ref.t)),
+    "DecisionWindow": Case(lambda: DecisionWindow("churn", "A", opened=0.0), _window_step,
+                           max_bytes=32 * 1024, long=20_000),
+    "AlertBook": Case(lambda: AlertBook(2, 2), _book_step, max_bytes=8 * 1024),
+    "ModelState": Case(lambda: ModelState("churn", DecisionConfig()), _model_state_step,
+                       max_bytes=96 * 1024, long=10_000),
+}
+
+
+def _stateful_classes() -> Iterator[type]:
+    """Every class in our packages that defines both ``snapshot`` and ``restore``."""
+    for package in (detectors, retrain, streams):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(info.name)
+            for _, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ == info.name and callable(getattr(cls, "snapshot", None)) \
+                        and callable(getattr(cls, "restore", None)) and cls is not Stateful:
+                    yield cls
+
+
+FOUND = {cls.__name__: cls for cls in _stateful_classes()}
+# abstract bases: their concrete subclasses are checked
+BASES = {"Detector", "DriftDetector", "ChangeDetector"}
+for _name, _cls in FOUND.items():
+    if _name not in CASES and _name not in BASES and issubclass(_cls, Detector):
+        CASES[_name] = _change_detector(_cls)
+
+
+def test_every_stateful_class_is_held_to_the_contract() -> None:
+    assert set(FOUND) - BASES <= set(CASES), sorted(set(FOUND) - BASES - set(CASES))
+    assert {"ADWIN", "PageHinkley", "AlertRule", "BurnRateMonitor", "QuantileSketch"} <= set(CASES)
+
+
+def _run(obj: Any, case: Case, rng: np.random.Generator, start: int, n: int) -> list[Any]:
+    return [case.step(obj, rng, i) for i in range(start, start + n)]
+
+
+def _wire(snapshot: dict[str, Any]) -> dict[str, Any]:
+    raw = msgspec.json.encode(snapshot)
+    decoded: dict[str, Any] = msgspec.json.decode(raw)
+    return decoded
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_restored_copy_behaves_identically_on_the_next_inputs(name: str) -> None:
+    case = CASES[name]
+    original = case.make()
+    assert isinstance(original, Stateful)
+    _run(original, case, np.random.default_rng(1), 0, 3_000)
+    snap = original.snapshot()
+    copy = case.make()
+    copy.restore(_wire(snap))
+    if case.sync is not None:
+        case.sync(original, copy)
+    assert _wire(copy.snapshot()) == _wire(snap)
+    seed = np.random.SeedSequence(2)
+    ahead = _run(original, case, np.random.default_rng(seed), 3_000, NEXT)
+    again = _run(copy, case, np.random.default_rng(seed), 3_000, NEXT)
+    assert again == ahead
+    assert any(a is not None and a is not False for a in ahead), "the inputs say something"
+    assert _wire(copy.snapshot()) == _wire(original.snapshot())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_snapshot_stays_bounded(name: str) -> None:
+    case = CASES[name]
+    obj = case.make()
+    rng = np.random.default_rng(3)
+    sizes = []
+    for part in range(5):
+        _run(obj, case, rng, part * case.long // 5, case.long // 5)
+        sizes.append(len(msgspec.json.encode(obj.snapshot())))
+    assert max(sizes) <= case.max_bytes, sizes
+    assert sizes[-1] <= 2 * sizes[1] + 1024, sizes  # no growth with the stream's length
