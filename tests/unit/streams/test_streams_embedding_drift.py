@@ -20,7 +20,7 @@ from detectors.embedding_drift import bottom_k, project, sample_key
 from inference.registry import ModelStore
 from retrain import embedding_reference
 from retrain.synthetic_prompts import PromptTopics
-from streams.app import ModelCatalog
+from streams.model_catalog import ModelCatalog
 from streams.batch_loop import Output
 from streams.codec import BatchDecoder, SourceRecord
 from streams.decision_stage import EMBEDDING, REFERENCE_KEY, DecisionStage
