@@ -20,13 +20,13 @@ from detectors.embedding_drift import bottom_k, project, sample_key
 from inference.registry import ModelStore
 from retrain import embedding_reference
 from retrain.synthetic_prompts import PromptTopics
-from streams.model_catalog import ModelCatalog
 from streams.batch_loop import Output
 from streams.codec import BatchDecoder, SourceRecord
 from streams.decision_stage import EMBEDDING, REFERENCE_KEY, DecisionStage
 from streams.decision_window import DecisionWindow, unpack_packed
 from streams.errors import ConfigError
 from streams.events import Alert, DetectorReport, MonitorSummary, Prediction
+from streams.model_catalog import ModelCatalog
 from streams.monitor_stage import MonitorStage
 from streams.record_writer import partition_of
 from streams.settings import MonitorSettings
