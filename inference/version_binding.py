@@ -12,8 +12,6 @@ Examples
 >>> b = VersionBinding.parse("churn:A=v1, churn:B=latest")
 >>> b.ref("churn", "A"), b.ref("churn", "B"), b.ref("churn", "C"), b.ref("fraud", "A")
 ('v1', 'latest', 'latest', 'latest')
->>> str(b)
-'churn:A=v1,churn:B=latest'
 """
 
 from __future__ import annotations
@@ -65,6 +63,3 @@ class VersionBinding:
     def __iter__(self) -> Iterator[tuple[str, str, str]]:
         """The explicit bindings as ``(model, variant, reference)``."""
         return ((m, v, r) for (m, v), r in self.refs.items())
-
-    def __str__(self) -> str:
-        return ",".join(f"{m}:{v}={r}" for m, v, r in self)
