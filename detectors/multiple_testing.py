@@ -1,8 +1,7 @@
 """False-discovery control over many simultaneous tests (features x segments x models).
 
-``benjamini_hochberg`` works on p-values (valid under independence or positive
-dependence); ``e_benjamini_hochberg`` works on e-values and controls the false
-discovery rate under any dependence between the tests.
+``benjamini_hochberg`` works on p-values and is valid under independence or positive
+dependence between the tests.
 """
 
 from __future__ import annotations
@@ -48,40 +47,3 @@ def benjamini_hochberg(p_values: Iterable[float],
     adjusted = np.empty(m)
     adjusted[order] = adjusted_sorted
     return adjusted <= alpha, adjusted
-
-
-def e_benjamini_hochberg(e_values: Iterable[float], alpha: float = 0.05) -> np.ndarray:
-    """The e-BH procedure (Wang & Ramdas, 2022): reject the ``k*`` largest e-values.
-
-    ``k* = max{k : e_(k) >= m / (alpha k)}`` where ``e_(k)`` is the k-th largest of
-    ``m`` e-values; the false discovery rate is at most ``alpha`` whatever the
-    dependence between the tests.
-
-    Parameters
-    ----------
-    e_values
-        One non-negative e-value per test.
-    alpha
-        The target false discovery rate, in (0, 1).
-
-    Returns
-    -------
-    numpy.ndarray
-        The rejected tests (bool).
-
-    Examples
-    --------
-    >>> e_benjamini_hochberg([400.0, 90.0, 30.0, 1.0], alpha=0.05).tolist()
-    [True, True, True, False]
-    """
-    check_range("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
-    e = np.asarray(list(e_values), dtype=float)
-    if e.size and (np.isnan(e).any() or e.min() < 0):
-        raise ValueError("e_values must all be >= 0")
-    m = e.size
-    order = np.argsort(-e, kind="stable")
-    passes = e[order] >= m / (alpha * np.arange(1, m + 1))
-    k = int(np.flatnonzero(passes)[-1]) + 1 if passes.any() else 0
-    rejected = np.zeros(m, dtype=bool)
-    rejected[order[:k]] = True
-    return rejected

@@ -72,11 +72,14 @@ class Predictor(Protocol):
         The version being served, e.g. ``"v3"``.
     device
         Where the forward pass runs: ``"cuda"``, ``"cuda:1"`` or ``"cpu"``.
+    features
+        The input feature names, in the column order ``predict_batch`` expects.
     """
 
     model: str
     version: str
     device: str
+    features: tuple[str, ...]
 
     def predict_batch(self, features: np.ndarray) -> PredictionBatch:
         """Score an ``(n, d)`` float matrix of feature rows."""

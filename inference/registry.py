@@ -3,7 +3,8 @@
 A version is published once and never changed: :meth:`ModelStore.publish` copies the
 files into a hidden staging folder beside the target and renames it into place, so a
 reader sees either no version or all of it. "Latest" is the highest version in natural
-order (``v2`` < ``v10``).
+order (``v2`` < ``v10``); :meth:`ModelStore.resolve` turns a reference (a version name or
+the alias ``latest``) into the version it names.
 
 Examples
 --------
@@ -16,6 +17,8 @@ True
 >>> _ = store.publish("churn", "v2", src); _ = store.publish("churn", "v10", src)
 >>> store.versions("churn"), store.latest("churn")
 (['v2', 'v10'], 'v10')
+>>> store.resolve("churn", "latest"), store.resolve("churn", "v2"), store.resolve("churn", "v3")
+('v10', 'v2', None)
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from inference.version_binding import LATEST
 
 if TYPE_CHECKING:
     from inference.torch_predictor import TorchPredictor
@@ -80,6 +85,15 @@ class ModelStore:
         found = self.versions(model)
         return found[-1] if found else None
 
+    def resolve(self, model: str, ref: str) -> str | None:
+        """The published version that ``ref`` names: ``latest`` or a version name.
+
+        None when there is no such version (or, for ``latest``, no version at all).
+        """
+        if ref == LATEST:
+            return self.latest(model)
+        return ref if ref in self.versions(model) else None
+
     def publish(self, model: str, version: str, src_dir: Path) -> Path:
         """Copy ``src_dir``'s files in as ``model``'s ``version``, atomically; returns its path.
 
@@ -111,7 +125,11 @@ class ModelStore:
     def load_predictor(
         self, model: str, version: str | None = None, device: str | None = None
     ) -> TorchPredictor:
-        """Load ``model``'s ``version`` (default: the latest) as a TorchPredictor."""
+        """Load ``model``'s ``version`` (default: the latest) as a TorchPredictor.
+
+        The predictor's ``version`` is the registry's name of the folder it came from,
+        whatever name the artifact was built under.
+        """
         version = version if version is not None else self.latest(model)
         if version is None:
             raise FileNotFoundError(f"no published version of model {model!r} under {self.root}")
@@ -120,4 +138,6 @@ class ModelStore:
             raise FileNotFoundError(f"{model} {version} has no model.pt at {path}")
         from inference.torch_predictor import TorchPredictor
 
-        return TorchPredictor.load(path, device)
+        predictor = TorchPredictor.load(path, device)
+        predictor.version = version
+        return predictor

@@ -11,8 +11,6 @@ Examples
 >>> router = VariantRouter({"champion": 0.9, "challenger": 0.1}, salt="exp-1")
 >>> router.assign("user-42") == router.assign("user-42")
 True
->>> router.assign_many(["user-1", "user-2"]).shape
-(2,)
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -90,13 +88,6 @@ class VariantRouter:
         if self._only is not None:
             return self._only
         return self._names[bisect.bisect_right(self._cut_list, unit_hash(unit_id, self.salt))]
-
-    def assign_many(self, unit_ids: Sequence[str]) -> np.ndarray:
-        """The variants of many unit ids, as an object array of names."""
-        u = np.fromiter(
-            (unit_hash(uid, self.salt) for uid in unit_ids), dtype=np.float64, count=len(unit_ids)
-        )
-        return self._variants[np.searchsorted(self._cuts, u, side="right")]
 
     def __repr__(self) -> str:
         return f"VariantRouter(split={self.split!r}, salt={self.salt!r})"

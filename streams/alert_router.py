@@ -109,9 +109,7 @@ class AlertRouter:
             await outbox.stop()
             await consumer.stop()
             for sink in sinks:
-                close = getattr(sink, "aclose", None)
-                if close is not None:
-                    await close()
+                await sink.aclose()
 
     def _route(self, outbox: Outbox, raw: bytes) -> None:
         try:

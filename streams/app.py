@@ -13,20 +13,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import faust
 import mode
-import numpy as np
 from aiokafka import TopicPartition
 
-from detectors.embedding_drift import project
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
-from retrain import embedding_reference
-from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
@@ -37,6 +32,7 @@ from streams.errors import ConfigError
 from streams.events import Alert, ModelVersionPublished
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
+from streams.model_catalog import ModelCatalog
 from streams.monitor_stage import MonitorStage
 from streams.ops_metrics import OpsMetrics, serve_metrics
 from streams.record_writer import partition_of
@@ -97,71 +93,6 @@ class LoopService(mode.Service):
             await asyncio.wait_for(asyncio.shield(self._task), timeout=30)
 
 
-class ModelCatalog:
-    """Predictors and reference profiles from the model store, reloaded on updates."""
-
-    def __init__(self, store: ModelStore, device: str | None) -> None:
-        self.store = store
-        self.device = device
-        self._predictors: dict[str, Any] = {}
-        self.reference = lru_cache(maxsize=256)(self._load_reference)
-        self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
-        self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
-
-    def check_embedding_references(self) -> list[str]:
-        """Load (and cache) every embedding reference file now; ConfigError on a bad one.
-
-        Returns the models that have one.
-        """
-        root = self.store.root
-        files = sorted(root.glob(f"*/{embedding_reference.FILE_NAME}")) if root.is_dir() else []
-        for path in files:
-            try:
-                self.embedding_reference(path.parent.name)
-            except ValueError as exc:
-                raise ConfigError(f"embedding reference: {exc}") from None
-        return [path.parent.name for path in files]
-
-    def warm_up(self) -> None:
-        """Load every published model now, so the first requests do not wait for it."""
-        root = self.store.root
-        for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            if folder.is_dir() and not folder.name.startswith("."):
-                self.predictor(folder.name, "")
-
-    def predictor(self, model: str, variant: str) -> Any:
-        if model not in self._predictors:
-            if self.store.latest(model) is None:
-                return None
-            self._predictors[model] = self.store.load_predictor(model, device=self.device)
-            log.info("serving %r", self._predictors[model])
-        return self._predictors[model]
-
-    def _load_reference(self, model: str) -> ReferenceProfile | None:
-        return self._profile(model, "reference.json")
-
-    def _load_output_reference(self, model: str) -> ReferenceProfile | None:
-        return self._profile(model, OUTPUT_REFERENCE)
-
-    def _load_embedding_reference(self, model: str) -> np.ndarray | None:
-        """The model's reference file's embeddings, projected as the monitors project."""
-        path = self.store.root / model / embedding_reference.FILE_NAME
-        return project(embedding_reference.load(path)) if path.exists() else None
-
-    def _profile(self, model: str, name: str) -> ReferenceProfile | None:
-        version = self.store.latest(model)
-        if version is None:
-            return None
-        path = self.store.path_for(model, version) / name
-        return ReferenceProfile.load(path) if path.exists() else None
-
-    def invalidate(self, model: str) -> None:
-        self._predictors.pop(model, None)
-        self.reference.cache_clear()
-        self.output_reference.cache_clear()
-        self.embedding_reference.cache_clear()
-
-
 def _owner(loop: TransactionalLoop, assigned: set[TopicPartition], topic: str
            ) -> tuple[list[int], int, Callable[[str], bool]]:
     """After an assignment: the partitions of ``topic`` this worker now reads, how many
@@ -184,9 +115,11 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         broker_session_timeout=kafka.session_timeout_ms / 1000,
         broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
         consumer_auto_offset_reset="earliest", stream_wait_empty=False)
-    catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device)
+    catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device,
+                           cfg.inference.binding)
     if "inference" in cfg.roles:
-        catalog.warm_up()
+        catalog.check_binding(cfg.inference.split)
+        catalog.warm_up(cfg.inference.split)
     if "decide" in cfg.roles:
         given = catalog.check_embedding_references()
         if given:
@@ -208,8 +141,9 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         async for raw in stream:
             update = _decode_update(raw)
             if update is not None:
-                log.info("model %s %s %s", update.model, update.version, update.action)
                 catalog.invalidate(update.model)
+                log.info("model %s %s %s; variants now served %s", update.model,
+                         update.version, update.action, catalog.serving(update.model))
 
     return app
 

@@ -121,7 +121,3 @@ def encode(event: Event) -> bytes:
     """The event as compact JSON bytes."""
     return _encoder.encode(event)
 
-
-def encode_many(events: list[E]) -> list[bytes]:
-    """Each event as compact JSON bytes."""
-    return [_encoder.encode(e) for e in events]

@@ -4,8 +4,6 @@
 
     InferwatchError            base of everything below
     ├── ConfigError            a setting is invalid; raised at start, names the variable
-    ├── RecordRejected         one record cannot be processed; it goes to the dead-letter
-    │                          topic with ``reason`` and the stream goes on
     └── SinkError              a sink could not write; ``retriable`` says whether to retry
 
 Every message says what failed, with which input, and what to do.
@@ -20,15 +18,6 @@ class InferwatchError(Exception):
 
 class ConfigError(InferwatchError):
     """A setting is invalid. The message names the environment variable."""
-
-
-class RecordRejected(InferwatchError):
-    """A record failed to decode or validate; ``kind`` classifies the reason."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(f"{kind}: {reason}")
-        self.kind = kind
-        self.reason = reason
 
 
 class SinkError(InferwatchError):

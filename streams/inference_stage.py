@@ -28,7 +28,7 @@ from streams.topics import Topics
 log = logging.getLogger(__name__)
 
 #: Looks up the predictor serving (model, variant); None when no such model is deployed.
-PredictorLookup = Callable[[str, str], "Predictor | None"]
+PredictorLookup = Callable[[str, str], Predictor | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ class InferenceStage:
             if predictor is None:
                 self._reject(items, "unknown_model", f"no model named {model!r} is deployed")
                 continue
-            names = list(getattr(predictor, "features", ()))
+            names = list(predictor.features)
             rows, ok = _feature_matrix(items, names)
             if len(ok) < len(items):
                 kept = {id(p) for p in ok}

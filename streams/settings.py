@@ -16,6 +16,7 @@ from typing import TypeVar
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inference.version_binding import VersionBinding
 from streams.errors import ConfigError
 
 _ROOT = Path.cwd()
@@ -50,6 +51,10 @@ class InferenceSettings(BaseSettings):
         20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
     device: str | None = Field(None, description="Force a torch device; default cuda if present.")
     variants: str = Field("A=1.0", description="Traffic split, e.g. 'A=0.9,B=0.1'.")
+    variant_versions: str = Field(
+        "", description="Model version served per variant, 'MODEL:VARIANT=VERSION' "
+        "comma-separated, e.g. 'churn:A=v1,churn:B=v2'; VERSION is a published version or "
+        "'latest'. An unbound variant serves the latest version.")
 
     @field_validator("variants")
     @classmethod
@@ -57,9 +62,19 @@ class InferenceSettings(BaseSettings):
         parse_split(value)
         return value
 
+    @field_validator("variant_versions")
+    @classmethod
+    def _binding_parses(cls, value: str) -> str:
+        VersionBinding.parse(value)
+        return value
+
     @property
     def split(self) -> dict[str, float]:
         return parse_split(self.variants)
+
+    @property
+    def binding(self) -> VersionBinding:
+        return VersionBinding.parse(self.variant_versions)
 
 
 class MonitorSettings(BaseSettings):

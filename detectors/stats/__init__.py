@@ -1,26 +1,13 @@
-"""Window tests against a reference: KS, Wasserstein, chi-square, Jensen-Shannon, PSI, MMD.
+"""Two-sample statistics of a window against a reference, each checked against scipy.
 
-Each statistic is a pure function checked against scipy; ``windows`` keeps sliding or
-tumbling windows sorted or counted as values arrive; ``window_test`` binds a feature's
-reference to a window and a test.
+PSI and the chi-square goodness of fit judge the pipeline's binned feature drift; MMD
+its embedding drift; KS is the batch peer's test in ``bench/batch_peer.py``.
 """
 
-from detectors.stats.chi_square import chi_square_goodness_of_fit, chi_square_homogeneity
-from detectors.stats.jensen_shannon import jensen_shannon
+from detectors.stats.chi_square import chi_square_goodness_of_fit
 from detectors.stats.ks import ks_p_value, ks_statistic
 from detectors.stats.mmd import MMDResult, mmd_test
-from detectors.stats.psi import bin_counts, psi, quantile_edges
-from detectors.stats.wasserstein import wasserstein
-from detectors.stats.window_test import (
-    CategoricalWindowTest,
-    NumericWindowTest,
-    WindowTestResult,
-)
-from detectors.stats.windows import CountWindow, SortedWindow
+from detectors.stats.psi import psi, shares
 
-__all__ = [
-    "CategoricalWindowTest", "CountWindow", "MMDResult", "NumericWindowTest", "SortedWindow",
-    "WindowTestResult", "bin_counts", "chi_square_goodness_of_fit", "chi_square_homogeneity",
-    "jensen_shannon", "ks_p_value", "ks_statistic", "mmd_test", "psi", "quantile_edges",
-    "wasserstein",
-]
+__all__ = ["MMDResult", "chi_square_goodness_of_fit", "ks_p_value", "ks_statistic", "mmd_test",
+           "psi", "shares"]

@@ -1,4 +1,4 @@
-"""Chi-square tests of a window's category counts against a reference."""
+"""Pearson's chi-square goodness of fit of a window's counts to reference shares."""
 
 from __future__ import annotations
 
@@ -31,23 +31,3 @@ def chi_square_goodness_of_fit(counts: np.ndarray,
     expected = reference_share * counts.sum()
     stat = float(np.sum((counts - expected) ** 2 / expected))
     return stat, float(stats.chi2.sf(stat, counts.size - 1))
-
-
-def chi_square_homogeneity(reference_counts: np.ndarray,
-                           counts: np.ndarray) -> tuple[float, float]:
-    """Chi-square test that reference and window counts share one distribution.
-
-    Categories empty in both are left out. Equal to
-    ``scipy.stats.chi2_contingency([reference_counts, counts], correction=False)``.
-
-    Examples
-    --------
-    >>> stat, p = chi_square_homogeneity(np.array([50, 50]), np.array([30, 70]))
-    >>> round(stat, 4), round(p, 5)
-    (8.3333, 0.00389)
-    """
-    table = np.stack([reference_counts, counts]).astype(float)
-    table = table[:, table.sum(axis=0) > 0]
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    stat = float(np.sum((table - expected) ** 2 / expected))
-    return stat, float(stats.chi2.sf(stat, table.shape[1] - 1))

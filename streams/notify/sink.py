@@ -1,4 +1,5 @@
-"""What every alert sink is: ``send(notification)``, raising ``SinkError`` on failure.
+"""What every alert sink is: ``send(notification)``, raising ``SinkError`` on failure,
+and ``aclose()``, which the router awaits when it stops.
 
 :class:`HttpSink` does the HTTP part once for all sinks: an ``httpx.AsyncClient`` with a
 transport seam (tests pass ``httpx.MockTransport``), and one mapping of failures to
@@ -32,6 +33,10 @@ class Sink(Protocol):
 
     async def send(self, note: Notification) -> None:
         """Deliver ``note``; raise ``SinkError`` (with ``retriable``) when it failed."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the sink holds (connections); it sends nothing afterwards."""
         ...
 
 

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from streams import events as ev
-from streams.codec import BatchDecoder, SourceRecord, encode, encode_many
+from streams.codec import BatchDecoder, SourceRecord, encode
 from streams.dead_letter import (
     H_ERROR,
     H_KIND,
@@ -171,11 +171,6 @@ def test_encode_round_trips(event: ev.Event) -> None:
     assert out.rejected == []
     assert out.events == [event]
     assert msgspec.json.decode(raw, type=type(event)) == event
-
-
-def test_encode_many_matches_encode() -> None:
-    items = _every_event()
-    assert encode_many(items) == [encode(e) for e in items]
 
 
 # -- dead letters --------------------------------------------------------------------------

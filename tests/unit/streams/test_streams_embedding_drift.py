@@ -20,7 +20,6 @@ from detectors.embedding_drift import bottom_k, project, sample_key
 from inference.registry import ModelStore
 from retrain import embedding_reference
 from retrain.synthetic_prompts import PromptTopics
-from streams.app import ModelCatalog
 from streams.codec import BatchDecoder, SourceRecord
 from streams.decision.config import DecisionConfig
 from streams.decision.embedding_drift import EmbeddingDrift
@@ -29,6 +28,7 @@ from streams.decision.state import REFERENCE_KEY, ModelState
 from streams.decision_window import DecisionWindow, unpack_packed
 from streams.errors import ConfigError
 from streams.events import Alert, DetectorReport, MonitorSummary, Prediction
+from streams.model_catalog import ModelCatalog
 from streams.monitor_stage import MonitorStage
 from streams.record_writer import partition_of
 from streams.settings import MonitorSettings

@@ -1,0 +1,155 @@
+"""What a worker serves: a predictor per (model, variant), and each model's references.
+
+Each variant is served the registry version its binding names
+(:class:`~inference.version_binding.VersionBinding`, ``INFERWATCH_INFERENCE_VARIANT_VERSIONS``;
+unbound variants serve the latest). Loaded predictors are shared by (model, version), so
+two variants on one version hold one copy. A model update re-resolves that model's
+variants: one bound to an alias (``latest``) moves to the version the alias names now, one
+bound to a version name stays, and versions no variant serves any more are dropped.
+References (the input, output and embedding profiles the monitors compare against) are
+the latest version's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import lru_cache
+
+import numpy as np
+
+from detectors.embedding_drift import project
+from inference.predictor import Predictor
+from inference.registry import ModelStore
+from inference.version_binding import VersionBinding
+from retrain import embedding_reference
+from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
+from streams.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BINDING_SETTING", "ModelCatalog"]
+
+#: The setting the binding comes from, named in the errors about it.
+BINDING_SETTING = "INFERWATCH_INFERENCE_VARIANT_VERSIONS"
+
+
+class ModelCatalog:
+    """Predictors per variant and reference profiles from the model store.
+
+    Parameters
+    ----------
+    store
+        The registry the versions come from.
+    device
+        The torch device to serve on (None: cuda if present, else cpu).
+    binding
+        The version reference of each (model, variant).
+    """
+
+    def __init__(self, store: ModelStore, device: str | None,
+                 binding: VersionBinding | None = None) -> None:
+        self.store = store
+        self.device = device
+        self.binding = binding if binding is not None else VersionBinding()
+        self._serving: dict[tuple[str, str], str] = {}  # (model, variant) -> version
+        self._loaded: dict[tuple[str, str], Predictor] = {}  # (model, version) -> predictor
+        self.reference = lru_cache(maxsize=256)(self._load_reference)
+        self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
+        self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
+
+    def check_binding(self, variants: Iterable[str]) -> None:
+        """Raise ConfigError, naming the setting, on a binding that cannot be served.
+
+        Each bound variant must be one of ``variants`` (the traffic split) and each bound
+        reference must name a published version of its model.
+        """
+        known = sorted(variants)
+        for model, variant, ref in self.binding:
+            where = f"{BINDING_SETTING}: {model}:{variant}={ref}"
+            if variant not in known:
+                raise ConfigError(f"{where}: no variant {variant!r} in the traffic split "
+                                  f"(INFERWATCH_INFERENCE_VARIANTS has {known})")
+            try:
+                found = self.store.resolve(model, ref)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            if found is None:
+                published = self.store.versions(model)
+                raise ConfigError(
+                    f"{where}: {model!r} has no version {ref!r} in {self.store.root} "
+                    f"(published: {', '.join(published) or 'none'}); bind a published "
+                    "version or 'latest'")
+
+    def check_embedding_references(self) -> list[str]:
+        """Load (and cache) every embedding reference file now; ConfigError on a bad one.
+
+        Returns the models that have one.
+        """
+        root = self.store.root
+        files = sorted(root.glob(f"*/{embedding_reference.FILE_NAME}")) if root.is_dir() else []
+        for path in files:
+            try:
+                self.embedding_reference(path.parent.name)
+            except ValueError as exc:
+                raise ConfigError(f"embedding reference: {exc}") from None
+        return [path.parent.name for path in files]
+
+    def warm_up(self, variants: Iterable[str]) -> None:
+        """Load every published model for each of ``variants`` now, before any request."""
+        root = self.store.root
+        names = list(variants)
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            if folder.is_dir() and not folder.name.startswith("."):
+                for variant in names:
+                    self.predictor(folder.name, variant)
+
+    def predictor(self, model: str, variant: str) -> Predictor | None:
+        """The predictor serving ``variant`` of ``model``; None when none is published."""
+        version = self._serving.get((model, variant))
+        if version is None:
+            version = self.store.resolve(model, self.binding.ref(model, variant))
+            if version is None:
+                return None
+            self._serving[(model, variant)] = version
+        key = (model, version)
+        if key not in self._loaded:
+            self._loaded[key] = self.store.load_predictor(model, version, device=self.device)
+            log.info("serving %r", self._loaded[key])
+        return self._loaded[key]
+
+    def serving(self, model: str) -> dict[str, str]:
+        """The version each variant of ``model`` met so far is served."""
+        return {v: ver for (m, v), ver in self._serving.items() if m == model}
+
+    def invalidate(self, model: str) -> None:
+        """``model`` changed in the registry: re-resolve its variants, reload references."""
+        for variant in list(self.serving(model)):
+            del self._serving[(model, variant)]
+            found = self.store.resolve(model, self.binding.ref(model, variant))
+            if found is not None:
+                self._serving[(model, variant)] = found
+        kept = set(self.serving(model).values())
+        for key in [k for k in self._loaded if k[0] == model and k[1] not in kept]:
+            del self._loaded[key]
+        self.reference.cache_clear()
+        self.output_reference.cache_clear()
+        self.embedding_reference.cache_clear()
+
+    def _load_reference(self, model: str) -> ReferenceProfile | None:
+        return self._profile(model, "reference.json")
+
+    def _load_output_reference(self, model: str) -> ReferenceProfile | None:
+        return self._profile(model, OUTPUT_REFERENCE)
+
+    def _load_embedding_reference(self, model: str) -> np.ndarray | None:
+        """The model's reference file's embeddings, projected as the monitors project."""
+        path = self.store.root / model / embedding_reference.FILE_NAME
+        return project(embedding_reference.load(path)) if path.exists() else None
+
+    def _profile(self, model: str, name: str) -> ReferenceProfile | None:
+        version = self.store.latest(model)
+        if version is None:
+            return None
+        path = self.store.path_for(model, version) / name
+        return ReferenceProfile.load(path) if path.exists() else None

@@ -1,0 +1,139 @@
+"""The catalog serves each variant its bound registry version, through the inference stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inference.registry import ModelStore
+from inference.routing import VariantRouter
+from inference.torch_predictor import StandardisedMLP, TorchPredictor, save_artifact
+from inference.version_binding import VersionBinding
+from streams.codec import BatchDecoder, SourceRecord
+from streams.errors import ConfigError
+from streams.events import Prediction
+from streams.inference_stage import InferenceStage
+from streams.model_catalog import BINDING_SETTING, ModelCatalog
+from streams.settings import InferenceSettings, load
+from streams.topics import Topics
+
+TOPICS = Topics("t.")
+FEATURES = ["a", "b", "c"]
+
+
+def _publish(store: ModelStore, version: str, seed: int) -> None:
+    """Publish a small MLP whose weights come from ``seed``, as ``churn`` ``version``."""
+    build = store.root.parent / f"build-{version}"
+    build.mkdir(parents=True)
+    torch.manual_seed(seed)
+    mean, std = [0.0] * 3, [1.0] * 3
+    meta = {"model": "churn", "version": version, "features": FEATURES, "mean": mean,
+            "std": std, "hidden": [8], "n_classes": 2}
+    save_artifact(build / "model.pt", StandardisedMLP(mean, std, [8], 2), meta)
+    store.publish("churn", version, build)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ModelStore:
+    store = ModelStore(tmp_path / "models")
+    _publish(store, "v1", seed=1)
+    _publish(store, "v2", seed=2)
+    return store
+
+
+def _serve(catalog: ModelCatalog, n: int = 200) -> tuple[list[Prediction], np.ndarray]:
+    """Score ``n`` requests split A/B through the inference stage.
+
+    Returns the predictions in request order and the request features.
+    """
+    stage = InferenceStage(topics=TOPICS, predictors=catalog.predictor,
+                           router=VariantRouter({"A": 0.5, "B": 0.5}), max_batch=n,
+                           max_wait_ms=10.0, max_record_bytes=4096, clock=lambda: 100.0)
+    x = np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)
+    stage.add([SourceRecord(TOPICS.requests, 0, i, f"r{i}".encode(), json.dumps(
+        {"id": f"r{i}", "ts": 100.0, "model": "churn", "unit_id": f"u{i}",
+         "features": dict(zip(FEATURES, map(float, x[i]), strict=True))}).encode())
+        for i in range(n)])
+    outputs = stage.flush(force=True) or []
+    records = [SourceRecord(o.topic, 0, i, o.key, o.value) for i, o in enumerate(outputs)]
+    decoded = BatchDecoder(Prediction, max_record_bytes=1 << 20).decode(records)
+    assert decoded.rejected == [] and len(decoded.events) == n
+    return sorted(decoded.events, key=lambda p: int(p.request_id[1:])), x
+
+
+def _expected_scores(store: ModelStore, version: str, x: np.ndarray) -> np.ndarray:
+    """What ``version``'s artifact scores, loaded straight from its file."""
+    path = store.path_for("churn", version) / "model.pt"
+    return TorchPredictor.load(path, "cpu").predict_batch(x).scores
+
+
+def test_variants_are_served_their_bound_versions(store: ModelStore) -> None:
+    catalog = ModelCatalog(store, "cpu", VersionBinding.parse("churn:A=v1"))  # B: latest
+    preds, x = _serve(catalog)
+    by_variant = {v: [i for i, p in enumerate(preds) if p.variant == v] for v in "AB"}
+    assert min(len(rows) for rows in by_variant.values()) > 50  # both arms are exercised
+    versions = {"A": "v1", "B": "v2"}
+    for variant, rows in by_variant.items():
+        assert {preds[i].model_version for i in rows} == {versions[variant]}
+        expected = _expected_scores(store, versions[variant], x[rows])
+        np.testing.assert_allclose([preds[i].output.score for i in rows], expected, rtol=1e-6)
+    # the two versions really differ: the other version would have scored A differently
+    other = _expected_scores(store, "v2", x[by_variant["A"]])
+    assert np.max(np.abs(other - [preds[i].output.score for i in by_variant["A"]])) > 1e-3
+    assert catalog.serving("churn") == versions
+
+
+def test_variants_on_one_version_share_one_loaded_predictor(store: ModelStore) -> None:
+    catalog = ModelCatalog(store, "cpu")
+    assert catalog.predictor("churn", "A") is catalog.predictor("churn", "B")
+    assert catalog.predictor("churn", "A").version == "v2"  # type: ignore[union-attr]
+    assert catalog.predictor("fraud", "A") is None
+
+
+def test_a_model_update_moves_latest_variants_and_keeps_pinned_ones(store: ModelStore) -> None:
+    catalog = ModelCatalog(store, "cpu", VersionBinding.parse("churn:A=v1"))
+    pinned = catalog.predictor("churn", "A")
+    assert catalog.predictor("churn", "B").version == "v2"  # type: ignore[union-attr]
+    _publish(store, "v3", seed=3)
+    catalog.invalidate("churn")
+    assert catalog.serving("churn") == {"A": "v1", "B": "v3"}
+    assert catalog.predictor("churn", "A") is pinned  # not reloaded
+    assert catalog.predictor("churn", "B").version == "v3"  # type: ignore[union-attr]
+    assert sorted(catalog._loaded) == [("churn", "v1"), ("churn", "v3")]  # v2 let go
+    preds, _ = _serve(catalog)
+    assert {(p.variant, p.model_version) for p in preds} == {("A", "v1"), ("B", "v3")}
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("churn:B=v9", "'churn' has no version 'v9'"),
+    ("churn:C=v1", "no variant 'C' in the traffic split"),
+    ("fraud:A=latest", "'fraud' has no version 'latest'"),
+])
+def test_a_binding_that_cannot_be_served_fails_at_start_naming_the_setting(
+        store: ModelStore, text: str, problem: str) -> None:
+    catalog = ModelCatalog(store, "cpu", VersionBinding.parse(text))
+    with pytest.raises(ConfigError) as info:
+        catalog.check_binding(["A", "B"])
+    assert str(info.value).startswith(f"{BINDING_SETTING}: {text}")
+    assert problem in str(info.value)
+    if "v9" in text:
+        assert "published: v1, v2" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["churn=v1", "B=v2", "churn:B=", "churn:B=v1,churn:B=v2"])
+def test_an_unreadable_binding_fails_at_load_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv(BINDING_SETTING, text)
+    with pytest.raises(ConfigError, match=BINDING_SETTING):
+        load(InferenceSettings)
+
+
+def test_the_setting_is_read_into_a_binding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BINDING_SETTING, "churn:A=v1, churn:B=latest")
+    binding = load(InferenceSettings).binding
+    assert binding.refs == {("churn", "A"): "v1", ("churn", "B"): "latest"}
+    assert binding.ref("churn", "C") == "latest"
