@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Print the path of a helm binary, building it once from the Go module proxy.
+#
+# helm is not packaged for this machine; `go install` builds the pinned release from
+# helm.sh/helm/v3 and the binary is kept outside the checkout (keyed by version), so
+# every later run and every fresh clone on the same machine reuses it.
+set -euo pipefail
+HELM_VERSION=${HELM_VERSION:-v3.21.4}
+BIN=${INFERWATCH_TOOLS:-$HOME/.cache/inferwatch/bin}/helm-$HELM_VERSION
+if [ ! -x "$BIN/helm" ]; then
+  export PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null || { echo "helm.sh: Go is needed to build helm $HELM_VERSION" >&2; exit 1; }
+  mkdir -p "$BIN"
+  start=$(date +%s)
+  echo "helm.sh: building helm $HELM_VERSION from the Go module proxy (once) ..." >&2
+  GOBIN="$BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+    go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+  echo "helm.sh: built $BIN/helm in $(( $(date +%s) - start ))s" >&2
+fi
+echo "$BIN/helm"
