@@ -6,6 +6,9 @@
 # every later run and every fresh clone on the same machine reuses it.
 set -euo pipefail
 HELM_VERSION=${HELM_VERSION:-v3.21.4}
+# helm's own Makefile stamps these at link time; without them `helm version` is blank and
+# `helm template` assumes Kubernetes 1.20. 1.36: the k8s.io modules v3.21.4 builds with.
+K8S_MINOR=${HELM_K8S_MINOR:-36}
 BIN=${INFERWATCH_TOOLS:-$HOME/.cache/inferwatch/bin}/helm-$HELM_VERSION
 if [ ! -x "$BIN/helm" ]; then
   export PATH="$PATH:/usr/local/go/bin"
@@ -13,8 +16,13 @@ if [ ! -x "$BIN/helm" ]; then
   mkdir -p "$BIN"
   start=$(date +%s)
   echo "helm.sh: building helm $HELM_VERSION from the Go module proxy (once) ..." >&2
+  pkg=helm.sh/helm/v3
+  ldflags="-w -s -X $pkg/internal/version.version=$HELM_VERSION"
+  for p in pkg/chartutil pkg/lint/rules; do
+    ldflags+=" -X $pkg/$p.k8sVersionMajor=1 -X $pkg/$p.k8sVersionMinor=$K8S_MINOR"
+  done
   GOBIN="$BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
-    go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+    go install -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION" >&2
   echo "helm.sh: built $BIN/helm in $(( $(date +%s) - start ))s" >&2
 fi
 echo "$BIN/helm"
