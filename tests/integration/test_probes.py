@@ -4,10 +4,7 @@ its web port serves /metrics."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
-import urllib.error
-import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -15,26 +12,13 @@ from streams.metric_rows import RowMapper
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
 from streams.topics import Topics
+from tests.http_probe import free_port, get
 from tests.integration.conftest import Worker, consume
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_started_worker_becomes_ready_stays_live_and_serves_metrics(
         worker: Worker, env: dict[str, str]) -> None:
-    port = _free_port()
+    port = free_port()
     env["INFERWATCH_ALERTING_METRICS_PORT"] = str(port)
     env["INFERWATCH_WEB_READY_COMMIT_AGE_S"] = "20"
     base = f"http://127.0.0.1:{port}"
@@ -43,19 +27,19 @@ def test_a_started_worker_becomes_ready_stays_live_and_serves_metrics(
 
     not_ready: set[str] = set()
     deadline = time.monotonic() + 60
-    status, reason = _get(f"{base}/readyz")
+    status, reason = get(f"{base}/readyz")
     while status != 200 and time.monotonic() < deadline:
         assert status == 503, (status, reason)
         not_ready.add(reason)
         time.sleep(0.2)
-        status, reason = _get(f"{base}/readyz")
+        status, reason = get(f"{base}/readyz")
     sink_partitions = sum(topics.partitions(t.removeprefix(topics.prefix))
                           for t in RowMapper(topics, 1 << 20).source_topics)
     # one worker holds every partition of each loop's topics (join reads two topics)
     assert (status, reason) == (200, (
         "ready: inference holds 6, monitor holds 6, join holds 12, decide holds 3, "
         f"sink holds {sink_partitions}")), (not_ready, worker.tail())
-    assert _get(f"{base}/livez") == (200, "live")
+    assert get(f"{base}/livez") == (200, "live")
 
     kafka = KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
                           topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
@@ -63,11 +47,11 @@ def test_a_started_worker_becomes_ready_stays_live_and_serves_metrics(
     preds = asyncio.run(consume(kafka.bootstrap, topics.predictions,
                                 until=lambda r: len(r) >= 400, timeout=90))
     assert len(preds) == 400
-    status, body = _get(f"{base}/metrics")
+    status, body = get(f"{base}/metrics")
     assert status == 200
     processed = {s.labels["stage"]: s.value for fam in text_string_to_metric_families(body)
                  for s in fam.samples if s.name == "inferwatch_events_processed_total"}
     assert processed["inference"] == 400
-    assert _get(f"{base}/readyz")[0] == 200  # still current after the traffic
-    assert _get(f"{base}/livez") == (200, "live")
+    assert get(f"{base}/readyz")[0] == 200  # still current after the traffic
+    assert get(f"{base}/livez") == (200, "live")
     assert worker.stop() == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streams.ops_metrics import OpsMetrics
 from streams.readiness import Readiness
 from streams.web_port import WebPort
+from tests.http_probe import get
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -58,13 +58,6 @@ def test_bad_port() -> None:
         web.start("127.0.0.1", 70000)
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-
 
 @pytest.fixture
 def event_loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
@@ -85,17 +78,17 @@ def test_livez_answers_while_the_event_loop_runs_and_503_while_it_is_blocked(
     port = web.start("127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}/livez"
     try:
-        assert _get(url) == (503, "no event loop yet")
+        assert get(url) == (503, "no event loop yet")
         web.watch(event_loop_thread)
-        assert _get(url) == (200, "live")
+        assert get(url) == (200, "live")
         release = threading.Event()
         event_loop_thread.call_soon_threadsafe(release.wait, 5.0)  # a stuck callback
         started = time.monotonic()
-        assert _get(url) == (503, "event loop did not answer within 0.3s")
+        assert get(url) == (503, "event loop did not answer within 0.3s")
         assert 0.3 <= time.monotonic() - started < 3
         release.set()
-        assert _get(url) == (200, "live")
-        assert _get(f"http://127.0.0.1:{port}/nowhere")[0] == 404
+        assert get(url) == (200, "live")
+        assert get(f"http://127.0.0.1:{port}/nowhere")[0] == 404
     finally:
         web.stop()
 
@@ -108,10 +101,10 @@ def test_readyz_answers_the_readiness_verdict() -> None:
     url = f"http://127.0.0.1:{port}/readyz"
     try:
         inference = readiness.loop("inference")
-        assert _get(url) == (503, "inference: no partition assignment yet")
+        assert get(url) == (503, "inference: no partition assignment yet")
         inference.assigned(6)
-        assert _get(url) == (200, "ready: inference holds 6")
+        assert get(url) == (200, "ready: inference holds 6")
         now[0] = 45.0
-        assert _get(url) == (503, "inference: last commit 45s ago (limit 30s)")
+        assert get(url) == (503, "inference: last commit 45s ago (limit 30s)")
     finally:
         web.stop()
