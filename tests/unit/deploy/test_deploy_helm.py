@@ -102,10 +102,16 @@ def test_settings_come_from_the_configmap_and_secrets_from_the_secret(
         assert worker_id["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
 
-def test_secret_values_land_in_the_secret_only_and_only_secret_settings(helm: str) -> None:
+def test_secret_values_land_in_the_secret_only_and_only_secret_settings(
+        helm: str, rendered: Manifests) -> None:
     out = _render(helm, "secrets.INFERWATCH_ALERTING_PAGERDUTY_ROUTING_KEY=pd-key-1")
     secret = out[("Secret", "iw-inferwatch-secrets")]
     assert secret["stringData"] == {"INFERWATCH_ALERTING_PAGERDUTY_ROUTING_KEY": "pd-key-1"}
+    assert rendered[("Secret", "iw-inferwatch-secrets")]["stringData"] == {}
+    for name in ("iw-inferwatch-worker", "iw-inferwatch-router"):  # a new secret rolls pods
+        before, after = (m[("Deployment", name)]["spec"]["template"]["metadata"]["annotations"]
+                         for m in (rendered, out))
+        assert before["checksum/settings"] != after["checksum/settings"]
     assert "pd-key-1" not in yaml.safe_dump(out[("ConfigMap", "iw-inferwatch-settings")])
     known = variables()
     values = yaml.safe_load((CHART / "values.yaml").read_text())
