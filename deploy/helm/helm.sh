@@ -3,7 +3,8 @@
 #
 # helm is not packaged for this machine; `go install` builds the pinned release from
 # helm.sh/helm/v3 and the binary is kept outside the checkout (keyed by version), so
-# every later run and every fresh clone on the same machine reuses it.
+# every later run and every fresh clone on the same machine reuses it. helm v3.21 needs
+# Go 1.26 (this machine kind has it in /usr/local/go; Debian's golang-go is too old).
 set -euo pipefail
 HELM_VERSION=${HELM_VERSION:-v3.21.4}
 # helm's own Makefile stamps these at link time; without them `helm version` is blank and
