@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test unit lint bench bench-detectors bench-peer kafka-start kafka-stop clean
+.PHONY: venv demo test unit lint helm bench bench-detectors bench-peer kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,12 @@ unit: venv
 lint: venv
 	$(VENV)/bin/ruff check streams detectors inference retrain tests bench
 	$(PYTHON) -m mypy
+	$(VENV)/bin/hadolint Dockerfile
+
+# helm, built once from the Go module proxy into $(CACHE)/bin; lint and render the chart
+helm:
+	HELM=$$(bash deploy/helm/helm.sh) && $$HELM lint --strict deploy/helm/inferwatch && \
+	  $$HELM template inferwatch deploy/helm/inferwatch
 
 bench: venv
 	PYTHON="$(PYTHON)" bash bench/run.sh

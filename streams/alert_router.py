@@ -29,6 +29,7 @@ from streams.notify import (
     WebhookSink,
 )
 from streams.ops_metrics import OpsMetrics
+from streams.readiness import LoopProgress
 from streams.settings import AlertingSettings, KafkaSettings
 from streams.topics import Topics
 
@@ -71,8 +72,10 @@ class AlertRouter:
     """Consume alerts, track incidents, deliver notifications."""
 
     def __init__(self, *, kafka: KafkaSettings, settings: AlertingSettings,
-                 metrics: OpsMetrics | None = None) -> None:
+                 metrics: OpsMetrics | None = None, progress: LoopProgress | None = None
+                 ) -> None:
         self.kafka = kafka
+        self.progress = progress
         self.settings = settings
         self.topic = Topics(kafka.topic_prefix).alerts
         self.tracker = IncidentTracker(clock=time.time, resolve_after_evaluations=1,
@@ -92,6 +95,8 @@ class AlertRouter:
             parts = [TopicPartition(self.topic, 0)]  # the alerts topic has one partition
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
+            if self.progress is not None:
+                self.progress.assigned(len(parts))
             log.info("alert router started: %s", ", ".join(repr(s) for s in sinks))
             last_tick = time.monotonic()
             while not stop.is_set():
@@ -101,6 +106,8 @@ class AlertRouter:
                 if time.monotonic() - last_tick >= TICK_S:
                     self._submit(outbox, self.tracker.tick())
                     last_tick = time.monotonic()
+                if self.progress is not None:  # it commits nothing: a replay rebuilds it
+                    self.progress.committed()
             await asyncio.wait_for(outbox.drain(), timeout=10)
         except TimeoutError:
             log.warning("stopping with %d notifications queued; they are spilled and "

@@ -34,7 +34,8 @@ from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.model_catalog import ModelCatalog
 from streams.monitor_stage import MonitorStage
-from streams.ops_metrics import OpsMetrics, serve_metrics
+from streams.ops_metrics import OpsMetrics
+from streams.readiness import Readiness
 from streams.record_writer import partition_of
 from streams.settings import (
     AlertingSettings,
@@ -42,10 +43,12 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    WebSettings,
 )
 from streams.sink_loop import SinkLoop
 from streams.state_topic import read_latest
 from streams.topics import Topics
+from streams.web_port import WebPort
 
 log = logging.getLogger(__name__)
 ROLES = ("inference", "monitor", "join", "decide", "sink", "route")
@@ -60,6 +63,7 @@ class WorkerConfig:
     monitor: MonitorSettings
     clickhouse: ClickHouseSettings
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
+    web: WebSettings = field(default_factory=lambda: WebSettings())
     roles: tuple[str, ...] = ROLES
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
@@ -125,10 +129,18 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         if given:
             log.info("embedding references from files for %s", given)
     metrics = OpsMetrics()
+    readiness = Readiness(max_commit_age_s=cfg.web.ready_commit_age_s)
     if cfg.alerting.metrics_port:
-        serve_metrics(metrics, cfg.alerting.metrics_port)
-        log.info("metrics on http://127.0.0.1:%d/metrics", cfg.alerting.metrics_port)
-    for name, run in _loops(cfg, topics, catalog, metrics).items():
+        web = WebPort(metrics=metrics, readiness=readiness,
+                      live_timeout_s=cfg.web.live_timeout_s)
+        port = web.start(cfg.web.host, cfg.alerting.metrics_port)
+        log.info("web port on http://%s:%d: /metrics, /livez, /readyz", cfg.web.host, port)
+
+        @app.task
+        async def answer_liveness() -> None:
+            web.watch(asyncio.get_running_loop())
+
+    for name, run in _loops(cfg, topics, catalog, metrics, readiness).items():
         app.add_dependency(LoopService(name, run, loop=app.loop))
 
     @app.agent(app.topic(topics.alerts, value_serializer="raw"))
@@ -148,8 +160,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     return app
 
 
-def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: OpsMetrics
-           ) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
+def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: OpsMetrics,
+           readiness: Readiness) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
     kafka = cfg.kafka
     loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
     if "inference" in cfg.roles:
@@ -159,7 +171,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
             max_wait_ms=cfg.inference.max_wait_ms, max_record_bytes=kafka.max_record_bytes)
         loops["inference"] = TransactionalLoop(
             name="inference", settings=kafka, topics=[topics.requests], stage=stage,
-            metrics=metrics).run
+            metrics=metrics, progress=readiness.loop("inference")).run
     if "monitor" in cfg.roles:
         mstage = MonitorStage(
             topics=topics, references=catalog.reference,
@@ -170,7 +182,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
             embedding_sample=cfg.monitor.embedding_sample)
         loops["monitor"] = TransactionalLoop(
             name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
-            metrics=metrics, max_records=2000).run
+            metrics=metrics, max_records=2000, progress=readiness.loop("monitor")).run
     if "join" in cfg.roles:
         jstage = JoinStage(topics=topics, max_record_bytes=kafka.max_record_bytes,
                            interval_s=cfg.monitor.summary_interval_s)
@@ -190,7 +202,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
 
         jloop = TransactionalLoop(
             name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
-            stage=jstage, metrics=metrics, max_records=2000, on_assigned=hold_waiting)
+            stage=jstage, metrics=metrics, max_records=2000, on_assigned=hold_waiting,
+            progress=readiness.loop("join"))
         loops["join"] = jloop.run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
@@ -212,27 +225,29 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
 
         dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
                                   stage=dstage, max_records=500, metrics=metrics,
-                                  on_assigned=hand_over)
+                                  on_assigned=hand_over, progress=readiness.loop("decide"))
         loops["decide"] = dloop.run
     if "sink" in cfg.roles:
-        loops["sink"] = _sink_runner(cfg, metrics)
+        loops["sink"] = _sink_runner(cfg, metrics, readiness)
     if "route" in cfg.roles:
         if cfg.alerting.any_sink:
-            loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting,
-                                         metrics=metrics).run
+            loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting, metrics=metrics,
+                                         progress=readiness.loop("route")).run
         else:
             log.info("no alert sink configured (INFERWATCH_ALERTING_*): alerts are logged only")
     return loops
 
 
-def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics
+def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics, readiness: Readiness
                  ) -> Callable[[asyncio.Event], Awaitable[None]]:
+    progress = readiness.loop("sink")  # registered now: not ready before the sink starts
+
     async def run(stop: asyncio.Event) -> None:
         store = await asyncio.to_thread(ClickHouseStore, cfg.clickhouse.dsn,
                                         retry_max_s=cfg.clickhouse.retry_max_s)
         try:
             await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
-                           metrics=metrics).run(stop)
+                           metrics=metrics, progress=progress).run(stop)
         finally:
             store.close()
     return run

@@ -18,6 +18,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from streams import kafka_clients
 from streams.dead_letter import H_KIND
 from streams.ops_metrics import OpsMetrics
+from streams.readiness import LoopProgress
 from streams.record_writer import send_records
 from streams.settings import KafkaSettings
 from streams.stage import Output, Stage
@@ -37,12 +38,16 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self._loop._assigned.clear()
+        if self._loop.progress is not None:
+            self._loop.progress.revoked()
         await self._loop.flush(force=True)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         try:
             if self._loop.on_assigned is not None:
                 await self._loop.on_assigned(set(assigned))
+            if self._loop.progress is not None:
+                self._loop.progress.assigned(len(assigned))
         except Exception as exc:  # the loop raises it: staging without state is worse
             self._loop._assign_failed = exc
         finally:
@@ -56,9 +61,10 @@ class TransactionalLoop:
                  max_records: int = 5000, idle_wait_s: float = 0.2,
                  metrics: OpsMetrics | None = None,
                  on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None = None,
-                 ) -> None:
+                 progress: LoopProgress | None = None) -> None:
         """``on_assigned`` runs after each assignment (at start and on every rebalance),
-        before the first batch of the new partitions: the place to load their state."""
+        before the first batch of the new partitions: the place to load their state.
+        ``progress`` hears of assignments and commits, for the worker's readiness."""
         self.name = name
         self.group_id = f"{settings.topic_prefix}{name}"
         self.stage = stage
@@ -68,6 +74,7 @@ class TransactionalLoop:
         self.topics = topics
         self.metrics = metrics
         self.on_assigned = on_assigned
+        self.progress = progress
         self._assigned = asyncio.Event()  # set once on_assigned has run for this assignment
         self._assign_failed: Exception | None = None
         self._dead_letter_topic = f"{settings.topic_prefix}dead-letter"
@@ -100,6 +107,8 @@ class TransactionalLoop:
                                        "partitions failed") from self._assign_failed
                 self._add(batches)
                 await self.flush(force=False)
+                if self.progress is not None and not self._pending:
+                    self.progress.committed()
                 self._observe_lag()
                 if not batches:
                     await asyncio.sleep(0)  # getmany(timeout_ms=0) may not yield at all

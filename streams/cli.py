@@ -20,6 +20,7 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    WebSettings,
     load,
 )
 
@@ -148,7 +149,7 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
         raise ConfigError(f"--roles: unknown {unknown}; valid roles are {list(ROLES)}")
     cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
-                       alerting=load(AlertingSettings), roles=roles)
+                       alerting=load(AlertingSettings), web=load(WebSettings), roles=roles)
     from streams.kafka_clients import create_topics
     asyncio.run(create_topics(kafka))
     import faust

@@ -3,7 +3,7 @@
 On-call watches the watcher: how far behind each consumer is, how fast events flow,
 what is dead-lettered and why, how alert delivery fares. Each worker builds one
 :class:`OpsMetrics` on its own registry (no global state, so tests and several apps in
-one process do not collide) and serves it with :func:`serve_metrics`.
+one process do not collide); :class:`~streams.web_port.WebPort` serves it.
 
 Examples
 --------
@@ -17,9 +17,8 @@ True
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import start_http_server
 
-__all__ = ["OpsMetrics", "serve_metrics"]
+__all__ = ["OpsMetrics"]
 
 _BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -68,9 +67,3 @@ class OpsMetrics:
         """The registry in Prometheus text format (what ``/metrics`` answers)."""
         return generate_latest(self.registry)
 
-
-def serve_metrics(metrics: OpsMetrics, port: int, addr: str = "127.0.0.1") -> None:
-    """Serve ``metrics`` on ``http://addr:port/metrics`` from a daemon thread."""
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port must be in [0, 65535], got {port!r}")
-    start_http_server(port, addr=addr, registry=metrics.registry)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -258,3 +258,36 @@ class GrafanaSettings(BaseSettings):
         if value not in ("http", "native"):
             raise ValueError("must be one of ['http', 'native']")
         return value
+
+
+class WebSettings(BaseSettings):
+    """The worker's web port: /metrics, /livez and /readyz (the port is
+    ``INFERWATCH_ALERTING_METRICS_PORT``)."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_WEB_", extra="ignore")
+
+    host: str = Field("127.0.0.1", min_length=1, description="Address the web port listens "
+                      "on; 0.0.0.0 in a container, so that probes and scrapers reach it.")
+    ready_commit_age_s: float = Field(60.0, gt=0, description="Ready only while every loop "
+                                      "that holds partitions has committed all it consumed "
+                                      "within this many seconds.")
+    live_timeout_s: float = Field(5.0, gt=0, le=60, description="Live only while the event "
+                                  "loop runs a callback within this many seconds.")
+
+
+def variables() -> dict[str, bool]:
+    """Every ``INFERWATCH_*`` variable a settings class here reads, and whether it is a
+    secret (a ``SecretStr`` field): what a deployment's ConfigMap and Secret may hold.
+
+    >>> names = variables()
+    >>> names["INFERWATCH_KAFKA_BOOTSTRAP"], names["INFERWATCH_ALERTING_WEBHOOK_TOKEN"]
+    (False, True)
+    """
+    found: dict[str, bool] = {}
+    for cls in list(globals().values()):
+        if isinstance(cls, type) and issubclass(cls, BaseSettings) and cls is not BaseSettings:
+            prefix = cls.model_config.get("env_prefix", "")
+            for name, info in cls.model_fields.items():
+                kinds = (info.annotation, *get_args(info.annotation))
+                found[f"{prefix}{name}".upper()] = SecretStr in kinds
+    return found

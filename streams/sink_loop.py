@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections import defaultdict
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError
 
 from streams import kafka_clients
@@ -22,6 +22,7 @@ from streams.clickhouse_store import ClickHouseStore
 from streams.dead_letter import dead_letter
 from streams.metric_rows import RowMapper
 from streams.ops_metrics import OpsMetrics
+from streams.readiness import LoopProgress
 from streams.settings import ClickHouseSettings, KafkaSettings
 from streams.topics import Topics
 
@@ -32,8 +33,10 @@ class SinkLoop:
     """Consume inferwatch's topics and store them in ClickHouse."""
 
     def __init__(self, *, kafka: KafkaSettings, clickhouse: ClickHouseSettings,
-                 store: ClickHouseStore, metrics: OpsMetrics | None = None) -> None:
+                 store: ClickHouseStore, metrics: OpsMetrics | None = None,
+                 progress: LoopProgress | None = None) -> None:
         self.metrics = metrics
+        self.progress = progress
         self.topics = Topics(kafka.topic_prefix)
         self.mapper = RowMapper(self.topics, kafka.max_record_bytes)
         self.store = store
@@ -51,8 +54,9 @@ class SinkLoop:
             for part, off in (await asyncio.to_thread(self.store.high_water, table)).items():
                 self._high_water[(topic, part)] = off
         # aiokafka clients bind to the running event loop, so they are made here
-        self._consumer = kafka_clients.consumer(self.kafka, self.group_id,
-                                                *self.mapper.source_topics)
+        self._consumer = kafka_clients.consumer(self.kafka, self.group_id)
+        self._consumer.subscribe(list(self.mapper.source_topics),
+                                 listener=_Held(self.progress))
         self._producer = kafka_clients.producer(self.kafka)
         await self._producer.start()
         await self._consumer.start()
@@ -63,6 +67,8 @@ class SinkLoop:
                     timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_max)
                 if batches:
                     await self._write(batches)
+                if self.progress is not None:  # _write commits all it was given
+                    self.progress.committed()
         finally:
             await self._consumer.stop()
             await self._producer.stop()
@@ -114,3 +120,18 @@ class SinkLoop:
                         self.store.retries - retries)
         for m in msgs:
             self._high_water[(topic, m.partition)] = m.offset
+
+
+class _Held(ConsumerRebalanceListener):
+    """Tell readiness which partitions the sink holds."""
+
+    def __init__(self, progress: LoopProgress | None) -> None:
+        self._progress = progress
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        if self._progress is not None:
+            self._progress.revoked()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if self._progress is not None:
+            self._progress.assigned(len(assigned))

@@ -12,6 +12,7 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    WebSettings,
     load,
     parse_split,
 )
@@ -34,6 +35,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     (InferenceSettings, "INFERWATCH_INFERENCE_MAX_BATCH", "0"),
     (ClickHouseSettings, "INFERWATCH_CLICKHOUSE_URL", "ftp://x"),
     (KafkaSettings, "INFERWATCH_KAFKA_SESSION_TIMEOUT_MS", "5"),
+    (WebSettings, "INFERWATCH_WEB_READY_COMMIT_AGE_S", "0"),
+    (WebSettings, "INFERWATCH_WEB_LIVE_TIMEOUT_S", "soon"),
 ])
 def test_bad_setting_raises_config_error_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, cls: type, var: str, value: str) -> None:
