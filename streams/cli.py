@@ -159,10 +159,13 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
 
 def _report(out: Path) -> int:
     from streams.clickhouse_store import ClickHouseStore
-    from streams.html_report import collect, render
+    from streams.html_report import collect, model_store_profiles, render
+    monitor = load(MonitorSettings)
     store = ClickHouseStore(load(ClickHouseSettings).dsn)
     try:
-        page = render(collect(store))
+        page = render(collect(store, profiles=model_store_profiles(
+            load(InferenceSettings).model_dir), slo_threshold_s=monitor.slo_threshold_s,
+            slo_objective=monitor.slo_objective))
     finally:
         store.close()
     out.parent.mkdir(parents=True, exist_ok=True)
