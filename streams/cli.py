@@ -202,9 +202,16 @@ def _train(args: argparse.Namespace) -> int:
     if args.version in store.versions(args.model):
         print(f"{args.model} {args.version} is already published in {settings.model_dir}")
         return 0
+    from streams.progress import ProgressBar
+    epochs = 8
+    bar = ProgressBar(epochs, f"train {args.model}", unit=" epochs")
     with tempfile.TemporaryDirectory() as tmp:
-        trained = train_classifier(Path(tmp), model=args.model, version=args.version,
-                                   n=args.rows, seed=args.seed)
+        try:
+            trained = train_classifier(Path(tmp), model=args.model, version=args.version,
+                                       n=args.rows, seed=args.seed, epochs=epochs,
+                                       on_epoch=bar.update)
+        finally:
+            bar.close()
         path = store.publish(args.model, args.version, Path(tmp))
     print(f"published {args.model} {args.version} to {path} "
           f"(held-out accuracy {trained.accuracy:.3f})")
@@ -230,7 +237,12 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             topic_shift_at=args.topic_shift_at, topic_share=args.topic_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
-    result = asyncio.run(simulate(kafka, scenario))
+    from streams.progress import ProgressBar
+    bar = ProgressBar(scenario.count, "simulate", unit=" req")
+    try:
+        result = asyncio.run(simulate(kafka, scenario, progress=bar.update))
+    finally:
+        bar.close()
     print(f"sent {result.requests} requests, {result.external_predictions} outside "
           f"predictions, {result.llm_predictions} assistant answers, {result.outcomes} "
           f"outcomes in {result.seconds:.1f}s")
