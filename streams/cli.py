@@ -23,6 +23,32 @@ from streams.settings import (
     load,
 )
 
+#: a worked example for each subcommand's --help
+EXAMPLES = {
+    "worker": "INFERWATCH_KAFKA_BOOTSTRAP=127.0.0.1:9092 inferwatch worker --roles "
+              "inference,monitor,join,decide,sink,route",
+    "topics": "INFERWATCH_KAFKA_TOPIC_PREFIX=staging. inferwatch topics",
+    "train": "inferwatch train --model churn --version v2 --rows 50000 --seed 1",
+    "simulate": "inferwatch simulate --count 20000 --rate 500 --drift-at 8000 "
+                "--drift-segment region=eu",
+    "alerts": "inferwatch alerts --seconds 600",
+    "report": "inferwatch report --out var/report.html && xdg-open var/report.html",
+    "grafana": "INFERWATCH_GRAFANA_URL=https://grafana.example.com "
+               "INFERWATCH_GRAFANA_TOKEN=glsa_... inferwatch grafana",
+    "doctor": "INFERWATCH_ALERTING_ALERTMANAGER_URL=http://127.0.0.1:9093 inferwatch doctor",
+    "status": "watch -n 5 inferwatch status",
+    "summary": "INFERWATCH_CLICKHOUSE_PATH=var/demo/chdb inferwatch summary",
+}
+
+
+class _ExampleFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual; prints the example as written (one command)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -92,9 +118,21 @@ def _parser() -> argparse.ArgumentParser:
                                "dashboard through Grafana's API (INFERWATCH_GRAFANA_URL, "
                                "INFERWATCH_GRAFANA_TOKEN). Grafana needs a ClickHouse server.")
 
+    sub.add_parser("doctor", help="check Kafka, the topics, ClickHouse and the alert sinks",
+                   description="One line per check: the Kafka connection, every topic and "
+                               "its partition count, ClickHouse, each configured alert sink. "
+                               "A failed check names the setting to fix; the exit status is "
+                               "1 if any failed.")
+    sub.add_parser("status", help="consumer lag, the last window per model, open incidents",
+                   description="Read from Kafka (works while a worker runs): the lag of each "
+                               "inferwatch consumer group per topic, the last window closed "
+                               "per model and variant, and the incidents still firing.")
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
+    for name, command in sub.choices.items():
+        command.epilog = f"example:\n  {EXAMPLES[name]}"
+        command.formatter_class = _ExampleFormatter
     return p
 
 
@@ -103,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     # the worker logs its life; the short commands speak only through their output
     level = logging.INFO if args.command == "worker" else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in ("doctor", "status"):  # their lines say what failed, once
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -133,6 +173,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _report(Path(args.out))
     if args.command == "grafana":
         return _grafana()
+    if args.command == "doctor":
+        return _doctor(kafka)
+    if args.command == "status":
+        import time
+
+        from streams.status import run
+        print("\n".join(run(kafka, time.time())))
+        return 0
     if args.command == "summary":
         from streams.summary import print_summary
         print_summary(load(ClickHouseSettings))
@@ -155,6 +203,14 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     app = create_app(cfg)
     faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
     return 0
+
+
+def _doctor(kafka: KafkaSettings) -> int:
+    from streams.doctor import run_checks
+    checks = run_checks(kafka, load(ClickHouseSettings), load(AlertingSettings))
+    for check in checks:
+        print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _report(out: Path) -> int:

@@ -65,7 +65,7 @@ class ProgressBar:
     def line(self, done: int, elapsed_s: float) -> str:
         """The bar's text after ``elapsed_s`` seconds."""
         share = done / self.total if self.total > 0 else 1.0
-        filled = int(round(share * _WIDTH))
+        filled = round(share * _WIDTH)
         rate = done / elapsed_s if elapsed_s > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 else float("nan")
         eta_text = str(dt.timedelta(seconds=round(eta))) if eta == eta else "?"
