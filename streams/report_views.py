@@ -68,12 +68,10 @@ def drift_section(data: ReportData) -> str:
                         "the histograms cannot be drawn.</p>")
         series = [Series(f"PSI of {v.feature} in {v.segment}", v.psi, "s0"),
                   Series("largest PSI in the window", v.top_psi, "s2")]
-        figs.append(_figure(
-            f"PSI of {v.feature} in {v.segment} per window",
-            line_chart(f"{name}: PSI per window", series, x=TIME, y=Axis("PSI", "unitless"),
-                       thresholds=[Threshold(v.threshold, f"threshold {v.threshold:g}")],
-                       marks=v.marks),
-            [("s0", series[0].name), ("s2", series[1].name), *_mark_keys(v.marks)]))
+        figs.append(_line_figure(
+            f"PSI of {v.feature} in {v.segment} per window", f"{name}: PSI per window", series,
+            Axis("PSI", "unitless"), [Threshold(v.threshold, f"threshold {v.threshold:g}")],
+            v.marks))
         parts.append(f"<h3>{_e(name)}</h3><div class='charts'>{''.join(figs)}</div>")
     return _section("Input drift", parts)
 
@@ -91,22 +89,16 @@ def latency_section(data: ReportData) -> str:
         if v.alert_threshold_s is not None and v.alert_threshold_s != data.slo_threshold_s:
             lines.append(Threshold(v.alert_threshold_s * 1000,
                                    f"alert threshold {v.alert_threshold_s * 1000:g} ms"))
-        figs = [_figure(f"{name}: latency per {v.step_s} s",
-                        line_chart(f"{name}: latency", series, x=TIME,
-                                   y=Axis("total latency", "ms"), thresholds=lines,
-                                   marks=v.marks),
-                        [(s.style, s.name) for s in series] + [("thr", t.label) for t in lines]
-                        + _mark_keys(v.marks))]
+        figs = [_line_figure(f"{name}: latency per {v.step_s} s", f"{name}: latency", series,
+                             Axis("total latency", "ms"), lines, v.marks)]
         if v.budget:
             budget = Series("error budget remaining", [(t, b * 100) for t, b in v.budget], "s0")
             objective = (f" (objective {data.slo_objective:.4g})"
                          if data.slo_objective is not None else "")
-            figs.append(_figure(
+            figs.append(_line_figure(
                 f"{name}: latency SLO error budget remaining{objective}",
-                line_chart(f"{name}: error budget", [budget], x=TIME,
-                           y=Axis("budget remaining", "%"),
-                           thresholds=[Threshold(0.0, "exhausted")], marks=v.marks),
-                [("s0", budget.name), *_mark_keys(v.marks)]))
+                f"{name}: error budget", [budget], Axis("budget remaining", "%"),
+                [Threshold(0.0, "exhausted")], v.marks))
         parts.append(f"<h3>{_e(name)}</h3><div class='charts'>{''.join(figs)}</div>")
     return _section("Latency and SLO", parts)
 
@@ -116,11 +108,9 @@ def embedding_section(data: ReportData) -> str:
     for v in data.embedding:
         name = f"{v.model}/{v.variant}"
         novel = Series("novel share", [(t, s * 100) for t, s in v.novel], "s1")
-        parts.append(f"<h3>{_e(name)}</h3><div class='charts'>" + _figure(
-            f"{name}: inputs unlike the reference, per window",
-            line_chart(f"{name}: novel share", [novel], x=TIME, y=Axis("novel share", "%"),
-                       marks=v.marks),
-            [("s1", novel.name), *_mark_keys(v.marks)]) + "</div>")
+        parts.append(f"<h3>{_e(name)}</h3><div class='charts'>" + _line_figure(
+            f"{name}: inputs unlike the reference, per window", f"{name}: novel share",
+            [novel], Axis("novel share", "%"), [], v.marks) + "</div>")
     return _section("Embedding drift", parts)
 
 
@@ -152,6 +142,15 @@ def incident_section(data: ReportData) -> str:
 #: the chart sections, in reading order (add experiments here when A/B lands)
 SECTIONS: Sequence[Callable[[ReportData], str]] = (
     what_moved, drift_section, latency_section, embedding_section, incident_section)
+
+
+def _line_figure(caption: str, title: str, series: Sequence[Series], y: Axis,
+                 thresholds: Sequence[Threshold], marks: Sequence[Mark]) -> str:
+    """A line chart over time with its legend: the series, the thresholds, the marks."""
+    return _figure(caption, line_chart(title, series, x=TIME, y=y, thresholds=thresholds,
+                                       marks=marks),
+                   [(s.style, s.name) for s in series] + [("thr", t.label) for t in thresholds]
+                   + _mark_keys(marks))
 
 
 def _figure(caption: str, svg: str, keys: Sequence[tuple[str, str]]) -> str:

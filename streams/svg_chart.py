@@ -277,7 +277,7 @@ def _titled(axis: Axis) -> str:
 
 
 def _num(v: float) -> str:
-    return f"{v:.4g}"
+    return f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.4g}"
 
 
 def _short(text: str, n: int) -> str:
