@@ -72,7 +72,7 @@ def drift_section(data: ReportData) -> str:
             f"PSI of {v.feature} in {v.segment} per window", f"{name}: PSI per window", series,
             Axis("PSI", "unitless"), [Threshold(v.threshold, f"threshold {v.threshold:g}")],
             v.marks))
-        parts.append(f"<h3>{_e(name)}</h3><div class='charts'>{''.join(figs)}</div>")
+        parts.append(_group(name, figs))
     return _section("Input drift", parts)
 
 
@@ -99,7 +99,7 @@ def latency_section(data: ReportData) -> str:
                 f"{name}: latency SLO error budget remaining{objective}",
                 f"{name}: error budget", [budget], Axis("budget remaining", "%"),
                 [Threshold(0.0, "exhausted")], v.marks))
-        parts.append(f"<h3>{_e(name)}</h3><div class='charts'>{''.join(figs)}</div>")
+        parts.append(_group(name, figs))
     return _section("Latency and SLO", parts)
 
 
@@ -108,9 +108,9 @@ def embedding_section(data: ReportData) -> str:
     for v in data.embedding:
         name = f"{v.model}/{v.variant}"
         novel = Series("novel share", [(t, s * 100) for t, s in v.novel], "s1")
-        parts.append(f"<h3>{_e(name)}</h3><div class='charts'>" + _line_figure(
+        parts.append(_group(name, [_line_figure(
             f"{name}: inputs unlike the reference, per window", f"{name}: novel share",
-            [novel], Axis("novel share", "%"), [], v.marks) + "</div>")
+            [novel], Axis("novel share", "%"), [], v.marks)]))
     return _section("Embedding drift", parts)
 
 
@@ -142,6 +142,11 @@ def incident_section(data: ReportData) -> str:
 #: the chart sections, in reading order (add experiments here when A/B lands)
 SECTIONS: Sequence[Callable[[ReportData], str]] = (
     what_moved, drift_section, latency_section, embedding_section, incident_section)
+
+
+def _group(name: str, figures: Sequence[str]) -> str:
+    """One model's (or feature's) figures under its heading, side by side where room."""
+    return f"<h3>{_e(name)}</h3><div class='charts'>{''.join(figures)}</div>"
 
 
 def _line_figure(caption: str, title: str, series: Sequence[Series], y: Axis,

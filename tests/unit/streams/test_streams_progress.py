@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 def _train(tmp_path: Path, *, terminal: bool) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO),
            "INFERWATCH_INFERENCE_MODEL_DIR": str(tmp_path / "models")}
-    cmd = [sys.executable, "-m", "streams.cli", "train", "--rows", "3000", "--model", "m"]
+    cmd = [sys.executable, "-m", "streams.cli", "train", "--rows", "1000", "--model", "m"]
     if not terminal:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         return done.returncode, done.stdout + done.stderr
