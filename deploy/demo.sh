@@ -65,3 +65,4 @@ wait "${pids[0]}" || true
 pids=()
 say "summary"
 $IW summary
+$IW report --out "$RUN/report.html"  # the same run as one page of charts

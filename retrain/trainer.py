@@ -16,6 +16,7 @@ This is one of the two modules that import torch.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def train_classifier(
     n: int = 20000,
     seed: int = 0,
     epochs: int = 8,
+    on_epoch: Callable[[int], None] | None = None,
 ) -> TrainedModel:
     """Train the classifier on ``n`` generated rows and save it under ``out_dir``.
 
@@ -93,6 +95,8 @@ def train_classifier(
         Seeds the data, the initial weights and the shuffling.
     epochs
         Passes over the training rows.
+    on_epoch
+        Called with the count of finished epochs after each (a progress bar listens).
     """
     if n < 100 or epochs < 1:
         raise ValueError(f"need n >= 100 and epochs >= 1, got n={n}, epochs={epochs}")
@@ -110,7 +114,8 @@ def train_classifier(
         "n_classes": 2,
     }
     start = time.perf_counter()
-    net = _fit(metadata, train.features, train.labels, seed=seed, epochs=epochs)
+    net = _fit(metadata, train.features, train.labels, seed=seed, epochs=epochs,
+               on_epoch=on_epoch)
     train_s = time.perf_counter() - start
     accuracy = _accuracy(net, holdout.features, holdout.labels)
 
@@ -124,7 +129,8 @@ def train_classifier(
 
 
 def _fit(
-    metadata: dict, X: np.ndarray, y: np.ndarray, *, seed: int, epochs: int
+    metadata: dict, X: np.ndarray, y: np.ndarray, *, seed: int, epochs: int,
+    on_epoch: Callable[[int], None] | None = None,
 ) -> StandardisedMLP:
     """Adam on cross-entropy, shuffled mini-batches; torch's global RNG is left untouched."""
     with torch.random.fork_rng(devices=[]):
@@ -136,12 +142,14 @@ def _fit(
     optimiser = torch.optim.Adam(net.parameters(), lr=_LEARNING_RATE)
     loss_fn = torch.nn.CrossEntropyLoss()
     net.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = torch.randperm(len(xs), generator=shuffle)
         for idx in order.split(_BATCH_SIZE):
             optimiser.zero_grad()
             loss_fn(net(xs[idx]), ys[idx]).backward()
             optimiser.step()
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
     return net.eval()
 
 

@@ -24,6 +24,32 @@ from streams.settings import (
     load,
 )
 
+#: a worked example for each subcommand's --help
+EXAMPLES = {
+    "worker": "INFERWATCH_KAFKA_BOOTSTRAP=127.0.0.1:9092 inferwatch worker --roles "
+              "inference,monitor,join,decide,sink,route",
+    "topics": "INFERWATCH_KAFKA_TOPIC_PREFIX=staging. inferwatch topics",
+    "train": "inferwatch train --model churn --version v2 --rows 50000 --seed 1",
+    "simulate": "inferwatch simulate --count 20000 --rate 500 --drift-at 8000 "
+                "--drift-segment region=eu",
+    "alerts": "inferwatch alerts --seconds 600",
+    "report": "inferwatch report --out var/report.html && xdg-open var/report.html",
+    "grafana": "INFERWATCH_GRAFANA_URL=https://grafana.example.com "
+               "INFERWATCH_GRAFANA_TOKEN=glsa_... inferwatch grafana",
+    "doctor": "INFERWATCH_ALERTING_ALERTMANAGER_URL=http://127.0.0.1:9093 inferwatch doctor",
+    "status": "watch -n 5 inferwatch status",
+    "summary": "INFERWATCH_CLICKHOUSE_PATH=var/demo/chdb inferwatch summary",
+}
+
+
+class _ExampleFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual; prints the example as written (one command)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -93,9 +119,21 @@ def _parser() -> argparse.ArgumentParser:
                                "dashboard through Grafana's API (INFERWATCH_GRAFANA_URL, "
                                "INFERWATCH_GRAFANA_TOKEN). Grafana needs a ClickHouse server.")
 
+    sub.add_parser("doctor", help="check Kafka, the topics, ClickHouse and the alert sinks",
+                   description="One line per check: the Kafka connection, every topic and "
+                               "its partition count, ClickHouse, each configured alert sink. "
+                               "A failed check names the setting to fix; the exit status is "
+                               "1 if any failed.")
+    sub.add_parser("status", help="consumer lag, the last window per model, open incidents",
+                   description="Read from Kafka (works while a worker runs): the lag of each "
+                               "inferwatch consumer group per topic, the last window closed "
+                               "per model and variant, and the incidents still firing.")
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
+    for name, command in sub.choices.items():
+        command.epilog = f"example:\n  {EXAMPLES[name]}"
+        command.formatter_class = _ExampleFormatter
     return p
 
 
@@ -104,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     # the worker logs its life; the short commands speak only through their output
     level = logging.INFO if args.command == "worker" else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in ("doctor", "status"):  # their lines say what failed, once
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -134,6 +174,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _report(Path(args.out))
     if args.command == "grafana":
         return _grafana()
+    if args.command == "doctor":
+        return _doctor(kafka)
+    if args.command == "status":
+        import time
+
+        from streams.status import run
+        print("\n".join(run(kafka, time.time())))
+        return 0
     if args.command == "summary":
         from streams.summary import print_summary
         print_summary(load(ClickHouseSettings))
@@ -158,12 +206,23 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     return 0
 
 
+def _doctor(kafka: KafkaSettings) -> int:
+    from streams.doctor import run_checks
+    checks = run_checks(kafka, load(ClickHouseSettings), load(AlertingSettings))
+    for check in checks:
+        print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def _report(out: Path) -> int:
     from streams.clickhouse_store import ClickHouseStore
-    from streams.html_report import collect, render
+    from streams.html_report import collect, model_store_profiles, render
+    monitor = load(MonitorSettings)
     store = ClickHouseStore(load(ClickHouseSettings).dsn)
     try:
-        page = render(collect(store))
+        page = render(collect(store, profiles=model_store_profiles(
+            load(InferenceSettings).model_dir), slo_threshold_s=monitor.slo_threshold_s,
+            slo_objective=monitor.slo_objective))
     finally:
         store.close()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -200,9 +259,16 @@ def _train(args: argparse.Namespace) -> int:
     if args.version in store.versions(args.model):
         print(f"{args.model} {args.version} is already published in {settings.model_dir}")
         return 0
+    from streams.progress import ProgressBar
+    epochs = 8
+    bar = ProgressBar(epochs, f"train {args.model}", unit=" epochs")
     with tempfile.TemporaryDirectory() as tmp:
-        trained = train_classifier(Path(tmp), model=args.model, version=args.version,
-                                   n=args.rows, seed=args.seed)
+        try:
+            trained = train_classifier(Path(tmp), model=args.model, version=args.version,
+                                       n=args.rows, seed=args.seed, epochs=epochs,
+                                       on_epoch=bar.update)
+        finally:
+            bar.close()
         path = store.publish(args.model, args.version, Path(tmp))
     print(f"published {args.model} {args.version} to {path} "
           f"(held-out accuracy {trained.accuracy:.3f})")
@@ -228,7 +294,12 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             topic_shift_at=args.topic_shift_at, topic_share=args.topic_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
-    result = asyncio.run(simulate(kafka, scenario))
+    from streams.progress import ProgressBar
+    bar = ProgressBar(scenario.count, "simulate", unit=" req")
+    try:
+        result = asyncio.run(simulate(kafka, scenario, progress=bar.update))
+    finally:
+        bar.close()
     print(f"sent {result.requests} requests, {result.external_predictions} outside "
           f"predictions, {result.llm_predictions} assistant answers, {result.outcomes} "
           f"outcomes in {result.seconds:.1f}s")

@@ -184,8 +184,10 @@ class TrafficPlan:
 
 
 async def simulate(settings: KafkaSettings, scenario: Scenario,
-                   clock: Callable[[], float] = time.time) -> SimulationResult:
-    """Produce ``scenario`` to the broker, paced at ``scenario.rate`` (0 = flat out)."""
+                   clock: Callable[[], float] = time.time,
+                   progress: Callable[[int], None] | None = None) -> SimulationResult:
+    """Produce ``scenario`` to the broker, paced at ``scenario.rate`` (0 = flat out);
+    ``progress`` hears the count of requests sent after each chunk."""
     plan = TrafficPlan(scenario, Topics(settings.topic_prefix), clock)
     producer = kafka_clients.producer(settings)
     await producer.start()
@@ -202,6 +204,8 @@ async def simulate(settings: KafkaSettings, scenario: Scenario,
                     await asyncio.sleep(ahead)
             if futures:
                 await futures[-1]
+            if progress is not None:
+                progress(stop)
         await producer.flush()
         for future in futures:
             await future

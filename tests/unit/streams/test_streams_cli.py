@@ -9,7 +9,7 @@ import pytest
 from streams.cli import main
 
 SUBCOMMANDS = ("worker", "topics", "train", "simulate", "alerts", "report", "grafana",
-               "summary")
+               "doctor", "status", "summary")
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +38,9 @@ def test_subcommand_help(cmd: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith(f"usage: inferwatch {cmd}")
     # a description paragraph follows the usage
     assert len(out.split("\n\n")[1].strip()) > 20
+    # and it ends with a worked example of this very subcommand
+    assert out.split("\n\n")[-1].startswith("example:\n  ")
+    assert f"inferwatch {cmd}" in out.split("example:")[1]
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
