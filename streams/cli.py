@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from streams.errors import ConfigError
+from streams.errors import ConfigError, KafkaAccessError
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
@@ -108,12 +108,23 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"inferwatch: {exc}", file=sys.stderr)
         return 2
+    except KafkaAccessError as exc:
+        print(f"inferwatch: {exc}", file=sys.stderr)
+        return 75 if exc.retriable else 2  # EX_TEMPFAIL: the broker may come back
     except KeyboardInterrupt:
         return 130
 
 
+_KAFKA_COMMANDS = ("worker", "topics", "simulate", "alerts")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     kafka = load(KafkaSettings)
+    if args.command in _KAFKA_COMMANDS:
+        # one clear line now (refused credentials, untrusted certificate, no broker),
+        # not a retry loop or a traceback from deep inside a client later
+        from streams.kafka_clients import check_access
+        asyncio.run(check_access(kafka))
     if args.command == "worker":
         return _worker(kafka, args.roles)
     if args.command == "topics":
