@@ -9,9 +9,15 @@ export KAFKA_PORT=${KAFKA_PORT:-39092} KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_
 export INFERWATCH_KAFKA_DIR=${INFERWATCH_KAFKA_DIR:-$PWD/var/kafka-test}
 export INFERWATCH_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
 
-cleanup() { bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true; }
+# The secured broker and the cluster are started by their test fixtures
+# (tests/integration/script_kafka.py); remove them too if pytest did not get to.
+cleanup() {
+  bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true
+  INFERWATCH_KAFKA_DIR=$PWD/var/kafka-test-secure bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true
+  INFERWATCH_KAFKA_DIR=$PWD/var/kafka-test-cluster KAFKA_NODES=3 bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
-bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true  # a fresh broker: no state from earlier runs
+cleanup  # fresh brokers: no state from earlier runs
 bash deploy/kafka/kafka.sh start
 
 set +e

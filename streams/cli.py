@@ -115,20 +115,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-_KAFKA_COMMANDS = ("worker", "topics", "simulate", "alerts")
+def _reach(kafka: KafkaSettings) -> None:
+    """Connect once before a command uses Kafka: one clear line (refused credentials,
+    untrusted certificate, no broker), not a retry loop or a traceback from a client."""
+    from streams.kafka_clients import check_access
+    asyncio.run(check_access(kafka))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     kafka = load(KafkaSettings)
-    if args.command in _KAFKA_COMMANDS:
-        # one clear line now (refused credentials, untrusted certificate, no broker),
-        # not a retry loop or a traceback from deep inside a client later
-        from streams.kafka_clients import check_access
-        asyncio.run(check_access(kafka))
     if args.command == "worker":
         return _worker(kafka, args.roles)
     if args.command == "topics":
         from streams.kafka_clients import create_topics
+        _reach(kafka)
         created = asyncio.run(create_topics(kafka))
         print(f"created {len(created)} topics: {', '.join(created) or '-'}")
         return 0
@@ -138,6 +138,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _simulate(kafka, args)
     if args.command == "alerts":
         from streams.alert_follow import follow_alerts
+        _reach(kafka)
         asyncio.run(follow_alerts(kafka, seconds=args.seconds))
         return 0
     if args.command == "report":
@@ -161,6 +162,7 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
                        alerting=load(AlertingSettings), roles=roles)
     from streams.kafka_clients import create_topics
+    _reach(kafka)
     asyncio.run(create_topics(kafka))
     import faust
     app = create_app(cfg)
@@ -238,6 +240,7 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             topic_shift_at=args.topic_shift_at, topic_share=args.topic_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
+    _reach(kafka)
     result = asyncio.run(simulate(kafka, scenario))
     print(f"sent {result.requests} requests, {result.external_predictions} outside "
           f"predictions, {result.llm_predictions} assistant answers, {result.outcomes} "
