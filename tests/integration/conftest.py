@@ -53,18 +53,19 @@ def bootstrap() -> str:
     return BOOTSTRAP
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secured_kafka() -> Iterator[ScriptKafka]:
-    """A SASL_SSL (SCRAM-SHA-512) node with ACLs, started by kafka.sh for the session."""
+    """A SASL_SSL (SCRAM-SHA-512) node with ACLs, started by kafka.sh for the module that
+    uses it (its JVM is gone before the next module starts)."""
     broker = script_kafka.secure()
     broker.start()
     yield broker
     broker.clean()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kafka_cluster() -> Iterator[ScriptKafka]:
-    """A three-node KRaft cluster, started by kafka.sh for the session."""
+    """A three-node KRaft cluster, started by kafka.sh for the module that uses it."""
     brokers = script_kafka.cluster()
     brokers.start()
     yield brokers
