@@ -15,9 +15,15 @@ HELM=$(bash deploy/helm/helm.sh)
 "$HELM" template inferwatch deploy/helm/inferwatch >/dev/null
 echo "helm template: $("$HELM" template inferwatch deploy/helm/inferwatch | grep -c '^kind:') objects rendered"
 
-cleanup() { bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true; }
+# The secured broker and the cluster are started by their test fixtures
+# (tests/integration/script_kafka.py); remove them too if pytest did not get to.
+cleanup() {
+  bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true
+  INFERWATCH_KAFKA_DIR=$PWD/var/kafka-test-secure bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true
+  INFERWATCH_KAFKA_DIR=$PWD/var/kafka-test-cluster KAFKA_NODES=3 bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
-bash deploy/kafka/kafka.sh clean >/dev/null 2>&1 || true  # a fresh broker: no state from earlier runs
+cleanup  # fresh brokers: no state from earlier runs
 bash deploy/kafka/kafka.sh start
 
 set +e

@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import msgspec
-from aiokafka import AIOKafkaConsumer
 
+from streams import kafka_clients
 from streams.alert_log import format_alert, format_retrain
 from streams.events import Alert, RetrainRequested
 from streams.settings import KafkaSettings
@@ -17,9 +17,7 @@ from streams.topics import Topics
 async def follow_alerts(settings: KafkaSettings, *, seconds: float = 0) -> int:
     """Print alerts and retrain requests from now on; stop after ``seconds`` (0: never)."""
     topics = Topics(settings.topic_prefix)
-    consumer = AIOKafkaConsumer(
-        topics.alerts, topics.retrain, bootstrap_servers=settings.bootstrap,
-        isolation_level="read_committed", auto_offset_reset="latest", enable_auto_commit=False)
+    consumer = kafka_clients.reader(settings, topics.alerts, topics.retrain, from_start=False)
     await consumer.start()
     printed = 0
     deadline = time.monotonic() + seconds if seconds > 0 else float("inf")

@@ -16,9 +16,10 @@ import logging
 import time
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from detectors.incidents import AlertSignal, IncidentTracker, Notification
+from streams import kafka_clients
 from streams.events import Alert
 from streams.notify import (
     AlertmanagerSink,
@@ -87,8 +88,7 @@ class AlertRouter:
         sinks = build_sinks(self.settings)
         outbox = Outbox(sinks, spill_dir=self.settings.spill_dir,
                         on_outcome=self.metrics.observe_delivery if self.metrics else None)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap,
-                                    enable_auto_commit=False, isolation_level="read_committed")
+        consumer = kafka_clients.reader(self.kafka)
         await consumer.start()
         await outbox.start()
         try:

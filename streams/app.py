@@ -22,6 +22,7 @@ from aiokafka import TopicPartition
 
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
+from streams import kafka_clients
 from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
@@ -113,9 +114,9 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     topics = Topics(kafka.topic_prefix)
     cfg.datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"{kafka.topic_prefix}worker", broker=f"kafka://{kafka.bootstrap}",
+        f"{kafka.topic_prefix}worker", **kafka_clients.faust_options(kafka),
         value_serializer="raw", key_serializer="raw", web_enabled=False,
-        datadir=str(cfg.datadir), topic_replication_factor=kafka.replication_factor,
+        datadir=str(cfg.datadir),
         broker_session_timeout=kafka.session_timeout_ms / 1000,
         broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
         consumer_auto_offset_reset="earliest", stream_wait_empty=False)

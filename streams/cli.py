@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from streams.errors import ConfigError
+from streams.errors import ConfigError, KafkaAccessError
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
@@ -149,8 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"inferwatch: {exc}", file=sys.stderr)
         return 2
+    except KafkaAccessError as exc:
+        print(f"inferwatch: {exc}", file=sys.stderr)
+        return 75 if exc.retriable else 2  # EX_TEMPFAIL: the broker may come back
     except KeyboardInterrupt:
         return 130
+
+
+def _reach(kafka: KafkaSettings) -> None:
+    """Connect once before a command uses Kafka: one clear line (refused credentials,
+    untrusted certificate, no broker), not a retry loop or a traceback from a client."""
+    from streams.kafka_clients import check_access
+    asyncio.run(check_access(kafka))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -159,6 +169,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _worker(kafka, args.roles)
     if args.command == "topics":
         from streams.kafka_clients import create_topics
+        _reach(kafka)
         created = asyncio.run(create_topics(kafka))
         print(f"created {len(created)} topics: {', '.join(created) or '-'}")
         return 0
@@ -168,6 +179,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _simulate(kafka, args)
     if args.command == "alerts":
         from streams.alert_follow import follow_alerts
+        _reach(kafka)
         asyncio.run(follow_alerts(kafka, seconds=args.seconds))
         return 0
     if args.command == "report":
@@ -199,6 +211,7 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
                        alerting=load(AlertingSettings), web=load(WebSettings), roles=roles)
     from streams.kafka_clients import create_topics
+    _reach(kafka)
     asyncio.run(create_topics(kafka))
     import faust
     app = create_app(cfg)
@@ -294,6 +307,7 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             topic_shift_at=args.topic_shift_at, topic_share=args.topic_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
+    _reach(kafka)
     from streams.progress import ProgressBar
     bar = ProgressBar(scenario.count, "simulate", unit=" req")
     try:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams import kafka_clients
 from streams.settings import KafkaSettings
 
 
@@ -13,8 +14,7 @@ async def read_latest(settings: KafkaSettings, topic: str, partitions: int,
                       only: Iterable[int] | None = None) -> dict[bytes, bytes]:
     """The last committed value of each key of ``topic`` (no consumer group), in all its
     ``partitions`` or ``only`` those."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
-                                isolation_level="read_committed", auto_offset_reset="earliest")
+    consumer = kafka_clients.reader(settings)
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in (range(partitions) if only is None else only)]

@@ -20,12 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
+from streams import kafka_clients
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
 from streams.topics import Topics
+from tests.integration import script_kafka
+from tests.integration.script_kafka import ScriptKafka
 
 REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = os.environ.get("INFERWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -40,7 +41,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def bootstrap() -> str:
     async def probe() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
+        admin = kafka_clients.admin(KafkaSettings(bootstrap=BOOTSTRAP), request_timeout_ms=5000)
         await admin.start()
         await admin.list_topics()
         await admin.close()
@@ -50,6 +51,25 @@ def bootstrap() -> str:
         pytest.fail(f"Kafka is not answering at {BOOTSTRAP} ({exc!r}); run `make test`, "
                     "which starts it, or `make kafka-start`", pytrace=False)
     return BOOTSTRAP
+
+
+@pytest.fixture(scope="module")
+def secured_kafka() -> Iterator[ScriptKafka]:
+    """A SASL_SSL (SCRAM-SHA-512) node with ACLs, started by kafka.sh for the module that
+    uses it (its JVM is gone before the next module starts)."""
+    broker = script_kafka.secure()
+    broker.start()
+    yield broker
+    broker.clean()
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster() -> Iterator[ScriptKafka]:
+    """A three-node KRaft cluster, started by kafka.sh for the module that uses it."""
+    brokers = script_kafka.cluster()
+    brokers.start()
+    yield brokers
+    brokers.clean()
 
 
 @pytest.fixture(scope="session")
@@ -115,21 +135,26 @@ class Worker:
 
 
 @pytest.fixture
-def env(bootstrap: str, model_dir: Path, tmp_path: Path) -> dict[str, str]:
-    """Environment of one test's worker: own prefix, own ClickHouse folder."""
-    prefix = f"t{uuid.uuid4().hex[:8]}."
+def worker_env(model_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment of one test's worker, but where Kafka is: own model store and
+    ClickHouse folder, short sessions."""
     return {
         **os.environ,
         "PYTHONPATH": str(REPO),
         "INFERWATCH_TEST_DIR": str(tmp_path),
-        "INFERWATCH_KAFKA_BOOTSTRAP": bootstrap,
-        "INFERWATCH_KAFKA_TOPIC_PREFIX": prefix,
         "INFERWATCH_KAFKA_SESSION_TIMEOUT_MS": "6000",
         "INFERWATCH_INFERENCE_MODEL_DIR": str(model_dir),
         "INFERWATCH_CLICKHOUSE_PATH": str(tmp_path / "chdb"),
         "INFERWATCH_MONITOR_WINDOW_SIZE": "1000",
         "INFERWATCH_MONITOR_SUMMARY_SIZE": "250",
     }
+
+
+@pytest.fixture
+def env(bootstrap: str, worker_env: dict[str, str]) -> dict[str, str]:
+    """Environment of one test's worker on `make test`'s broker, with its own prefix."""
+    return {**worker_env, "INFERWATCH_KAFKA_BOOTSTRAP": bootstrap,
+            "INFERWATCH_KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}."}
 
 
 @pytest.fixture
@@ -141,13 +166,14 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
         w.proc.wait()
 
 
-async def consume(bootstrap: str, topic: str, *, until: Callable[[list], bool],  # type: ignore[type-arg]
+async def consume(kafka: str | KafkaSettings, topic: str, *,
+                  until: Callable[[list], bool],  # type: ignore[type-arg]
                   timeout: float = 120) -> list:  # type: ignore[type-arg]
-    """Read ``topic`` from the beginning (read_committed) until ``until(records)``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, isolation_level="read_committed",
-                                max_partition_fetch_bytes=32 * 1024 * 1024,
-                                fetch_max_bytes=64 * 1024 * 1024)
+    """Read ``topic`` from the beginning (read_committed) until ``until(records)``.
+
+    ``kafka``: the bootstrap servers of a plaintext broker, or the settings of any."""
+    settings = kafka if isinstance(kafka, KafkaSettings) else KafkaSettings(bootstrap=kafka)
+    consumer = kafka_clients.reader(settings, topic)
     await consumer.start()
     records: list = []  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout

@@ -7,8 +7,8 @@ import asyncio
 import time
 
 import msgspec
-from aiokafka import AIOKafkaProducer
 
+from streams import kafka_clients
 from streams.codec import encode
 from streams.events import Latency, ModelOutput, MonitorSummary, Outcome, Prediction
 from streams.settings import KafkaSettings
@@ -20,7 +20,7 @@ N, WRONG = 300, 100
 
 
 async def _send(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = kafka_clients.producer(KafkaSettings(bootstrap=bootstrap))
     await producer.start()
     try:
         for topic, key, value in records:

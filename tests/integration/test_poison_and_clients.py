@@ -9,11 +9,12 @@ import time
 import urllib.request
 
 import msgspec
-from aiokafka import AIOKafkaProducer
 
+from streams import kafka_clients
 from streams.codec import encode
 from streams.dead_letter import reason_of
 from streams.events import InferenceRequest, Prediction
+from streams.settings import KafkaSettings
 from streams.topics import Topics
 from tests.integration.conftest import Worker, consume
 
@@ -50,8 +51,7 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
 
     async def produce() -> None:
         nonlocal valid
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                    max_request_size=8 * 1024 * 1024)
+        producer = kafka_clients.producer(KafkaSettings(bootstrap=bootstrap))
         await producer.start()
         try:
             for name, raw in POISON.items():

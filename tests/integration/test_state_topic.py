@@ -6,22 +6,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from streams import kafka_clients
 from streams.settings import KafkaSettings
 from streams.state_topic import read_latest
 
 
 async def _write(bootstrap: str, topic: str, records: list[tuple[bytes, bytes | None]]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = kafka_clients.admin(KafkaSettings(bootstrap=bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1,
                                             topic_configs={"cleanup.policy": "compact"})])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = kafka_clients.producer(KafkaSettings(bootstrap=bootstrap))
     await producer.start()
     try:
         for key, value in records:
