@@ -39,6 +39,7 @@ from detectors.latency import LatencyVerdict, QuantileThreshold
 from retrain.policy import RetrainPolicy
 from streams.batch_loop import Output, dead_letter_outputs
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
+from streams.data_quality_judge import DATA_QUALITY, describe, judge_quality
 from streams.decision_window import GLOBAL, DecisionWindow, pack_rows, unpack_packed
 from streams.events import Alert, DetectorReport, MonitorSummary, RetrainRequested
 from streams.monitor_stage import ReferenceLookup
@@ -283,6 +284,11 @@ class DecisionStage:
             outputs.append(self._report(win, report, now))
             outputs.extend(self._transition(win, DRIFT, bool(drifted), now,
                                             _drift_evidence(shifts)))
+        quality = judge_quality(win, self.references(win.model), self.settings)
+        if quality is not None:
+            outputs.append(self._report(win, quality.report, now))
+            outputs.extend(self._transition(win, DATA_QUALITY, quality.bad, now,
+                                            quality.evidence))
         outputs.extend(self._prediction_drift(win, now))
         outputs.extend(self._embedding_drift(win, now))
         outputs.extend(self._concept_drift(win, now))
@@ -511,6 +517,8 @@ def _alert(win: DecisionWindow, detector: str, fp: str, change: Transition,
 
 
 def _describe(detector: str, evidence: dict[str, float | str]) -> str:
+    if detector == DATA_QUALITY:
+        return describe(evidence)
     if detector == ERROR_BURN:
         return (f"error SLO {evidence.get('slo')} burning: 1h x{evidence.get('burn_1h')}, "
                 f"6h x{evidence.get('burn_6h')}, budget left {evidence.get('budget_remaining')}")
