@@ -101,7 +101,8 @@ def quality_shift(n: int, bad: Mapping[str, int], reference: Mapping[str, float]
         return QualityVerdict(())
     counts = np.array([bad.get(f, 0) for f in names])
     if counts.min() < 0 or counts.max() > n:
-        raise ValueError(f"bad counts must be in [0, n={n}], got {dict(zip(names, counts))}")
+        got = dict(zip(names, counts.tolist(), strict=True))
+        raise ValueError(f"bad counts must be in [0, n={n}], got {got}")
     shares = np.array([reference.get(f, 0.0) for f in names], dtype=float)
     if shares.min() < 0 or shares.max() > 1:
         raise ValueError(f"reference shares must be in [0, 1], got {dict(reference)}")

@@ -121,7 +121,7 @@ class ReferenceProfile:
         cuts = np.quantile(X, qs, axis=0)  # (n_bins - 1, d)
         edges = [np.unique(cuts[:, j]) for j in range(X.shape[1])]
         low, high = np.quantile(X, [bound_quantile, 1 - bound_quantile], axis=0)
-        outside = ((X < low) | (X > high)).mean(axis=0)
+        outside = (np.less(X, low) | np.greater(X, high)).mean(axis=0)
         prof = cls(model, version, tuple(names), edges, [], X.shape[0], low, high, outside)
         idx = prof.bin_indices(X)
         prof.counts = [

@@ -34,6 +34,7 @@ from streams.clickhouse_store import ClickHouseStore
 from streams.decision_stage import DecisionStage
 from streams.errors import ConfigError
 from streams.events import Alert, ModelVersionPublished
+from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.monitor_stage import MonitorStage
@@ -42,6 +43,7 @@ from streams.record_writer import partition_of
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
+    HealthSettings,
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
@@ -51,7 +53,7 @@ from streams.state_topic import read_latest
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "join", "decide", "sink", "route")
+ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health")
 
 
 @dataclass
@@ -63,6 +65,7 @@ class WorkerConfig:
     monitor: MonitorSettings
     clickhouse: ClickHouseSettings
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
+    health: HealthSettings = field(default_factory=lambda: HealthSettings())
     roles: tuple[str, ...] = ROLES
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
@@ -280,6 +283,9 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
         loops["decide"] = dloop.run
     if "sink" in cfg.roles:
         loops["sink"] = _sink_runner(cfg, metrics)
+    if "health" in cfg.roles:
+        loops["health"] = HealthLoop(kafka=kafka, settings=cfg.health,
+                                     dashboard_url=cfg.monitor.dashboard_url).run
     if "route" in cfg.roles:
         if cfg.alerting.any_sink:
             loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting,

@@ -17,6 +17,7 @@ from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
     GrafanaSettings,
+    HealthSettings,
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a stream worker (inference, monitors, sink)",
                        description="Run a worker: creates missing topics, then serves the "
                                    "roles given until SIGTERM or Ctrl-C.")
-    w.add_argument("--roles", default="inference,monitor,join,decide,sink,route",
+    w.add_argument("--roles", default="inference,monitor,join,decide,sink,route,health",
                    help="comma-separated roles to run (default: all)")
 
     sub.add_parser("topics", help="create every topic that does not exist",
@@ -148,7 +149,8 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
         raise ConfigError(f"--roles: unknown {unknown}; valid roles are {list(ROLES)}")
     cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
-                       alerting=load(AlertingSettings), roles=roles)
+                       alerting=load(AlertingSettings), health=load(HealthSettings),
+                       roles=roles)
     from streams.kafka_clients import create_topics
     asyncio.run(create_topics(kafka))
     import faust

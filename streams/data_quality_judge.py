@@ -38,7 +38,7 @@ def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
     """
     if reference is None or not win.checked:
         return None
-    low, high, out_of_range, missing = reference.bounds
+    *_, out_of_range, missing = reference.bounds
     expected = {n: float(out_of_range[j] + missing[j]) for j, n in enumerate(reference.names)}
     names = set(win.missing) | set(win.nonfinite) | set(win.out_of_range)
     bad = {n: _bad(win, n) for n in names}

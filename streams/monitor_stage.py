@@ -151,7 +151,7 @@ class MonitorStage:
         X = np.array([[p.features.get(n, np.nan) for n in names] for p in preds],
                      dtype=np.float64).reshape(len(preds), len(names))
         quality = _quality_counts(ref, X, preds)
-        complete = ~np.isnan(X).any(axis=1)
+        complete = np.asarray(~np.isnan(X).any(axis=1))
         if not complete.any():
             return {}, {}, quality
         rows = [p for p, ok in zip(preds, complete, strict=True) if ok]
@@ -178,10 +178,10 @@ def _quality_counts(ref: ReferenceProfile, X: np.ndarray, preds: list[Prediction
                     ) -> dict[str, Any]:
     """Per feature, the rows missing it, non-finite, or outside the reference range; and
     the rows carrying each feature the reference does not know."""
+    low, high, *_ = ref.bounds
     missing = np.isnan(X)
     nonfinite = np.isinf(X)
-    with np.errstate(invalid="ignore"):
-        outside = np.isfinite(X) & ((X < ref.low) | (X > ref.high))
+    outside = np.isfinite(X) & (np.less(X, low) | np.greater(X, high))
     known = set(ref.names)
     unknown: Counter[str] = Counter()
     for p in preds:

@@ -80,7 +80,7 @@ class Worker:
                                      env=self.env, stdout=handle, stderr=subprocess.STDOUT,
                                      cwd=self.env["INFERWATCH_TEST_DIR"])
         markers = ["inference loop started", "monitor loop started", "decide loop started",
-                   "sink started"]
+                   "sink started", "health loop started"]
         if roles is not None:
             markers = [m for m in markers if m.split()[0] in roles.split(",")]
         deadline = time.monotonic() + timeout
