@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-
-import msgspec
 
 from retrain.reference import ReferenceProfile
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
@@ -14,30 +14,16 @@ from streams.events import Alert
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
 from streams.topics import Topics
-from tests.integration.conftest import Receiver, Worker, consume
-
-# latency on a shared 2-core CI box is not what these tests judge
-RELAXED_LATENCY = {"INFERWATCH_MONITOR_LATENCY_THRESHOLD_S": "30",
-                   "INFERWATCH_MONITOR_SLO_THRESHOLD_S": "30"}
+from tests.integration.conftest import RELAXED_LATENCY, Receiver, Worker, alerts_of, kafka_of
 
 
-def _kafka(env: dict[str, str]) -> KafkaSettings:
-    return KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
-                         topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
-
-
-def _alerts(kafka: KafkaSettings) -> list[Alert]:
-    raw = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).alerts,
-                              until=lambda r: False, timeout=3))
-    return [msgspec.json.decode(m.value, type=Alert) for m in raw]
-
-
-def _wait(receiver: Receiver, done: object, timeout_s: float) -> list[dict]:  # type: ignore[type-arg]
+def _wait(receiver: Receiver, done: Callable[[list[dict]], bool], timeout_s: float
+          ) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with receiver.lock:
             bodies = list(receiver.bodies)
-        if done(bodies):  # type: ignore[operator]
+        if done(bodies):
             return bodies
         time.sleep(0.2)
     with receiver.lock:
@@ -52,6 +38,17 @@ def _webhook(env: dict[str, str], tmp_path: Path) -> Receiver:
     return receiver
 
 
+def _finish(worker: Worker, receiver: Receiver, kafka: KafkaSettings, quiet_s: float
+            ) -> tuple[list[dict], list[Alert]]:
+    """After the resolve: wait ``quiet_s`` for a late page, then stop; what was sent."""
+    time.sleep(quiet_s)
+    bodies = _wait(receiver, lambda b: False, 0.1)
+    alerts = alerts_of(kafka)
+    assert worker.stop() == 0, worker.tail()
+    receiver.server.shutdown()
+    return bodies, alerts
+
+
 def test_malformed_requests_page_once_as_schema_and_hold_the_drift_they_cause(
         worker: Worker, env: dict[str, str], tmp_path: Path) -> None:
     receiver = _webhook(env, tmp_path)
@@ -60,7 +57,7 @@ def test_malformed_requests_page_once_as_schema_and_hold_the_drift_they_cause(
                 "INFERWATCH_HEALTH_SCHEMA_RESOLVE_AFTER_S": "8",
                 # the schema page is out before drift has had its windows
                 "INFERWATCH_MONITOR_FIRE_AFTER": "3"})
-    kafka = _kafka(env)
+    kafka = kafka_of(env)
     worker.start(roles="inference,monitor,decide,route,health")
     # a broken producer: 20% of its records malformed, f3 shifted in the valid ones
     asyncio.run(simulate(kafka, Scenario(count=6000, rate=800, seed=41, run_id="bad",
@@ -69,12 +66,9 @@ def test_malformed_requests_page_once_as_schema_and_hold_the_drift_they_cause(
     firing = _wait(receiver, lambda b: len(b) >= 1, 20)
     # it stops; good traffic follows, and the page resolves
     asyncio.run(simulate(kafka, Scenario(count=8000, rate=800, seed=42, run_id="good")))
-    bodies = _wait(receiver, lambda b: len(b) >= 2, 30)
-    time.sleep(3)  # a late page (drift released by the resolve) would be out by now
-    bodies = _wait(receiver, lambda b: False, 0.1)
-    alerts = _alerts(kafka)
-    assert worker.stop() == 0, worker.tail()
-    receiver.server.shutdown()
+    _wait(receiver, lambda b: len(b) >= 2, 30)
+    # a late page (drift released by the resolve) would be out within 3 s
+    bodies, alerts = _finish(worker, receiver, kafka, quiet_s=3)
 
     assert firing, worker.tail()
     assert [(b["status"], b["model"], b["labels"]["detector"]) for b in bodies] == [
@@ -104,20 +98,16 @@ def test_a_feature_missing_from_30_percent_pages_once_naming_it(
     ReferenceProfile.from_features("ranker", "ext-1", FEATURES, X).save(
         models / "ranker" / "reference.json")
     env["INFERWATCH_INFERENCE_MODEL_DIR"] = str(models)
-    kafka = _kafka(env)
+    kafka = kafka_of(env)
     worker.start(roles="monitor,decide,route")
-    only_ranker = {"rate": 1500, "external_share": 1.0}
-    asyncio.run(simulate(kafka, Scenario(count=3000, seed=43, run_id="ok1", **only_ranker)))
-    asyncio.run(simulate(kafka, Scenario(count=5000, seed=44, run_id="gap", **only_ranker,
-                                         missing_feature="f2", missing_share=0.3)))
+    ranker = partial(Scenario, rate=1500, external_share=1.0)  # outside predictions only
+    asyncio.run(simulate(kafka, ranker(count=3000, seed=43, run_id="ok1")))
+    asyncio.run(simulate(kafka, ranker(count=5000, seed=44, run_id="gap",
+                                       missing_feature="f2", missing_share=0.3)))
     firing = _wait(receiver, lambda b: len(b) >= 1, 20)
-    asyncio.run(simulate(kafka, Scenario(count=5000, seed=45, run_id="ok2", **only_ranker)))
-    bodies = _wait(receiver, lambda b: len(b) >= 2, 30)
-    time.sleep(2)
-    bodies = _wait(receiver, lambda b: False, 0.1)
-    alerts = _alerts(kafka)
-    assert worker.stop() == 0, worker.tail()
-    receiver.server.shutdown()
+    asyncio.run(simulate(kafka, ranker(count=5000, seed=45, run_id="ok2")))
+    _wait(receiver, lambda b: len(b) >= 2, 30)
+    bodies, alerts = _finish(worker, receiver, kafka, quiet_s=2)
 
     assert firing, worker.tail()
     assert [(b["status"], b["model"], b["labels"]["detector"]) for b in bodies] == [
