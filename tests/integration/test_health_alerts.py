@@ -14,7 +14,14 @@ from streams.events import Alert
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
 from streams.topics import Topics
-from tests.integration.conftest import RELAXED_LATENCY, Receiver, Worker, alerts_of, kafka_of
+from tests.integration.conftest import (
+    RELAXED_LATENCY,
+    Receiver,
+    Worker,
+    alerts_of,
+    consume,
+    kafka_of,
+)
 
 
 def _wait(receiver: Receiver, done: Callable[[list[dict]], bool], timeout_s: float
@@ -120,3 +127,30 @@ def test_a_feature_missing_from_30_percent_pages_once_naming_it(
     assert "f2 missing" in quality[0].annotations["summary"]
     assert "f2" in bodies[0]["annotations"]["description"]
     assert [a for a in alerts if a.labels["detector"] != "data_quality"] == []
+
+
+def test_a_schema_alert_open_at_a_kill_9_resolves_after_the_restart(
+        worker: Worker, env: dict[str, str]) -> None:
+    env.update({"INFERWATCH_HEALTH_INTERVAL_S": "1", "INFERWATCH_HEALTH_DEAD_LETTER_WINDOW_S": "5",
+                "INFERWATCH_HEALTH_SCHEMA_FIRE_AFTER_S": "0",
+                "INFERWATCH_HEALTH_SCHEMA_RESOLVE_AFTER_S": "3"})
+    kafka = kafka_of(env)
+    topic = Topics(kafka.topic_prefix).alerts
+    worker.start(roles="inference,health")
+    asyncio.run(simulate(kafka, Scenario(count=3000, rate=800, seed=46, run_id="bad",
+                                         malformed_share=0.2)))
+    asyncio.run(consume(kafka.bootstrap, topic, until=lambda r: len(r) >= 1, timeout=20))
+    worker.kill9()  # the alert is open, and the process that opened it is gone
+    worker.start(roles="inference,health")
+    asyncio.run(simulate(kafka, Scenario(count=3000, rate=800, seed=47, run_id="good")))
+    asyncio.run(consume(kafka.bootstrap, topic, until=lambda r: len(r) >= 2, timeout=30))
+    time.sleep(2)  # a second firing would be out by now
+    alerts = alerts_of(kafka)
+    assert worker.stop() == 0, worker.tail()
+
+    assert [(a.status, a.labels["detector"]) for a in alerts] == [
+        ("firing", "schema"), ("resolved", "schema")], worker.tail()
+    fired, resolved = alerts
+    assert (resolved.fingerprint, resolved.labels) == (fired.fingerprint, fired.labels)
+    assert resolved.starts_at == fired.starts_at and resolved.ends_at is not None
+    assert "health alerts reopened after a restart" in worker.log.read_text()
