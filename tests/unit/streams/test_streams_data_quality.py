@@ -4,6 +4,7 @@ partition, the window merges the counts, the judge pages naming the feature."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import msgspec
 import numpy as np
@@ -161,3 +162,16 @@ def test_missing_feature_pages_once_then_resolves_through_the_stage(
     assert quality[0].evidence["feature"] == "b"
     assert "b missing" in quality[0].annotations["summary"]
     assert [a for a in alerts if a.labels["detector"] != "data_quality"] == []
+
+
+def test_an_outside_model_gives_its_profile_beside_its_name(
+        tmp_path: Path, reference: ReferenceProfile) -> None:
+    from inference.registry import ModelStore
+    from streams.app import ModelCatalog
+
+    (tmp_path / "ranker").mkdir()
+    reference.save(tmp_path / "ranker" / "reference.json")
+    catalog = ModelCatalog(ModelStore(tmp_path), device=None)
+    assert catalog.reference("ranker") == reference
+    assert catalog.reference("nobody") is None
+    assert catalog.predictor("ranker", "") is None  # a profile is not a served model
