@@ -17,7 +17,8 @@ get:
   the cooldown ends, so flapping makes no noise and a real recurrence is not lost;
 - **inhibition**: an alert whose kind an :class:`InhibitRule` targets (drift, by default)
   is held while an alert of a source kind (schema, consumer lag, data quality) is active
-  for the same model, since that upstream fault explains it. An alert already notified
+  for the same model, or for every model (model ``*``: an undecodable record names no
+  model), since that upstream fault explains it. An alert already notified
   is not withdrawn when a source starts.
 
 Each :class:`Notification` carries a ``dedup_key`` that is stable for the incident's
@@ -257,7 +258,8 @@ class IncidentTracker:
         kind = signal.effective_kind
         for rule in self.inhibit_rules:
             if kind in rule.targets and any(
-                    o.signal.model == signal.model and o.signal.effective_kind in rule.sources
+                    o.signal.model in (signal.model, "*")
+                    and o.signal.effective_kind in rule.sources
                     for o in self._members.values()):
                 return True
         return False

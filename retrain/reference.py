@@ -6,6 +6,12 @@ reference deciles (9 edges, so 10 bins; equal edges, as in a count feature, are 
 and how many reference rows fell in each bin. Bin ``i`` holds ``edges[i-1] <= x <
 edges[i]``, the same half-open bins as ``np.histogram`` over ``[-inf, *edges, inf]``.
 
+Data-quality checks need the range the model was trained on: per feature, bounds at the
+``bound_quantile`` and ``1 - bound_quantile`` reference quantiles, the share of reference
+values outside them (about ``2 * bound_quantile``) and the share missing in the reference
+(0 for a complete training matrix). Profiles saved before these existed load with
+unbounded ranges and zero shares, so they flag missing values and unknown features only.
+
 Examples
 --------
 >>> X = np.arange(20.0).reshape(10, 2)
@@ -16,6 +22,8 @@ Examples
 [[0, 1]]
 >>> ReferenceProfile.from_json(prof.to_json()) == prof
 True
+>>> prof.low.round(3).tolist(), prof.high.round(3).tolist(), prof.out_of_range.tolist()
+([0.018, 1.018], [17.982, 18.982], [0.2, 0.2])
 """
 
 from __future__ import annotations
@@ -56,6 +64,13 @@ class ReferenceProfile:
         Per feature, int64 counts of the reference rows in each of ``len(edges) + 1`` bins.
     n
         Number of reference rows.
+    low, high
+        Per feature, the training range: values outside ``[low, high]`` are out of range
+        (``-inf`` and ``inf`` when the profile was saved without bounds).
+    out_of_range
+        Per feature, the share of reference values outside ``[low, high]``.
+    missing
+        Per feature, the share of reference rows without the feature.
     """
 
     model: str
@@ -64,6 +79,19 @@ class ReferenceProfile:
     edges: list[np.ndarray]
     counts: list[np.ndarray]
     n: int
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    out_of_range: np.ndarray | None = None
+    missing: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        d = len(self.names)
+        if self.low is None or self.high is None:
+            self.low, self.high = np.full(d, -np.inf), np.full(d, np.inf)
+        if self.out_of_range is None:
+            self.out_of_range = np.zeros(d)
+        if self.missing is None:
+            self.missing = np.zeros(d)
 
     @classmethod
     def from_features(
@@ -73,8 +101,10 @@ class ReferenceProfile:
         names: Sequence[str],
         X: np.ndarray,
         n_bins: int = 10,
+        bound_quantile: float = 0.001,
     ) -> ReferenceProfile:
-        """Profile the ``(n, d)`` reference matrix ``X`` with ``n_bins`` quantile bins."""
+        """Profile the ``(n, d)`` reference matrix ``X`` with ``n_bins`` quantile bins and
+        bounds at the ``bound_quantile`` and ``1 - bound_quantile`` quantiles."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(names) or X.shape[0] == 0:
             raise ValueError(
@@ -85,10 +115,14 @@ class ReferenceProfile:
             raise ValueError(f"n_bins must be >= 2, got {n_bins}")
         if not np.isfinite(X).all():
             raise ValueError("X must hold finite values only (found NaN or inf)")
+        if not 0 <= bound_quantile < 0.5:
+            raise ValueError(f"bound_quantile must be in [0, 0.5), got {bound_quantile}")
         qs = np.arange(1, n_bins) / n_bins
         cuts = np.quantile(X, qs, axis=0)  # (n_bins - 1, d)
         edges = [np.unique(cuts[:, j]) for j in range(X.shape[1])]
-        prof = cls(model, version, tuple(names), edges, [], X.shape[0])
+        low, high = np.quantile(X, [bound_quantile, 1 - bound_quantile], axis=0)
+        outside = (np.less(X, low) | np.greater(X, high)).mean(axis=0)
+        prof = cls(model, version, tuple(names), edges, [], X.shape[0], low, high, outside)
         idx = prof.bin_indices(X)
         prof.counts = [
             np.bincount(idx[:, j], minlength=len(e) + 1).astype(np.int64)
@@ -128,7 +162,15 @@ class ReferenceProfile:
             == (other.model, other.version, other.names, other.n)
             and _arrays_equal(self.edges, other.edges)
             and _arrays_equal(self.counts, other.counts)
+            and _arrays_equal(self.bounds, other.bounds)
         )
+
+    @property
+    def bounds(self) -> list[np.ndarray]:
+        """``[low, high, out_of_range, missing]``, the data-quality part of the profile."""
+        assert self.low is not None and self.high is not None
+        assert self.out_of_range is not None and self.missing is not None
+        return [self.low, self.high, self.out_of_range, self.missing]
 
     # -- persistence ------------------------------------------------------------------
     def to_json(self) -> str:
@@ -142,6 +184,10 @@ class ReferenceProfile:
             "counts": [c.tolist() for c in self.counts],
             "n": self.n,
         }
+        low, high, out_of_range, missing = self.bounds
+        if np.isfinite(low).all() and np.isfinite(high).all():  # JSON has no infinity
+            doc.update(low=low.tolist(), high=high.tolist(), out_of_range=out_of_range.tolist())
+        doc["missing"] = missing.tolist()
         return json.dumps(doc)
 
     @classmethod
@@ -160,6 +206,10 @@ class ReferenceProfile:
             edges=[np.asarray(e, dtype=np.float64) for e in doc["edges"]],
             counts=[np.asarray(c, dtype=np.int64) for c in doc["counts"]],
             n=int(doc["n"]),
+            low=_floats(doc.get("low")),
+            high=_floats(doc.get("high")),
+            out_of_range=_floats(doc.get("out_of_range")),
+            missing=_floats(doc.get("missing")),
         )
 
     def save(self, path: Path) -> None:
@@ -178,6 +228,10 @@ class ReferenceProfile:
     def load(cls, path: Path) -> ReferenceProfile:
         """Read a profile saved by :meth:`save`."""
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _floats(values: list[float] | None) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, dtype=np.float64)
 
 
 def _arrays_equal(a: list[np.ndarray], b: list[np.ndarray]) -> bool:

@@ -31,6 +31,7 @@ from streams.decision.config import DecisionConfig
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
 from streams.events import Alert, ModelVersionPublished
+from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.model_catalog import ModelCatalog
@@ -41,6 +42,7 @@ from streams.record_writer import partition_of
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
+    HealthSettings,
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
@@ -52,7 +54,7 @@ from streams.topics import Topics
 from streams.web_port import WebPort
 
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "join", "decide", "sink", "route")
+ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health")
 
 
 @dataclass
@@ -65,6 +67,7 @@ class WorkerConfig:
     clickhouse: ClickHouseSettings
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     web: WebSettings = field(default_factory=lambda: WebSettings())
+    health: HealthSettings = field(default_factory=lambda: HealthSettings())
     roles: tuple[str, ...] = ROLES
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
@@ -230,6 +233,9 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
         loops["decide"] = dloop.run
     if "sink" in cfg.roles:
         loops["sink"] = _sink_runner(cfg, metrics, readiness)
+    if "health" in cfg.roles:
+        loops["health"] = HealthLoop(kafka=kafka, settings=cfg.health,
+                                     dashboard_url=cfg.monitor.dashboard_url).run
     if "route" in cfg.roles:
         if cfg.alerting.any_sink:
             loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting, metrics=metrics,

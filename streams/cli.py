@@ -17,6 +17,7 @@ from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
     GrafanaSettings,
+    HealthSettings,
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
@@ -62,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a stream worker (inference, monitors, sink)",
                        description="Run a worker: creates missing topics, then serves the "
                                    "roles given until SIGTERM or Ctrl-C.")
-    w.add_argument("--roles", default="inference,monitor,join,decide,sink,route",
+    w.add_argument("--roles", default="inference,monitor,join,decide,sink,route,health",
                    help="comma-separated roles to run (default: all)")
 
     sub.add_parser("topics", help="create every topic that does not exist",
@@ -103,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="request index from which a new topic takes a share of the prompts")
     s.add_argument("--topic-share", type=float, default=0.4,
                    help="share of prompts about the new topic after --topic-shift-at")
+    s.add_argument("--malformed-share", type=float, default=0.0,
+                   help="share of requests sent malformed (not JSON): dead letters")
+    s.add_argument("--missing-feature", help="a feature left out of --missing-share of "
+                   "the requests and outside predictions")
+    s.add_argument("--missing-share", type=float, default=0.0)
 
     a = sub.add_parser("alerts", help="print alerts as they fire, one line each",
                        description="Follow the alerts topic and print each alert.")
@@ -209,7 +215,8 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
         raise ConfigError(f"--roles: unknown {unknown}; valid roles are {list(ROLES)}")
     cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
-                       alerting=load(AlertingSettings), web=load(WebSettings), roles=roles)
+                       alerting=load(AlertingSettings), web=load(WebSettings),
+                       health=load(HealthSettings), roles=roles)
     from streams.kafka_clients import create_topics
     _reach(kafka)
     asyncio.run(create_topics(kafka))
@@ -304,7 +311,9 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             latency_from=args.latency_from, latency_to=args.latency_to,
             outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
             concept_flip=args.concept_flip, llm_share=args.llm_share,
-            topic_shift_at=args.topic_shift_at, topic_share=args.topic_share)
+            topic_shift_at=args.topic_shift_at, topic_share=args.topic_share,
+            malformed_share=args.malformed_share, missing_feature=args.missing_feature,
+            missing_share=args.missing_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
     _reach(kafka)
@@ -314,7 +323,8 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
         result = asyncio.run(simulate(kafka, scenario, progress=bar.update))
     finally:
         bar.close()
-    print(f"sent {result.requests} requests, {result.external_predictions} outside "
+    print(f"sent {result.requests} requests ({result.malformed} more malformed), "
+          f"{result.external_predictions} outside "
           f"predictions, {result.llm_predictions} assistant answers, {result.outcomes} "
           f"outcomes in {result.seconds:.1f}s")
     return 0

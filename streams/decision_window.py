@@ -19,6 +19,8 @@ from detectors.quantile_sketch import QuantileSketch
 from streams.events import MonitorSummary
 
 GLOBAL = "*"
+#: most unknown feature names a window keeps (the most frequent), so that it stays bounded
+MAX_UNKNOWN = 64
 
 
 @dataclass
@@ -41,6 +43,11 @@ class DecisionWindow:
     embedding_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     embedding_ids: list[str] = field(default_factory=list)
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    checked: int = 0
+    missing: dict[str, int] = field(default_factory=dict)
+    nonfinite: dict[str, int] = field(default_factory=dict)
+    out_of_range: dict[str, int] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -62,6 +69,16 @@ class DecisionWindow:
                 self.latency[part] = sketch
         if summary.embedding_dim:
             self._merge_embeddings(summary)
+        self.checked += summary.checked
+        for mine, theirs in ((self.missing, summary.missing),
+                             (self.nonfinite, summary.nonfinite),
+                             (self.out_of_range, summary.out_of_range),
+                             (self.unknown, summary.unknown)):
+            for name, count in theirs.items():
+                mine[name] = mine.get(name, 0) + count
+        if len(self.unknown) > MAX_UNKNOWN:
+            kept = sorted(self.unknown.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNKNOWN]
+            self.unknown = dict(kept)
 
     def _merge_embeddings(self, summary: MonitorSummary) -> None:
         rows = unpack_rows(summary.embeddings, summary.embedding_dim)
@@ -89,6 +106,8 @@ class DecisionWindow:
             "embedding_cap": self.embedding_cap, "embedded": self.embedded,
             "embedding_keys": self.embedding_keys.tolist(), "embedding_ids": self.embedding_ids,
             "embeddings": pack_rows(self.embeddings),
+            "checked": self.checked, "missing": self.missing, "nonfinite": self.nonfinite,
+            "out_of_range": self.out_of_range, "unknown": self.unknown,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -112,6 +131,10 @@ class DecisionWindow:
             embedding_keys=np.asarray(snap.get("embedding_keys", []), dtype=np.int64),
             embedding_ids=list(snap.get("embedding_ids", [])),
             embeddings=unpack_packed(snap.get("embeddings")),
+            checked=snap.get("checked", 0), missing=dict(snap.get("missing", {})),
+            nonfinite=dict(snap.get("nonfinite", {})),
+            out_of_range=dict(snap.get("out_of_range", {})),
+            unknown=dict(snap.get("unknown", {})),
         )
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams import kafka_clients
 from streams.notify.pagerduty import EVENTS_V2_URL
 from streams.settings import AlertingSettings, ClickHouseSettings, KafkaSettings
 from streams.topics import Topics
@@ -51,8 +51,7 @@ def run_checks(kafka: KafkaSettings, clickhouse: ClickHouseSettings,
 
 async def kafka_checks(settings: KafkaSettings) -> list[Check]:
     """The broker answers; every topic exists with the partition count the loops need."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap,
-                                request_timeout_ms=int(_TIMEOUT_S * 1000))
+    admin = kafka_clients.admin(settings, request_timeout_ms=int(_TIMEOUT_S * 1000))
     try:
         await asyncio.wait_for(admin.start(), _TIMEOUT_S)
         described = await asyncio.wait_for(admin.describe_topics(

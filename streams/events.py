@@ -205,6 +205,11 @@ class MonitorSummary(Event, kw_only=True):
     embedding, a bottom-k sample (by ``embedding_keys``, hashes of the request ids in
     ``embedding_ids``) is kept, projected to ``embedding_dim`` dimensions, as
     little-endian float32 rows in ``embeddings``.
+    Data quality: of the ``checked`` predictions (those of a model with a reference
+    profile), per reference feature, how many lacked it (``missing``), held a non-finite
+    value (``nonfinite``) or a value outside the reference's range (``out_of_range``), and
+    per feature name the reference does not know, how many carried it (``unknown``, the
+    most frequent names only); features with no count are left out.
     The decision step merges these.
     """
 
@@ -229,3 +234,8 @@ class MonitorSummary(Event, kw_only=True):
     embedding_ids: list[str] = []
     embedding_dim: int = 0
     embeddings: bytes = b""
+    checked: int = 0
+    missing: dict[str, int] = {}
+    nonfinite: dict[str, int] = {}
+    out_of_range: dict[str, int] = {}
+    unknown: dict[str, int] = {}

@@ -148,8 +148,10 @@ class ModelCatalog:
         return project(embedding_reference.load(path)) if path.exists() else None
 
     def _profile(self, model: str, name: str) -> ReferenceProfile | None:
+        """A served model's profile is its latest version's; an outside model (one with no
+        version) may give one at ``<model_dir>/<model>/<name>``."""
         version = self.store.latest(model)
-        if version is None:
-            return None
-        path = self.store.path_for(model, version) / name
+        folder = self.store.root / model if version is None else self.store.path_for(
+            model, version)
+        path = folder / name
         return ReferenceProfile.load(path) if path.exists() else None

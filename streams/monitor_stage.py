@@ -27,6 +27,9 @@ from streams.topics import Topics
 
 ReferenceLookup = Callable[[str], "ReferenceProfile | None"]
 LATENCY_PARTS = ("queue", "inference", "total")
+#: most unknown feature names a summary counts (the most frequent): a producer sending
+#: ever new names cannot grow a summary without bound
+MAX_UNKNOWN = 16
 
 
 @dataclass
@@ -109,14 +112,15 @@ class MonitorStage:
             latency[part] = sketch.snapshot()
             if part == "total":
                 slo_good = int(np.count_nonzero(values <= self.slo_threshold_s))
-        histograms, segments = self._histograms(win.model, preds)
+        histograms, segments, quality = self._inputs(win.model, preds)
         return MonitorSummary(
             model=win.model, variant=win.variant, partition=win.partition,
             first_offset=win.first_offset, last_offset=win.last_offset,
             window_start=float(request_ts.min()), window_end=float(request_ts.max()),
             n=len(preds), histograms=histograms, latency=latency, segments=segments,
             outputs=self._output_histograms(win.model, preds), slo_good=slo_good,
-            errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds))
+            errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds),
+            **quality)
 
     def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:
         """A bottom-k sample of the input embeddings, projected (MonitorSummary fields)."""
@@ -136,23 +140,29 @@ class MonitorStage:
                 "embedding_dim": int(projected.shape[1]),
                 "embeddings": projected.astype("<f4").tobytes()}
 
-    def _histograms(self, model: str, preds: list[Prediction]
-                    ) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:
+    def _inputs(self, model: str, preds: list[Prediction]) -> tuple[
+            dict[str, list[int]], dict[str, dict[str, list[int]]], dict[str, Any]]:
+        """Feature histograms (global, per segment) of the complete rows, and the data
+        quality counts of every row (MonitorSummary fields)."""
         ref = self.references(model)
         if ref is None:
-            return {}, {}
-        rows = [p for p in preds if all(n in p.features for n in ref.names)]
-        if not rows:
-            return {}, {}
-        idx = ref.bin_indices(np.array([[p.features[n] for n in ref.names] for p in rows]))
+            return {}, {}, {}
+        names = ref.names
+        X = np.array([[p.features.get(n, np.nan) for n in names] for p in preds],
+                     dtype=np.float64).reshape(len(preds), len(names))
+        quality = _quality_counts(ref, X, preds)
+        complete = np.asarray(~np.isnan(X).any(axis=1))
+        if not complete.any():
+            return {}, {}, quality
+        rows = [p for p, ok in zip(preds, complete, strict=True) if ok]
+        idx = ref.bin_indices(X[complete])
         histograms = _bincounts(ref, idx)
         labels = [{f"{k}={v}" for k, v in p.segment.items()} for p in rows]
         segments = {}
         for label in sorted(set().union(*labels)):
             mask = np.fromiter((label in row for row in labels), dtype=bool, count=len(rows))
             segments[label] = _bincounts(ref, idx[mask])
-        return histograms, segments
-
+        return histograms, segments, quality
 
     def _output_histograms(self, model: str, preds: list[Prediction]) -> dict[str, list[int]]:
         ref = self.output_references(model) if self.output_references else None
@@ -162,6 +172,30 @@ class MonitorStage:
         if not len(scores):
             return {}
         return _bincounts(ref, ref.bin_indices(scores))
+
+
+def _quality_counts(ref: ReferenceProfile, X: np.ndarray, preds: list[Prediction]
+                    ) -> dict[str, Any]:
+    """Per feature, the rows missing it, non-finite, or outside the reference range; and
+    the rows carrying each feature the reference does not know."""
+    low, high, *_ = ref.bounds
+    missing = np.isnan(X)
+    nonfinite = np.isinf(X)
+    outside = np.isfinite(X) & (np.less(X, low) | np.greater(X, high))
+    known = set(ref.names)
+    unknown: Counter[str] = Counter()
+    for p in preds:
+        if len(p.features) > len(known) or not known.issuperset(p.features):
+            unknown.update(n for n in p.features if n not in known)
+    return {"checked": len(preds), "missing": _nonzero(ref.names, missing),
+            "nonfinite": _nonzero(ref.names, nonfinite),
+            "out_of_range": _nonzero(ref.names, outside),
+            "unknown": dict(unknown.most_common(MAX_UNKNOWN))}
+
+
+def _nonzero(names: Sequence[str], flags: np.ndarray) -> dict[str, int]:
+    counts = flags.sum(axis=0)
+    return {n: int(c) for n, c in zip(names, counts, strict=True) if c}
 
 
 def _bincounts(ref: ReferenceProfile, idx: np.ndarray) -> dict[str, list[int]]:

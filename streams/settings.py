@@ -196,6 +196,13 @@ class MonitorSettings(BaseSettings):
     embedding_alpha: float = Field(0.005, gt=0, lt=1, description="Significance of a "
                                    "window's embedding drift decision against the "
                                    "reference: the MMD and the novelty tests each at half.")
+    quality_tolerance: float = Field(0.02, ge=0, lt=1, description="Rise of a feature's "
+                                     "share of bad values (missing, non-finite, outside "
+                                     "the training range, or a feature the reference does "
+                                     "not know) over the reference's share that is "
+                                     "tolerated before a data-quality page.")
+    quality_alpha: float = Field(0.001, gt=0, lt=1, description="False discovery rate of "
+                                 "the data-quality tests over a model's features.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
 
@@ -209,6 +216,38 @@ class MonitorSettings(BaseSettings):
                              f"1/{permutations + 1}: the MMD could never fire (raise "
                              "INFERWATCH_MONITOR_EMBEDDING_PERMUTATIONS)")
         return alpha
+
+
+class HealthSettings(BaseSettings):
+    """The health loop: dead-letter rates (schema alerts) and consumer lag."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_HEALTH_", extra="ignore")
+
+    interval_s: float = Field(2.0, gt=0, description="Seconds between evaluations.")
+    dead_letter_share: float = Field(0.05, gt=0, lt=1, description="Share of a source "
+                                     "topic's records dead-lettered for one reason, over "
+                                     "dead_letter_window_s, that is a schema fault.")
+    dead_letter_window_s: float = Field(30.0, gt=0, description="Seconds over which the "
+                                        "dead-letter share is measured.")
+    dead_letter_min_records: int = Field(50, ge=1, description="Fewest source records in "
+                                         "the window for a share to be judged.")
+    schema_fire_after_s: float = Field(10.0, ge=0, description="A dead-letter share over "
+                                       "the bound this long pages.")
+    schema_resolve_after_s: float = Field(15.0, ge=0, description="Under the bound this "
+                                          "long, the schema alert resolves.")
+    lag_max: int = Field(10_000, ge=1, description="Records a consumer group may be behind "
+                         "on a topic.")
+    lag_fire_after_s: float = Field(120.0, ge=0, description="Lag over lag_max this long "
+                                    "pages.")
+    lag_resolve_after_s: float = Field(60.0, ge=0, description="Lag under lag_max this "
+                                       "long resolves.")
+    lag_groups: str = Field("", description="Comma-separated consumer groups to watch; "
+                            "empty: every group whose name starts with the topic prefix "
+                            "(the workers' own).")
+
+    @property
+    def groups(self) -> list[str]:
+        return [g.strip() for g in self.lag_groups.split(",") if g.strip()]
 
 
 class ClickHouseSettings(BaseSettings):

@@ -8,6 +8,9 @@ elsewhere) answers prompts and publishes its predictions with each prompt's embe
 from a chosen index a new topic takes a share of the prompts. A share of requests gets
 its true label as an outcome, a fixed number of requests later; from a chosen index a
 share of those labels flip (concept drift: the world changed, the inputs did not).
+Faulty producers: a share of the requests can be malformed (not JSON: they end in the
+dead-letter topic), and a feature can go missing from a share of the requests and of the
+outside server's predictions.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class Scenario:
     llm_share: float = 0.0
     topic_shift_at: int | None = None
     topic_share: float = 0.4
+    malformed_share: float = 0.0
+    missing_feature: str | None = None
+    missing_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.count < 0 or self.rate < 0:
@@ -60,9 +66,12 @@ class Scenario:
             raise ValueError("external_share + llm_share must be <= 1, got "
                              f"{self.external_share} + {self.llm_share}")
         for name in ("external_share", "outcome_share", "concept_flip", "llm_share",
-                     "topic_share"):
+                     "topic_share", "malformed_share", "missing_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.missing_feature is not None and self.missing_feature not in FEATURES:
+            raise ValueError(f"missing_feature must be one of {FEATURES}, "
+                             f"got {self.missing_feature!r}")
         if self.drift_at is not None and self.drift is None:
             raise ValueError("drift_at needs a drift (feature, shift)")
 
@@ -72,6 +81,7 @@ class SimulationResult:
     """What was sent."""
 
     requests: int = 0
+    malformed: int = 0
     external_predictions: int = 0
     llm_predictions: int = 0
     topic_shift_ts: float | None = None
@@ -93,6 +103,7 @@ class TrafficPlan:
         # of a seeded scenario as it was
         self._llm_rng = np.random.default_rng(scenario.seed + 2)
         self._prompts = PromptTopics(scenario.seed + 3)
+        self._faults = np.random.default_rng(scenario.seed + 4)
         self._labels: deque[tuple[int, str, int]] = deque()
         self.result = SimulationResult()
 
@@ -117,12 +128,19 @@ class TrafficPlan:
                     out.append(self._assistant(i, rid, now))
                     continue
                 features = dict(zip(FEATURES, batch.features[j].tolist(), strict=True))
+                if s.missing_feature and self._faults.random() < s.missing_share:
+                    del features[s.missing_feature]
                 unit = f"u{int(self._rng.integers(0, 10_000))}"
                 if external[j]:
                     out.append(self._external(i, rid, now, features, batch.segments[j], unit))
                     continue
                 req = InferenceRequest(id=rid, ts=now, model=s.model, features=features,
                                        unit_id=unit, segment=batch.segments[j])
+                if s.malformed_share and self._faults.random() < s.malformed_share:
+                    # what a broken producer sends: cut short, not JSON
+                    out.append((self.topics.requests, rid.encode(), encode(req)[:-7]))
+                    self.result.malformed += 1
+                    continue
                 out.append((self.topics.requests, rid.encode(), encode(req)))
                 self.result.requests += 1
                 if self._rng.random() < s.outcome_share:

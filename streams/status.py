@@ -17,6 +17,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams import kafka_clients
 from streams.alert_log import format_alert
 from streams.events import Alert, DetectorReport
 from streams.settings import KafkaSettings
@@ -82,9 +83,8 @@ def last_windows(reports: Iterable[DetectorReport]) -> dict[tuple[str, str], Det
 async def gather(settings: KafkaSettings) -> Status:
     """Read the lag of every inferwatch group, the reports' tail and the alerts topic."""
     topics = Topics(settings.topic_prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap,
-                                isolation_level="read_committed", enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    consumer = kafka_clients.reader(settings)
+    admin = kafka_clients.admin(settings)
     await consumer.start()
     try:
         await admin.start()

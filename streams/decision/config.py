@@ -36,6 +36,8 @@ class DecisionConfig:
     embedding_reference: int = 512
     embedding_permutations: int = 400
     embedding_alpha: float = 0.005
+    quality_tolerance: float = 0.02
+    quality_alpha: float = 0.001
     dashboard_url: str = "http://127.0.0.1:3000/d/inferwatch"
 
     @classmethod

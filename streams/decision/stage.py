@@ -28,6 +28,7 @@ import numpy as np
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.decision.concept_drift import ConceptDrift
 from streams.decision.config import DecisionConfig
+from streams.decision.data_quality import DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.judge import Judge, ReferenceLookup
@@ -64,7 +65,8 @@ class DecisionStage:
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
-            FeatureDrift(references, config), PredictionDrift(output_references, config),
+            FeatureDrift(references, config), DataQuality(references, config),
+            PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
             LatencyQuantile(config)]

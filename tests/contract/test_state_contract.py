@@ -26,9 +26,12 @@ import streams
 from detectors.alert_rule import AlertRule
 from detectors.base import Detector
 from detectors.burn_rate import BurnRateMonitor, LatencySLO
+from detectors.consumer_lag import ConsumerLag
+from detectors.dead_letter_rate import DeadLetterRate
 from detectors.error_rate import ErrorRateShift
 from detectors.quantile_sketch import QuantileSketch
 from detectors.state import Stateful
+from detectors.sustained import SustainedCondition
 from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
 from streams.decision.config import DecisionConfig
@@ -36,6 +39,8 @@ from streams.decision.state import ModelState
 from streams.decision.verdict import Verdict
 from streams.decision_window import DecisionWindow
 from streams.events import DetectorReport, MonitorSummary
+from streams.health_watch import HealthWatch
+from streams.settings import HealthSettings
 
 NEXT = 10_000
 
@@ -144,6 +149,35 @@ def _model_state_step(state: ModelState, rng: np.random.Generator, i: int) -> An
     return out, verdict.drift, decision
 
 
+def _sustained_step(cond: SustainedCondition, rng: np.random.Generator, i: int) -> Any:
+    return cond.observe(f"k{i % 3}", bool(rng.random() < (0.9 if (i // 300) % 2 else 0.05)),
+                        now=float(i))
+
+
+def _dead_letter_step(rule: DeadLetterRate, rng: np.random.Generator, i: int) -> Any:
+    now = float(i)
+    rule.add_volume("requests", 100 * i, now=now)
+    bad = (i // 200) % 2 == 1
+    rule.add_dead_letters("*", "requests", "malformed", int(rng.integers(10, 30)) if bad
+                          else int(rng.integers(0, 2)), now=now)
+    return [(c.parts, c.status) for c in rule.evaluate(now=now)]
+
+
+def _lag_step(rule: ConsumerLag, rng: np.random.Generator, i: int) -> Any:
+    lag = int(rng.integers(0, 50_000)) if (i // 300) % 2 else int(rng.integers(0, 100))
+    return [(c.parts, c.status) for c in rule.evaluate({("g", "t"): lag}, now=float(i))]
+
+
+def _health_step(watch: HealthWatch, rng: np.random.Generator, i: int) -> Any:
+    now = float(i)
+    watch.volumes({"t.requests": 100 * i}, now=now)
+    bad = (i // 200) % 2 == 1
+    headers = [("inferwatch.source.topic", b"t.requests"), ("inferwatch.error.kind", b"decode")]
+    watch.dead_letters([(headers, b"{", now)] * (20 if bad else 0))
+    lag = 50_000 if (i // 300) % 2 else 10
+    return [msgspec.json.encode(a) for a in watch.evaluate({("g", "t"): lag}, now=now)]
+
+
 def _change_detector(cls: type[Detector]) -> Case:
     binary = getattr(cls, "input_kind", "real") == "binary"
 
@@ -168,6 +202,15 @@ CASES: dict[str, Case] = {
     "DecisionWindow": Case(lambda: DecisionWindow("churn", "A", opened=0.0), _window_step,
                            max_bytes=32 * 1024, long=20_000),
     "AlertBook": Case(lambda: AlertBook(2, 2), _book_step, max_bytes=8 * 1024),
+    "SustainedCondition": Case(lambda: SustainedCondition(5.0, 5.0), _sustained_step,
+                               max_bytes=2048),
+    "DeadLetterRate": Case(lambda: DeadLetterRate(0.05, 30.0, 50, 5.0, 5.0), _dead_letter_step,
+                           max_bytes=16 * 1024),
+    "ConsumerLag": Case(lambda: ConsumerLag(10_000, 10.0, 10.0), _lag_step, max_bytes=2048),
+    "HealthWatch": Case(lambda: HealthWatch(HealthSettings(
+        dead_letter_window_s=30, dead_letter_min_records=50, schema_fire_after_s=5,
+        schema_resolve_after_s=5, lag_fire_after_s=10, lag_resolve_after_s=10)),
+        _health_step, max_bytes=16 * 1024),
     "ModelState": Case(lambda: ModelState("churn", DecisionConfig()), _model_state_step,
                        max_bytes=96 * 1024, long=10_000),
 }

@@ -9,28 +9,14 @@ from pathlib import Path
 import msgspec
 
 from retrain.synthetic import Drift
-from streams.events import Alert, DetectorReport, Prediction
-from streams.settings import KafkaSettings
+from streams.events import DetectorReport, Prediction
 from streams.simulator import Scenario, simulate
 from streams.topics import Topics
-from tests.integration.conftest import Receiver, Worker, consume
+from tests.integration.conftest import RELAXED_LATENCY, Receiver, Worker, consume
+from tests.integration.conftest import alerts_of as _alerts
+from tests.integration.conftest import kafka_of as _kafka
 
-# These tests judge drift detection. Latency on a shared 2-core CI box is not what they
-# measure, so the latency checks get thresholds no healthy run reaches; the drift
-# settings stay the shipped defaults.
-RELAXED_LATENCY = {"INFERWATCH_MONITOR_LATENCY_THRESHOLD_S": "30",
-                   "INFERWATCH_MONITOR_SLO_THRESHOLD_S": "30"}
-
-
-def _kafka(env: dict[str, str]) -> KafkaSettings:
-    return KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
-                         topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
-
-
-def _alerts(kafka: KafkaSettings) -> list[Alert]:
-    raw = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).alerts,
-                              until=lambda r: False, timeout=3))
-    return [msgspec.json.decode(m.value, type=Alert) for m in raw]
+# These tests judge drift detection, with the drift settings as shipped.
 
 
 def test_drift_of_one_feature_in_one_segment_pages_once_naming_both(
@@ -84,7 +70,7 @@ def test_a_stable_stream_of_100k_events_raises_no_alert(
     assert judged(reports) >= 98_000
     assert {msgspec.json.decode(m.value, type=DetectorReport).detector for m in reports} == {
         "feature_drift", "prediction_drift", "latency_quantile", "slo_burn_rate",
-        "slo_error_burn_rate"}
+        "slo_error_burn_rate", "data_quality"}
     assert alerts == [], [a.annotations["summary"] for a in alerts]
 
 

@@ -130,6 +130,26 @@ def test_upstream_alert_inhibits_drift_of_the_same_model_only() -> None:
                                                              ("ticket", "resolved")]
 
 
+def test_an_upstream_alert_of_every_model_inhibits_drift_of_any_model() -> None:
+    tracker, clock = _tracker(resolve_after_evaluations=1)
+    notes = _feed(tracker, clock, 0.0,
+                  fire("*", "schema"),
+                  fire("m", "psi", kind="drift"),
+                  fire("other", "psi", kind="drift"),
+                  fire("other", "latency"))  # not a target kind: pages as ever
+    assert sorted(n.model for n in notes) == ["*", "other"]
+    assert [n.labels["detector"] for n in notes if n.model == "other"] == ["latency"]
+    # drift that ends while the schema fault is open never pages anyone
+    assert _feed(tracker, clock, 60.0, clear("m", "psi"), clear("other", "psi")) == []
+    notes = _feed(tracker, clock, 120.0, clear("*", "schema"))
+    assert [(n.model, n.status) for n in notes] == [("*", "resolved")]
+    # a source of one model still holds only that model
+    _feed(tracker, clock, 200.0, fire("m", "data_quality"))
+    notes = _feed(tracker, clock, 210.0, fire("m", "psi", kind="drift"),
+                  fire("third", "psi", kind="drift"))
+    assert [n.model for n in notes] == ["third"]
+
+
 def test_drift_already_notified_is_not_withdrawn_by_a_later_source() -> None:
     tracker, clock = _tracker(resolve_after_evaluations=1)
     assert len(_feed(tracker, clock, 0.0, fire("m", "psi", kind="drift"))) == 1

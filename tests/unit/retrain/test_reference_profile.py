@@ -69,3 +69,30 @@ def test_bad_inputs_raise(X: np.ndarray) -> None:
         prof.bin_indices(X[:, :3])
     with pytest.raises(ValueError, match="schema_version"):
         ReferenceProfile.from_json('{"schema_version": 99}')
+
+
+def test_bounds_are_reference_quantiles_and_shares_outside_them(X: np.ndarray) -> None:
+    prof = ReferenceProfile.from_features("churn", "v1", FEATURES, X, bound_quantile=0.01)
+    low, high = np.quantile(X, [0.01, 0.99], axis=0)
+    np.testing.assert_array_equal(prof.low, low)
+    np.testing.assert_array_equal(prof.high, high)
+    outside = [np.count_nonzero((col < lo) | (col > hi)) / len(col)
+               for col, lo, hi in zip(X.T, low, high, strict=True)]
+    np.testing.assert_array_equal(prof.out_of_range, outside)
+    assert prof.out_of_range.max() <= 0.02 + 1e-12
+    np.testing.assert_array_equal(prof.missing, np.zeros(len(FEATURES)))
+    with pytest.raises(ValueError, match="bound_quantile"):
+        ReferenceProfile.from_features("m", "v", FEATURES, X, bound_quantile=0.5)
+
+
+def test_a_profile_saved_without_bounds_loads_unbounded(X: np.ndarray) -> None:
+    import json
+
+    doc = json.loads(ReferenceProfile.from_features("churn", "v1", FEATURES, X).to_json())
+    for key in ("low", "high", "out_of_range", "missing"):
+        del doc[key]
+    old = ReferenceProfile.from_json(json.dumps(doc))
+    assert np.isneginf(old.low).all() and np.isposinf(old.high).all()
+    assert not old.out_of_range.any() and not old.missing.any()
+    # and it saves again without writing an infinity JSON cannot hold
+    assert ReferenceProfile.from_json(old.to_json()) == old

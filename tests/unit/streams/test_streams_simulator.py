@@ -145,3 +145,30 @@ def test_no_outcomes_without_a_share() -> None:
     plan, out = _run(Scenario(count=800, seed=1))
     assert plan.result.outcomes == 0
     assert all(t == TOPICS.requests for t, _, _ in out)
+
+
+def test_a_faulty_producer_sends_malformed_requests_and_drops_a_feature() -> None:
+    scenario = Scenario(count=4000, seed=5, external_share=0.25, malformed_share=0.2,
+                        missing_feature="f2", missing_share=0.3)
+    plan, out = _run(scenario)
+    recs = [SourceRecord(t, 0, i, k, v) for i, (t, k, v) in enumerate(out)
+            if t == TOPICS.requests]
+    dec = BatchDecoder(InferenceRequest, max_record_bytes=1 << 16).decode(recs)
+    assert {r.kind for r in dec.rejected} == {"malformed"}
+    assert len(dec.rejected) == plan.result.malformed
+    served = len(dec.rejected) + len(dec.events)
+    # binomial counts within 5 standard deviations of their means
+    assert abs(len(dec.rejected) - 0.2 * served) <= 5 * math.sqrt(served * 0.2 * 0.8)
+    ext = _decode(out, TOPICS.predictions, Prediction)
+    rows = [e.features for e in dec.events] + [p.features for p in ext]
+    lacking = sum("f2" not in f for f in rows)
+    assert abs(lacking - 0.3 * len(rows)) <= 5 * math.sqrt(len(rows) * 0.3 * 0.7)
+    assert all(set(f) | {"f2"} == set(FEATURES) for f in rows)
+    # the faults draw from their own generator: the rest of the scenario is unchanged
+    _, clean = _run(Scenario(count=4000, seed=5, external_share=0.25))
+    clean_ids = {k for t, k, _ in clean}
+    assert {k for t, k, _ in out} == clean_ids
+    with pytest.raises(ValueError, match="missing_feature"):
+        Scenario(count=1, missing_feature="nope")
+    with pytest.raises(ValueError, match="malformed_share"):
+        Scenario(count=1, malformed_share=1.5)

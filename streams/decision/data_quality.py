@@ -1,0 +1,102 @@
+"""The data-quality adapter: a merged window's counts in, a verdict out.
+
+The monitors count, per partition, each feature's missing, non-finite and out-of-range
+values and the features the reference does not know; the window merges the counts.
+Here a feature's bad values are all three together, tested against the reference's share
+of them (:func:`detectors.data_quality.quality_shift`); the evidence names the worst
+feature, what is wrong with it, and the segment (``*``: the counts are global).
+"""
+
+from __future__ import annotations
+
+from detectors.data_quality import FeatureQuality, quality_shift
+from retrain.reference import ReferenceProfile
+from streams.decision.config import DecisionConfig
+from streams.decision.judge import ReferenceLookup
+from streams.decision.state import ModelState
+from streams.decision.verdict import Evidence, Verdict, target_key
+from streams.decision_window import GLOBAL, DecisionWindow
+from streams.events import DetectorReport
+
+DATA_QUALITY = "data_quality"
+#: other flagged features whose share the evidence lists beside the worst
+SHOWN = 3
+
+
+class DataQuality:
+    """Missing, non-finite, out-of-range and unknown features against the reference."""
+
+    detector = DATA_QUALITY
+
+    def __init__(self, references: ReferenceLookup, config: DecisionConfig) -> None:
+        self.references = references
+        self.config = config
+
+    def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
+        verdict = judge_quality(win, self.references(win.model), self.config)
+        return [] if verdict is None else [verdict]
+
+    @staticmethod
+    def describe(evidence: Evidence) -> str:
+        """The alert's one-line summary of a data-quality verdict."""
+        return (f"data quality: {evidence.get('feature')} "
+                f"{evidence.get('problem', 'bad values')} in "
+                f"{float(evidence.get('share', 0.0)):.1%} of inputs (tolerated "
+                f"{float(evidence.get('expected', 0.0)):.1%})")
+
+
+def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
+                  config: DecisionConfig) -> Verdict | None:
+    """Judge the data quality of ``win`` against ``reference``'s bounds and shares.
+
+    None when there is nothing to judge: no reference, or no prediction checked.
+    """
+    if reference is None or not win.checked:
+        return None
+    *_, out_of_range, missing = reference.bounds
+    expected = {n: float(out_of_range[j] + missing[j]) for j, n in enumerate(reference.names)}
+    names = set(win.missing) | set(win.nonfinite) | set(win.out_of_range)
+    bad = {n: _bad(win, n) for n in names}
+    bad.update({n: c for n, c in win.unknown.items() if n not in expected})
+    verdict = quality_shift(win.checked, bad, expected, tolerance=config.quality_tolerance,
+                            alpha=config.quality_alpha)
+    worst = verdict.worst
+    assert worst is not None, "a reference names at least one feature"
+    evidence = _evidence(win, worst, verdict.features, known=worst.feature in expected)
+    report = DetectorReport(
+        detector=DATA_QUALITY, model=win.model, variant=win.variant, segment=GLOBAL,
+        window_start=win.window_start, window_end=win.window_end, n=win.checked,
+        statistic=worst.share, threshold=worst.expected, p_value=worst.p_adjusted,
+        decision="breach" if verdict.bad else "ok", evidence=evidence)
+    target = {"feature": worst.feature, "segment": GLOBAL} if verdict.bad else {}
+    now: dict[str, Evidence] = {
+        target_key({"feature": t.feature, "segment": GLOBAL}):
+            {"share": round(t.share, 4), "expected": round(t.expected, 4)}
+        for t in verdict.features}
+    return Verdict(DATA_QUALITY, report, verdict.bad, evidence, target=target, now=now)
+
+
+def _bad(win: DecisionWindow, name: str) -> int:
+    return win.missing.get(name, 0) + win.nonfinite.get(name, 0) + win.out_of_range.get(name, 0)
+
+
+def _evidence(win: DecisionWindow, worst: FeatureQuality, tests: tuple[FeatureQuality, ...],
+              *, known: bool) -> dict[str, float | str]:
+    name = worst.feature
+    if known:
+        parts = {"missing": win.missing.get(name, 0), "non-finite": win.nonfinite.get(name, 0),
+                 "out of range": win.out_of_range.get(name, 0)}
+        problem = max(parts, key=lambda k: parts[k]) if any(parts.values()) else "ok"
+    else:
+        parts, problem = {}, "unknown to the model"
+    evidence: dict[str, float | str] = {
+        "feature": name, "segment": GLOBAL, "problem": problem,
+        "share": round(worst.share, 4), "expected": round(worst.expected, 4),
+        "p_adj": float(f"{worst.p_adjusted:.3g}"), "checked": float(win.checked)}
+    for kind, count in parts.items():
+        if count:
+            evidence[f"{kind.replace(' ', '_').replace('-', '')}_share"] = round(
+                count / win.checked, 4)
+    for other in [t for t in tests if t.flagged and t.feature != name][:SHOWN]:
+        evidence[f"share[{other.feature}]"] = round(other.share, 4)
+    return evidence
