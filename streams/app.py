@@ -292,8 +292,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
 def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics
                  ) -> Callable[[asyncio.Event], Awaitable[None]]:
     async def run(stop: asyncio.Event) -> None:
-        store = await asyncio.to_thread(ClickHouseStore, cfg.clickhouse.dsn,
-                                        retry_max_s=cfg.clickhouse.retry_max_s)
+        store = await asyncio.to_thread(ClickHouseStore.open, cfg.clickhouse)
         try:
             await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
                            metrics=metrics).run(stop)

@@ -160,7 +160,7 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
 def _report(out: Path) -> int:
     from streams.clickhouse_store import ClickHouseStore
     from streams.html_report import collect, render
-    store = ClickHouseStore(load(ClickHouseSettings).dsn)
+    store = ClickHouseStore.open(load(ClickHouseSettings))
     try:
         page = render(collect(store))
     finally:
