@@ -4,13 +4,17 @@
 # `make test`). Each version gets a virtual environment of its own outside the
 # checkout, keyed by the dependency list like the main one, so a re-run reuses it.
 #
-#   PYTHONS="3.12 3.13" CACHE=~/.cache/inferwatch DEPS_HASH=... bash deploy/unit_pythons.sh
+#   PYTHONS="3.12 3.13" CACHE=~/.cache/inferwatch DEPS_HASH=... bash deploy/unit_pythons.sh [PATHS]
+#
+# PATHS (default: every unit test and doctest) narrow the run, e.g. to one test file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHONS=${PYTHONS:-3.12 3.13}
 CACHE=${CACHE:-$HOME/.cache/inferwatch}
 DEPS_HASH=${DEPS_HASH:-$(cat pyproject.toml deploy/requirements.py | sha256sum | cut -c1-16)}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+paths=("$@")
+[ ${#paths[@]} -gt 0 ] || paths=(tests streams detectors inference retrain)
 
 # python3.X on PATH, else pyenv's install of it (pyenv's shims refuse versions that
 # are installed but not selected)
@@ -40,6 +44,6 @@ for v in $PYTHONS; do
   fi
   start=$(date +%s)
   "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not kafka and not alertmanager" \
-    tests streams detectors inference retrain
+    "${paths[@]}"
   echo "unit-pythons: Python $v unit tests took $(( $(date +%s) - start )) s"
 done
