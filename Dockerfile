@@ -37,12 +37,11 @@ RUN case "$VARIANT" in \
  && pip install -r /tmp/requirements.txt \
  && rm /tmp/all.txt /tmp/torch.txt /tmp/requirements.txt
 
-# the code runs from its tree, as in a checkout: the ClickHouse schema lives in deploy/
+# the code runs from its tree, as in a checkout (the ClickHouse migrations are package data)
 COPY streams /opt/inferwatch/streams
 COPY detectors /opt/inferwatch/detectors
 COPY inference /opt/inferwatch/inference
 COPY retrain /opt/inferwatch/retrain
-COPY deploy/clickhouse /opt/inferwatch/deploy/clickhouse
 RUN printf '#!/bin/sh\nexec python -m streams.cli "$@"\n' > /usr/local/bin/inferwatch \
  && chmod 0755 /usr/local/bin/inferwatch \
  && useradd --system --uid 10001 --home-dir /var/lib/inferwatch --create-home inferwatch \

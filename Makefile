@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test unit lint helm bench bench-detectors bench-peer kafka-start kafka-stop clean
+.PHONY: venv demo test unit unit-pythons lint helm bench bench-detectors bench-peer kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ test: venv
 
 unit: venv
 	$(PYTHON) -m pytest -q -m "not kafka and not alertmanager" tests streams detectors inference retrain
+
+# the unit tests on every other Python that requires-python admits, each in a venv of its
+# own under $(CACHE), keyed by the dependency list like the main one
+unit-pythons:
+	CACHE="$(CACHE)" DEPS_HASH="$(DEPS_HASH)" bash deploy/unit_pythons.sh
 
 lint: venv
 	$(VENV)/bin/ruff check streams detectors inference retrain tests bench

@@ -250,8 +250,7 @@ def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics, readiness: Readiness
     progress = readiness.loop("sink")  # registered now: not ready before the sink starts
 
     async def run(stop: asyncio.Event) -> None:
-        store = await asyncio.to_thread(ClickHouseStore, cfg.clickhouse.dsn,
-                                        retry_max_s=cfg.clickhouse.retry_max_s)
+        store = await asyncio.to_thread(ClickHouseStore.open, cfg.clickhouse)
         try:
             await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
                            metrics=metrics, progress=progress).run(stop)

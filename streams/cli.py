@@ -238,7 +238,7 @@ def _report(out: Path) -> int:
     from streams.clickhouse_store import ClickHouseStore
     from streams.html_report import collect, model_store_profiles, render
     monitor = load(MonitorSettings)
-    store = ClickHouseStore(load(ClickHouseSettings).dsn)
+    store = ClickHouseStore.open(load(ClickHouseSettings))
     try:
         page = render(collect(store, profiles=model_store_profiles(
             load(InferenceSettings).model_dir), slo_threshold_s=monitor.slo_threshold_s,

@@ -1,5 +1,8 @@
 """ClickHouse, through clickhouse-connect: embedded chDB by default, a server by URL.
 
+A server is reached with the configured user, password (a secret: never in a log or an
+error) and TLS settings; the schema is brought up to date by migrations at start.
+
 The only module that imports the ClickHouse client. Inserts carry a deduplication
 token and are retried with capped exponential backoff (clickhouse-connect does not
 retry); the high-water mark of each source partition tells a restarted sink what is
@@ -16,17 +19,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
+from streams.clickhouse_migrations import migrate
 from streams.errors import SinkError
+from streams.settings import ClickHouseSettings
 
 log = logging.getLogger(__name__)
 
 #: a retried insert adds nothing to the table nor to the views fed from it
 _DEDUP = {"deduplicate_blocks_in_dependent_materialized_views": 1}
 
-SCHEMA = Path(__file__).resolve().parent.parent / "deploy" / "clickhouse" / "schema.sql"
 
 
-def _client(dsn: str) -> Any:
+def _client(dsn: str, credentials: dict[str, Any]) -> Any:
     try:
         import clickhouse_connect
     except ImportError as exc:  # pragma: no cover - packaging
@@ -34,25 +40,62 @@ def _client(dsn: str) -> Any:
                           "pip install inferwatch") from exc
     if dsn.startswith("chdb://"):
         Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
-    return clickhouse_connect.get_client(dsn=dsn)
+        return clickhouse_connect.get_client(dsn=dsn)
+    password = credentials.get("password") or ""
+    # clickhouse-connect ignores the DSN's scheme (https on a port other than 443 or 8443
+    # would go out as plain http): say it
+    interface = "https" if dsn.startswith("https://") else "http"
+    try:
+        return clickhouse_connect.get_client(dsn=dsn, interface=interface, **credentials)
+    except Exception as exc:  # the driver raises many kinds; say which server and why
+        # the driver does not put the password in its messages; scrub it anyway, and
+        # drop the chained traceback, which holds the call's arguments
+        reason = str(exc).replace(password, "***") if password else str(exc)
+        auth = " (check INFERWATCH_CLICKHOUSE_USER and _PASSWORD)" if (
+            "516" in reason or "AUTHENTICATION" in reason.upper()) else ""
+        raise SinkError(f"cannot open ClickHouse at {_USERINFO.sub('', dsn)}{auth}: {reason}",
+                        retriable=not auth) from None
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 class ClickHouseStore:
     """Create the schema, insert idempotently with retries, and answer queries."""
 
     def __init__(self, dsn: str, *, retry_max_s: float = 30.0, max_attempts: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, user: str = "",
+                 password: SecretStr | None = None, tls_verify: bool = True,
+                 ca_file: Path | None = None) -> None:
         self.dsn = dsn
         self.retry_max_s = retry_max_s
         self.max_attempts = max_attempts
         self._sleep = sleep
         self._rng = random.Random(0)
-        self.client = _client(dsn)
+        credentials: dict[str, Any] = {"verify": tls_verify}
+        if user:
+            credentials["username"] = user
+        if password is not None:
+            credentials["password"] = password.get_secret_value()
+        if ca_file is not None:
+            credentials["ca_cert"] = str(ca_file)
+        self.client = _client(dsn, credentials)
         self.retries = 0
 
-    def apply_schema(self, schema: Path = SCHEMA) -> None:
-        for statement in filter(None, (s.strip() for s in _strip_comments(schema).split(";"))):
-            self.client.command(statement)
+    @classmethod
+    def open(cls, settings: ClickHouseSettings, **kwargs: Any) -> ClickHouseStore:
+        """The store ``settings`` name, with their credentials and TLS settings."""
+        return cls(settings.dsn, retry_max_s=settings.retry_max_s, user=settings.user,
+                   password=settings.password, tls_verify=settings.tls_verify,
+                   ca_file=settings.ca_file, **kwargs)
+
+    def apply_schema(self) -> list[int]:
+        """Apply the schema migrations this store lacks; return their versions."""
+        return migrate(self)
+
+    def command(self, sql: str) -> None:
+        """Run one statement that returns no rows (DDL, a small INSERT)."""
+        self.client.command(sql)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[list[Any]], token: str) -> None:
         """Insert ``rows`` once, however often it is retried with the same ``token``."""
@@ -114,8 +157,3 @@ def retriable(exc: BaseException) -> bool:
         code = _CODE.search(str(exc))
         return code is not None and int(code.group(1)) in _TRANSIENT_CODES
     return True
-
-
-def _strip_comments(path: Path) -> str:
-    return "\n".join(line for line in path.read_text().splitlines()
-                     if not line.lstrip().startswith("--"))

@@ -15,7 +15,8 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,8 +26,8 @@ from streams.errors import ConfigError, SinkError
 
 log = logging.getLogger(__name__)
 
-DASHBOARD = (Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "dashboards"
-             / "inferwatch.json")
+#: package data, so an installed wheel provisions the same dashboard as a checkout
+DASHBOARD: Traversable = files("streams.resources") / "grafana" / "inferwatch.json"
 DATASOURCE_UID = "inferwatch-clickhouse"
 DATASOURCE_TYPE = "grafana-clickhouse-datasource"
 
@@ -83,7 +84,7 @@ def grafana_api(url: str, token: SecretStr) -> Any:
 
 
 def provision(url: str, token: SecretStr, *, source: ClickHouseSource | None = None,
-              dashboard: Path = DASHBOARD, folder_uid: str | None = None,
+              dashboard: Traversable = DASHBOARD, folder_uid: str | None = None,
               client_factory: Callable[[str, SecretStr], Any] = grafana_api) -> list[str]:
     """Create or update inferwatch's data source and dashboard in the Grafana at ``url``.
 
@@ -135,7 +136,7 @@ def _upsert_datasource(api: Any, body: dict[str, Any]) -> str:
     return f"datasource {uid}: created"
 
 
-def _post_dashboard(api: Any, path: Path, folder_uid: str | None) -> str:
+def _post_dashboard(api: Any, path: Traversable, folder_uid: str | None) -> str:
     model = json.loads(path.read_text())
     model["id"] = None  # Grafana matches by uid; a stale numeric id would be refused
     payload: dict[str, Any] = {"dashboard": model, "overwrite": True,

@@ -196,7 +196,8 @@ async def create_topics(settings: KafkaSettings) -> list[str]:
         new = [
             NewTopic(name, spec.partitions, settings.replication_factor,
                      topic_configs=dict(spec.configs + isr))
-            for name, spec in Topics(settings.topic_prefix).specs() if name not in existing
+            for name, spec in Topics(settings.topic_prefix, settings.dead_letter_retention_ms
+                                     ).specs() if name not in existing
         ]
         if new:
             # a concurrent worker may create it first; that is the wanted state

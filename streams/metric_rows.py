@@ -1,7 +1,9 @@
 """Rows of the ClickHouse tables, one mapping per source topic.
 
 Pure: raw records in, (table, columns, rows) out; records that fail to decode are
-returned as rejections so the sink can dead-letter them too.
+returned as rejections so the sink can dead-letter them too. Every row is built here, so
+the privacy policy (:class:`~streams.private_fields.PrivateFields`) is applied here, once;
+a dead letter becomes its reason and offsets, never its payload.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import msgspec
 from streams.codec import BatchDecoder, RawRecord, Rejected
 from streams.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
 from streams.events import Alert, DetectorReport, Event, Outcome, Prediction, RetrainRequested
+from streams.private_fields import PrivateFields
 from streams.topics import Topics
 
 _json = msgspec.json.Encoder()
@@ -29,29 +32,30 @@ class TableRows:
     rows: list[list[Any]] = field(default_factory=list)
 
 
-def _prediction(p: Prediction) -> list[Any]:
+def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
     return [p.request_id, p.ts, p.model, p.variant, p.model_version, p.output.label,
             p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
-            p.latency.ttft_s, p.batch_size, p.device, p.segment, p.features, p.error]
+            p.latency.ttft_s, p.batch_size, p.device, p.segment, private.unit(p.unit_id),
+            private.features(p.features), p.error]
 
 
-def _outcome(o: Outcome) -> list[Any]:
+def _outcome(o: Outcome, _: PrivateFields) -> list[Any]:
     return [o.request_id, o.ts, o.kind, o.value]
 
 
-def _report(r: DetectorReport) -> list[Any]:
+def _report(r: DetectorReport, _: PrivateFields) -> list[Any]:
     return [r.ts, r.detector, r.model, r.variant, r.segment, r.window_start, r.window_end, r.n,
             r.statistic, r.threshold, r.p_value, r.decision, _json.encode(r.evidence).decode()]
 
 
-def _alert(a: Alert) -> list[Any]:
+def _alert(a: Alert, _: PrivateFields) -> list[Any]:
     return [a.fingerprint, a.status, a.severity, a.labels.get("model", ""),
             a.labels.get("detector", ""), a.annotations.get("summary", ""),
             a.annotations.get("description", ""), a.labels, a.starts_at, a.ends_at,
             _json.encode(a.evidence).decode()]
 
 
-def _retrain(r: RetrainRequested) -> list[Any]:
+def _retrain(r: RetrainRequested, _: PrivateFields) -> list[Any]:
     return [r.id, r.model, r.reason, _json.encode(r.evidence).decode(), r.data_from, r.data_to,
             r.requested_at]
 
@@ -61,14 +65,14 @@ class _Mapping:
     table: str
     event: type[Event]
     columns: tuple[str, ...]
-    row: Callable[[Any], list[Any]]
+    row: Callable[[Any, PrivateFields], list[Any]]
 
 
 _MAPPINGS = {
     "predictions": _Mapping("predictions", Prediction, (
         "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
-        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "features",
-        "error"),
+        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
+        "features", "error"),
         _prediction),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
     "detector-reports": _Mapping("detector_reports", DetectorReport, (
@@ -81,14 +85,18 @@ _MAPPINGS = {
         "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
 }
 _SOURCE = ("src_partition", "src_offset")
+#: the default policy: unit ids dropped, every feature stored
+_STORE_EVERYTHING_BUT_UNITS = PrivateFields()
 _DEAD_COLUMNS = ("source_topic", "source_partition", "source_offset", "kind", "error", "size")
 
 
 class RowMapper:
     """Turn records of inferwatch's topics into table rows."""
 
-    def __init__(self, topics: Topics, max_record_bytes: int) -> None:
+    def __init__(self, topics: Topics, max_record_bytes: int,
+                 private: PrivateFields = _STORE_EVERYTHING_BUT_UNITS) -> None:
         self.topics = topics
+        self.private = private
         self._by_topic = {topics.name(role): m for role, m in _MAPPINGS.items()}
         self._decoders = {name: BatchDecoder(m.event, max_record_bytes=max_record_bytes)
                           for name, m in self._by_topic.items()}
@@ -110,7 +118,7 @@ class RowMapper:
         decoded = self._decoders[topic].decode(records)
         out = TableRows(mapping.table, mapping.columns + _SOURCE)
         for event, src in zip(decoded.events, decoded.sources, strict=True):
-            out.rows.append([*mapping.row(event), src.partition, src.offset])
+            out.rows.append([*mapping.row(event, self.private), src.partition, src.offset])
         return out, decoded.rejected
 
 

@@ -25,8 +25,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inference.version_binding import VersionBinding
 from streams.errors import ConfigError
+from streams.private_fields import PrivateFields
 
 _ROOT = Path.cwd()
+_PASSWORD_IN_URL = re.compile(r"://[^/@\s]*:[^/@\s]*@")
 
 
 class KafkaSettings(BaseSettings):
@@ -43,6 +45,10 @@ class KafkaSettings(BaseSettings):
         None, ge=1, description="min.insync.replicas of created topics: how many replicas "
         "must have a record before an acks=all write succeeds; default min(2, "
         "replication_factor).")
+    dead_letter_retention_ms: int = Field(
+        7 * 24 * 3600 * 1000, ge=60_000, description="How long the dead-letter topic keeps "
+        "records (retention.ms at creation). Dead letters hold the raw bytes, private "
+        "fields included, and only Kafka holds them: ClickHouse stores reason and offsets.")
     max_record_bytes: int = Field(
         1024 * 1024, ge=1024, description="Records larger than this are dead-lettered."
     )
@@ -256,23 +262,68 @@ class ClickHouseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INFERWATCH_CLICKHOUSE_", extra="ignore")
 
     url: str = Field(
-        "", description="http(s)://user@host:port/db of a server; empty = embedded chDB.")
+        "", description="http(s)://host:port/db of a server; empty = embedded chDB. The "
+        "password goes in INFERWATCH_CLICKHOUSE_PASSWORD, never in the URL.")
+    user: str = Field("", description="ClickHouse user of a server; empty: the URL's, "
+                      "else the server's default user.")
+    password: SecretStr | None = Field(None, description="That user's password.")
+    tls_verify: bool = Field(True, description="Check the https server's certificate (and "
+                             "host name); turn off only for a test server.")
+    ca_file: Path | None = Field(None, description="CA bundle (PEM) that signed the https "
+                                 "server's certificate; default: the system's.")
     path: Path = Field(_ROOT / "var" / "chdb", description="Data folder of the embedded engine.")
     batch_max: int = Field(2000, ge=1, description="Most records per insert (smaller batches "
                            "keep the event loop, shared with inference, responsive).")
     batch_wait_ms: int = Field(500, ge=1, description="Longest wait to fill a batch.")
     retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between insert retries.")
+    unit_id: Literal["drop", "hash", "keep"] = Field(
+        "drop", description="What predictions.unit_id stores of the A/B unit (a user, a "
+        "session): nothing, its keyed hash (HMAC-SHA256 with hash_key: units still group "
+        "and count), or the raw id.")
+    private_features: str = Field(
+        "", description="Features never stored, comma-separated names: removed from "
+        "predictions.features before the insert (they are still monitored).")
+    hash_key: SecretStr | None = Field(
+        None, validate_default=True, description="Key of the keyed hash (at least 16 "
+        "characters); required when a field is hashed. Keep it: a new key gives new hashes.")
 
     @field_validator("url")
     @classmethod
     def _scheme(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://", "chdb://")):
             raise ValueError("must start with http://, https:// or chdb://")
+        if _PASSWORD_IN_URL.search(value):
+            raise ValueError("must not carry a password (user:password@): set "
+                             "INFERWATCH_CLICKHOUSE_PASSWORD instead")
         return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("hash_key")
+    @classmethod
+    def _key_when_hashing(cls, key: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("unit_id") == "hash" and key is None:
+            raise ValueError("is required when INFERWATCH_CLICKHOUSE_UNIT_ID=hash")
+        if key is not None and len(key.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return key
 
     @property
     def dsn(self) -> str:
         return self.url or f"chdb://{self.path.resolve()}"
+
+    def private_fields(self) -> PrivateFields:
+        """The privacy policy of stored rows, as the sink applies it."""
+        return PrivateFields(
+            unit_id=self.unit_id,
+            private_features=frozenset(filter(None, (f.strip() for f in
+                                                     self.private_features.split(",")))),
+            hash_key=self.hash_key.get_secret_value().encode() if self.hash_key else b"")
 
 
 def parse_split(text: str) -> dict[str, float]:

@@ -38,7 +38,8 @@ class SinkLoop:
         self.metrics = metrics
         self.progress = progress
         self.topics = Topics(kafka.topic_prefix)
-        self.mapper = RowMapper(self.topics, kafka.max_record_bytes)
+        self.mapper = RowMapper(self.topics, kafka.max_record_bytes,
+                                clickhouse.private_fields())
         self.store = store
         self.settings = clickhouse
         self.group_id = f"{kafka.topic_prefix}sink"

@@ -26,7 +26,7 @@ def summarise(store: ClickHouseStore) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def print_summary(settings: ClickHouseSettings) -> None:
-    store = ClickHouseStore(settings.dsn)
+    store = ClickHouseStore.open(settings)
     try:
         figures = summarise(store)
     finally:

@@ -48,6 +48,8 @@ class Topics:
     """Topic names for one deployment, built from the prefix."""
 
     prefix: str = "inferwatch."
+    dead_letter_retention_ms: int | None = None
+    """``retention.ms`` of the dead-letter topic; None: the broker's default."""
 
     def name(self, role: str) -> str:
         """The full topic name of ``role`` (one of :data:`ROLES`)."""
@@ -105,4 +107,10 @@ class Topics:
 
     def specs(self) -> list[tuple[str, TopicSpec]]:
         """(name, spec) for every topic, in creation order."""
-        return [(self.name(spec.role), spec) for spec in ROLES]
+        return [(self.name(spec.role), self._configured(spec)) for spec in ROLES]
+
+    def _configured(self, spec: TopicSpec) -> TopicSpec:
+        if spec.role != "dead-letter" or self.dead_letter_retention_ms is None:
+            return spec
+        retention = (("retention.ms", str(self.dead_letter_retention_ms)),)
+        return TopicSpec(spec.role, spec.partitions, spec.configs + retention)

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,7 @@ def test_alert_links_resolve_to_the_model_variable() -> None:
 
 def test_provisioning_files_name_the_datasource_and_take_secrets_from_the_env() -> None:
     """No YAML parser in the environment: the checks read the lines that matter."""
-    root = DASHBOARD.parent.parent / "provisioning"
+    root = Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "provisioning"
     source = (root / "datasources" / "clickhouse.yaml").read_text()
     fields = dict(re.findall(r"^\s+(\w+): (.+)$", source, re.MULTILINE))
     assert fields["uid"] == DS_UID and fields["type"] == "grafana-clickhouse-datasource"
@@ -124,7 +125,7 @@ def test_provisioning_files_name_the_datasource_and_take_secrets_from_the_env() 
 def _prediction(i: int, ts: float, model: str, variant: str, total: float, region: str
                 ) -> list[Any]:
     return [f"r{i}", ts, model, variant, "v1", 0, 0.5, total / 10, total / 2, total, None, 1,
-            "cpu", {"region": region}, {"x": 1.0}, None, 0, i]
+            "cpu", {"region": region}, "", {"x": 1.0}, None, 0, i]
 
 
 def _report(i: int, ts: float, detector: str, variant: str, segment: str, statistic: float,

@@ -29,6 +29,7 @@ KINDS = [
     ("prediction_drift", "page", {"feature": "p_churn", "segment": "*"}, True),
     ("embedding_drift", "page", {}, True),
     ("concept_drift", "page", {}, True),
+    ("data_quality", "page", {"feature": "f3", "segment": "*"}, True),
     ("latency_quantile", "ticket", {}, True),
     ("slo_burn_rate", "page", {}, False),
     ("slo_burn_rate", "ticket", {}, False),

@@ -18,7 +18,7 @@ def test_report_explains_flagged_windows_and_escapes_event_text(tmp_path: Path) 
         pred_cols = (*_MAPPINGS["predictions"].columns, *SRC)
         store.insert("predictions", pred_cols, [
             [f"r{i}", 100.0 + i, "churn", "A", "v1", 1, 0.7, 0.001, 0.002, 0.01 * (i + 1),
-             None, 4, "cpu", {}, {}, None, 0, i] for i in range(100)], token="p")
+             None, 4, "cpu", {}, "", {}, None, 0, i] for i in range(100)], token="p")
         store.insert("detector_reports", (*_MAPPINGS["detector-reports"].columns, *SRC), [
             # ts, detector, model, variant, segment, window start/end, n, statistic,
             # threshold, p-value, decision, evidence

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-import re
 
+import msgspec
 import pytest
 
-from streams.clickhouse_store import SCHEMA
+from streams.clickhouse_store import ClickHouseStore
 from streams.codec import Rejected, SourceRecord, encode
 from streams.dead_letter import dead_letter
+from streams.errors import ConfigError
 from streams.events import (
     Alert,
     DetectorReport,
@@ -21,21 +24,31 @@ from streams.events import (
     RetrainRequested,
 )
 from streams.metric_rows import RowMapper
+from streams.private_fields import PrivateFields, UnitIdPolicy
+from streams.settings import ClickHouseSettings, load
 from streams.topics import Topics
 
 TOPICS = Topics("p.")
 
 
-def schema_columns() -> dict[str, list[str]]:
-    """Stored (non-ALIAS) columns of every table in deploy/clickhouse/schema.sql, in order."""
-    lines = SCHEMA.read_text().splitlines()
-    text = "\n".join(ln for ln in lines if not ln.lstrip().startswith("--"))
-    tables = {}
-    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\) ENGINE", text, re.S):
-        cols = [line.strip().split()[0] for line in body.strip().splitlines()
-                if line.strip() and " ALIAS " not in line]
-        tables[name] = cols
-    return tables
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Stored (non-ALIAS) columns of every table the migrations make, in order; and the
+    materialized views (as table -> [])."""
+    store = ClickHouseStore(f"chdb://{tmp_path_factory.mktemp('ch')}")
+    try:
+        store.apply_schema()
+        tables: dict[str, list[str]] = {}
+        for table, column in store.query(
+                "SELECT table, name FROM system.columns WHERE database = currentDatabase() "
+                "AND default_kind != 'ALIAS' AND table != 'schema_migrations' "
+                "ORDER BY table, position"):
+            tables.setdefault(table, []).append(column)
+        views = store.query("SELECT name FROM system.tables WHERE database = currentDatabase()"
+                            " AND engine = 'MaterializedView'")
+        return {t: c for t, c in tables.items() if t not in {v for (v,) in views}}
+    finally:
+        store.close()
 
 
 EVENTS: dict[str, Event] = {
@@ -60,7 +73,7 @@ EVENTS: dict[str, Event] = {
 
 EXPECTED_ROWS = {
     "predictions": ["r1", 10.5, "churn", "B", "v2", 1, 0.8, 0.01, 0.02, 0.04, None, 16, "cuda",
-                    {"region": "eu"}, {"f0": 1.5}, None],
+                    {"region": "eu"}, "", {"f0": 1.5}, None],
     "outcomes": ["r1", 11.0, "label", 1.0],
     "detector-reports": [3.0, "feature_drift", "churn", "A", "*", 1.0, 2.0, 500, 0.3, 0.1, 1e-6,
                          "drift", '{"feature":"f2"}'],
@@ -71,7 +84,8 @@ EXPECTED_ROWS = {
 
 
 @pytest.mark.parametrize("role", list(EVENTS))
-def test_rows_have_the_table_columns_in_order_and_the_source(role: str) -> None:
+def test_rows_have_the_table_columns_in_order_and_the_source(
+        role: str, schema: dict[str, list[str]]) -> None:
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
     topic = TOPICS.name(role)
     recs = [SourceRecord(topic, 4, 77, b"k", encode(EVENTS[role])),
@@ -79,12 +93,12 @@ def test_rows_have_the_table_columns_in_order_and_the_source(role: str) -> None:
             SourceRecord(topic, 5, 9, b"k", encode(EVENTS[role]))]
     rows, rejected = mapper.rows(topic, recs)
     assert rows.table == mapper.table_of(topic)
-    assert list(rows.columns) == schema_columns()[rows.table]
+    assert list(rows.columns) == schema[rows.table]
     assert rows.rows == [[*EXPECTED_ROWS[role], 4, 77], [*EXPECTED_ROWS[role], 5, 9]]
     assert [(r.record.offset, r.kind) for r in rejected] == [(78, "malformed")]
 
 
-def test_dead_letter_rows_parse_headers() -> None:
+def test_dead_letter_rows_parse_headers(schema: dict[str, list[str]]) -> None:
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
     value = b'{"id": "r9"' + b" " * 100
     dl = dead_letter(Rejected(SourceRecord(TOPICS.requests, 2, 4242, b"r9", value),
@@ -94,18 +108,54 @@ def test_dead_letter_rows_parse_headers() -> None:
     rows, rejected = mapper.rows(TOPICS.dead_letter, recs, [dl.headers, []])
     assert rejected == []
     assert rows.table == "dead_letters" == mapper.table_of(TOPICS.dead_letter)
-    assert list(rows.columns) == schema_columns()["dead_letters"]
+    assert list(rows.columns) == schema["dead_letters"]
     assert rows.rows == [
         [TOPICS.requests, 2, 4242, "malformed", "JSON is malformed", len(value), 1, 17],
         ["", 0, 0, "", "", 0, 1, 18],
     ]
 
 
-def test_every_table_of_the_schema_is_fed() -> None:
+def test_every_table_of_the_schema_is_fed(schema: dict[str, list[str]]) -> None:
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
-    text = SCHEMA.read_text()
-    by_views = set(re.findall(r"MATERIALIZED VIEW IF NOT EXISTS \w+ TO (\w+)", text))
-    assert by_views == {"latency_minutely"}
     fed = {mapper.table_of(t) for t in mapper.source_topics}
-    assert fed | by_views == set(schema_columns()) and not fed & by_views
+    # latency_minutely is fed by materialized views over predictions
+    assert fed | {"latency_minutely"} == set(schema) and "latency_minutely" not in fed
     assert json.loads(EXPECTED_ROWS["alerts"][-1]) == {"psi": 0.3}
+
+
+@pytest.mark.parametrize(("policy", "stored"), [
+    ("drop", ""), ("keep", "user-42"),
+    # the reference: the standard library's HMAC-SHA256 of the raw id under the key
+    ("hash", hmac.new(b"k" * 16, b"user-42", hashlib.sha256).hexdigest())])
+def test_prediction_rows_apply_the_privacy_policy(policy: UnitIdPolicy, stored: str) -> None:
+    private = PrivateFields(unit_id=policy, private_features=frozenset({"income", "absent"}),
+                            hash_key=b"k" * 16)
+    mapper = RowMapper(TOPICS, max_record_bytes=4096, private=private)
+    event = msgspec.structs.replace(EVENTS["predictions"], unit_id="user-42",
+                                    features={"f0": 1.5, "income": 52_123.25})
+    rows, _ = mapper.rows(TOPICS.predictions,
+                          [SourceRecord(TOPICS.predictions, 0, 1, b"r1", encode(event))])
+    (row,) = rows.rows
+    columns = dict(zip(rows.columns, row, strict=True))
+    assert columns["unit_id"] == stored
+    assert columns["features"] == {"f0": 1.5}
+    assert "52123.25" not in repr(row) and ("user-42" in repr(row)) == (policy == "keep")
+
+
+def test_hashing_without_a_key_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFERWATCH_CLICKHOUSE_UNIT_ID", "hash")
+    with pytest.raises(ConfigError, match=r"INFERWATCH_CLICKHOUSE_HASH_KEY: .*required"):
+        load(ClickHouseSettings)
+    monkeypatch.setenv("INFERWATCH_CLICKHOUSE_HASH_KEY", "short-secret")
+    with pytest.raises(ConfigError, match="at least 16") as err:
+        load(ClickHouseSettings)
+    assert "short-secret" not in str(err.value)
+    with pytest.raises(ValueError, match="hash_key"):
+        PrivateFields(unit_id="hash")
+    monkeypatch.setenv("INFERWATCH_CLICKHOUSE_HASH_KEY", "0123456789abcdef-secret")
+    monkeypatch.setenv("INFERWATCH_CLICKHOUSE_PRIVATE_FEATURES", "income, zip")
+    private = load(ClickHouseSettings).private_fields()
+    assert private.private_features == {"income", "zip"}
+    assert private.unit("u") == hmac.new(b"0123456789abcdef-secret", b"u",
+                                         hashlib.sha256).hexdigest()
+    assert "secret" not in repr(private)
