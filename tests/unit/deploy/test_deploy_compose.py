@@ -72,14 +72,15 @@ def test_two_workers_with_their_own_ids_and_one_router(services: dict[str, Any])
     assert len(ids) == 2  # one transactional id each, or they would fence each other
     for w in workers:
         roles = w["command"][w["command"].index("--roles") + 1].split(",")
-        assert set(roles) == set(ROLES) - {"route"}
+        assert set(roles) == set(ROLES) - {"route", "health"}
         assert w["depends_on"]["model-init"]["condition"] == "service_completed_successfully"
         assert w["environment"]["INFERWATCH_KAFKA_BOOTSTRAP"] == "kafka:9092"
-        assert w["environment"]["INFERWATCH_CLICKHOUSE_URL"].endswith("@clickhouse:8123/default")
+        assert w["environment"]["INFERWATCH_CLICKHOUSE_URL"] == "http://clickhouse:8123/default"
+        assert w["environment"]["INFERWATCH_CLICKHOUSE_USER"] == "inferwatch"
     assert services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"] == \
         "PLAINTEXT://kafka:9092"
     router = services["router"]
-    assert router["command"] == ["worker", "--roles", "route"]
+    assert router["command"] == ["worker", "--roles", "route,health"]
     assert router["environment"]["INFERWATCH_ALERTING_ALERTMANAGER_URL"] == \
         "http://alertmanager:9093"
     assert not any(s.get("deploy", {}).get("replicas", 1) > 1 for s in services.values())

@@ -133,10 +133,10 @@ def test_workers_run_every_role_but_the_router_and_the_router_runs_alone(
     worker = rendered[("Deployment", "iw-inferwatch-worker")]
     args = _container(worker)["args"]
     assert args[:2] == ["worker", "--roles"]
-    assert set(args[2].split(",")) == set(ROLES) - {"route"}
+    assert set(args[2].split(",")) == set(ROLES) - {"route", "health"}
     assert "replicas" not in worker["spec"]  # KEDA owns the count
     router = rendered[("Deployment", "iw-inferwatch-router")]
-    assert _container(router)["args"] == ["worker", "--roles", "route"]
+    assert _container(router)["args"] == ["worker", "--roles", "route,health"]
     assert router["spec"]["replicas"] == 1
     assert router["spec"]["strategy"] == {"type": "Recreate"}
     for d in (worker, router):
