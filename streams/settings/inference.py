@@ -1,0 +1,72 @@
+"""The inference agents: the model store, micro-batching, device and A/B variants."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from pydantic import (
+    Field,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inference.version_binding import VersionBinding
+
+#: relative default paths resolve against the directory the command started in
+_ROOT = Path.cwd()
+
+
+class InferenceSettings(BaseSettings):
+    """How the inference agent batches and where its models live."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_INFERENCE_", extra="ignore")
+
+    model_dir: Path = Field(_ROOT / "var" / "models", description="Model store root.")
+    max_batch: int = Field(256, ge=1, le=65536, description="Flush a model batch at this size.")
+    max_wait_ms: float = Field(
+        20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
+    device: str | None = Field(None, description="Force a torch device; default cuda if present.")
+    variants: str = Field("A=1.0", description="Traffic split, e.g. 'A=0.9,B=0.1'.")
+    variant_versions: str = Field(
+        "", description="Model version served per variant, 'MODEL:VARIANT=VERSION' "
+        "comma-separated, e.g. 'churn:A=v1,churn:B=v2'; VERSION is a published version or "
+        "'latest'. An unbound variant serves the latest version.")
+
+    @field_validator("variants")
+    @classmethod
+    def _split_parses(cls, value: str) -> str:
+        parse_split(value)
+        return value
+
+    @field_validator("variant_versions")
+    @classmethod
+    def _binding_parses(cls, value: str) -> str:
+        VersionBinding.parse(value)
+        return value
+
+    @property
+    def split(self) -> dict[str, float]:
+        return parse_split(self.variants)
+
+    @property
+    def binding(self) -> VersionBinding:
+        return VersionBinding.parse(self.variant_versions)
+
+
+def parse_split(text: str) -> dict[str, float]:
+    """Parse 'A=0.9,B=0.1' into a traffic split that sums to 1.
+
+    >>> parse_split("A=0.9,B=0.1")
+    {'A': 0.9, 'B': 0.1}
+    """
+    split: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, share = part.partition("=")
+        if not sep or not name:
+            raise ValueError(f"expected VARIANT=SHARE, got {part!r}")
+        split[name.strip()] = float(share)
+    if (not split or not all(math.isfinite(v) and v >= 0 for v in split.values())
+            or abs(sum(split.values()) - 1) > 1e-9):
+        raise ValueError(f"shares must be non-negative and sum to 1, got {text!r}")
+    return split
