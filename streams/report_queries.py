@@ -17,9 +17,15 @@ import numpy as np
 
 from retrain.reference import ReferenceProfile
 from streams.clickhouse_store import ClickHouseStore
-from streams.decision_stage import DRIFT, EMBEDDING, LATENCY
+from streams.decision.embedding_drift import EmbeddingDrift
+from streams.decision.feature_drift import FeatureDrift
+from streams.decision.latency import LatencyQuantile
 from streams.slo_tracker import SLO_BURN
 from streams.svg_chart import Mark
+
+# the detectors whose reports the views read, by the names their adapters report
+DRIFT, EMBEDDING, LATENCY = FeatureDrift.detector, EmbeddingDrift.detector, \
+    LatencyQuantile.detector
 
 #: (model, version) -> the reference profile the drift detector used, or None
 ProfileLookup = Callable[[str, str], ReferenceProfile | None]

@@ -23,6 +23,9 @@ import pytest
 import detectors
 import retrain
 import streams
+from detectors.ab.arm import ArmSummary
+from detectors.ab.experiment import ExperimentTest, Guardrail
+from detectors.ab.srm import SequentialSRM
 from detectors.alert_rule import AlertRule
 from detectors.base import Detector
 from detectors.burn_rate import BurnRateMonitor, LatencySLO
@@ -144,6 +147,30 @@ def _model_state_step(state: ModelState, rng: np.random.Generator, i: int) -> An
     return out, verdict.drift, decision
 
 
+def _arm_step(arm: ArmSummary, rng: np.random.Generator, i: int) -> Any:
+    arm.update_many(rng.random(int(rng.integers(1, 20))) < 0.3)
+    return arm.n, arm.successes, round(arm.variance, 12)
+
+
+def _srm_step(srm: SequentialSRM, rng: np.random.Generator, i: int) -> Any:
+    served = int(rng.binomial(50, 0.52))
+    srm.update([served, 50 - served])
+    return srm.mismatch, round(srm.p_value, 12)
+
+
+def _experiment_step(t: ExperimentTest, rng: np.random.Generator, i: int) -> Any:
+    if i % 2000 == 0:  # an experiment ends and the next begins
+        t.restore(ExperimentTest("conversion", guardrails=(Guardrail("latency"),)).snapshot())
+    n = int(rng.integers(5, 30))
+    t.champion["conversion"].update_many(rng.random(n) < 0.10)
+    t.challenger["conversion"].update_many(rng.random(n) < 0.12)
+    t.champion["latency"].update_many(rng.gamma(4.0, 0.0125, n))
+    t.challenger["latency"].update_many(rng.gamma(4.0, 0.0126, n))
+    t.srm.update([n, n])
+    d = t.decide()
+    return d.action, d.metric, round(d.p_value, 12)
+
+
 def _change_detector(cls: type[Detector]) -> Case:
     binary = getattr(cls, "input_kind", "real") == "binary"
 
@@ -168,6 +195,11 @@ CASES: dict[str, Case] = {
     "DecisionWindow": Case(lambda: DecisionWindow("churn", "A", opened=0.0), _window_step,
                            max_bytes=32 * 1024, long=20_000),
     "AlertBook": Case(lambda: AlertBook(2, 2), _book_step, max_bytes=8 * 1024),
+    "ArmSummary": Case(lambda: ArmSummary(binary=True), _arm_step, max_bytes=256),
+    "SequentialSRM": Case(lambda: SequentialSRM([0.5, 0.5]), _srm_step, max_bytes=256),
+    "ExperimentTest": Case(
+        lambda: ExperimentTest("conversion", guardrails=(Guardrail("latency"),)),
+        _experiment_step, max_bytes=1024, long=10_000),
     "ModelState": Case(lambda: ModelState("churn", DecisionConfig()), _model_state_step,
                        max_bytes=96 * 1024, long=10_000),
 }
