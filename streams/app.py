@@ -168,7 +168,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
     if "inference" in cfg.roles:
         stage = InferenceStage(
             topics=topics, predictors=catalog.predictor,
-            router=VariantRouter(cfg.inference.split), max_batch=cfg.inference.max_batch,
+            router=VariantRouter(cfg.inference.split, salt=cfg.inference.experiment),
+            max_batch=cfg.inference.max_batch,
             max_wait_ms=cfg.inference.max_wait_ms, max_record_bytes=kafka.max_record_bytes)
         loops["inference"] = TransactionalLoop(
             name="inference", settings=kafka, topics=[topics.requests], stage=stage,

@@ -84,6 +84,8 @@ class ExperimentTest:
 
     primary: str
     primary_binary: bool = True
+    #: the primary metric is an error rate (lower is better) rather than a conversion
+    lower_is_better: bool = False
     guardrails: tuple[Guardrail, ...] = ()
     alpha: float = 0.05
     tuning_n: float = DEFAULT_TUNING_N
@@ -131,9 +133,10 @@ class ExperimentTest:
             tau2 = mixing_variance(v, n, self.alpha, self.tuning_n)
             p = self._remember(self.primary, math.exp(-log_likelihood_ratio(d, v, tau2)))
             if p <= self.alpha:
-                action: Action = "promote" if d > 0 else "rollback"
+                better = d < 0 if self.lower_is_better else d > 0
+                action: Action = "promote" if better else "rollback"
                 return self._decision(action, self.primary, TWO_SIDED, a, b,
-                                      f"{self.primary} {'better' if d > 0 else 'worse'}")
+                                      f"{self.primary} {'better' if better else 'worse'}")
         if a.n + b.n >= self.horizon:
             return self._decision("inconclusive", self.primary, TWO_SIDED, a, b,
                                   f"no difference found in {self.horizon} units")

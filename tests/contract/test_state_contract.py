@@ -34,6 +34,7 @@ from detectors.quantile_sketch import QuantileSketch
 from detectors.state import Stateful
 from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
+from streams.decision.aligned_counts import AlignedCounts
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
 from streams.decision.verdict import Verdict
@@ -171,6 +172,12 @@ def _experiment_step(t: ExperimentTest, rng: np.random.Generator, i: int) -> Any
     return d.action, d.metric, round(d.p_value, 12)
 
 
+def _aligned_step(counts: AlignedCounts, rng: np.random.Generator, i: int) -> Any:
+    arm = int(rng.integers(0, 2))
+    counts.add(arm, int(rng.integers(1, 50)), end=i / 7 + float(rng.random()))
+    return counts.release() if i % 5 == 0 else None
+
+
 def _change_detector(cls: type[Detector]) -> Case:
     binary = getattr(cls, "input_kind", "real") == "binary"
 
@@ -197,6 +204,7 @@ CASES: dict[str, Case] = {
     "AlertBook": Case(lambda: AlertBook(2, 2), _book_step, max_bytes=8 * 1024),
     "ArmSummary": Case(lambda: ArmSummary(binary=True), _arm_step, max_bytes=256),
     "SequentialSRM": Case(lambda: SequentialSRM([0.5, 0.5]), _srm_step, max_bytes=256),
+    "AlignedCounts": Case(lambda: AlignedCounts(2), _aligned_step, max_bytes=1024),
     "ExperimentTest": Case(
         lambda: ExperimentTest("conversion", guardrails=(Guardrail("latency"),)),
         _experiment_step, max_bytes=1024, long=10_000),

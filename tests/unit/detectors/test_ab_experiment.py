@@ -78,3 +78,13 @@ def test_bad_parameters_name_the_field() -> None:
         ExperimentTest("conversion", alpha=0.7)
     with pytest.raises(ValueError, match="challenger_share"):
         ExperimentTest("conversion", challenger_share=1.0)
+
+
+def test_a_lower_error_rate_is_better_when_the_metric_is_an_error() -> None:
+    t = ExperimentTest("conversion", lower_is_better=True)
+    _feed(t, np.random.default_rng(5), 5000, 0.14, 0.10)
+    d = t.decide()
+    assert d.action == "promote" and d.upper < 0
+    t2 = ExperimentTest("conversion", lower_is_better=True)
+    _feed(t2, np.random.default_rng(5), 5000, 0.10, 0.14)
+    assert t2.decide().action == "rollback"
