@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test unit lint helm bench bench-detectors bench-peer kafka-start kafka-stop clean
+.PHONY: venv demo test unit lint helm bench bench-detectors bench-peer bench-ab kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,14 @@ bench-peer: venv
 	@test -x $(PEER_VENV)/bin/python || $(PY) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.17.1 pandas==2.3.3 evidently==0.7.23
 	$(PYTHON) -m bench.batch_peer --rows 100000 --repeat 3 --seeds 10 --peer-python $(PEER_VENV)/bin/python
+
+# A/B decisions beside a naive test and GrowthBook's engine; gbstats 0.8.0 pins numpy < 2
+# and pandas < 2, so it lives in a venv of its own
+AB_VENV ?= $(CACHE)/venv-gbstats
+bench-ab: venv
+	@test -x $(AB_VENV)/bin/python || $(PY) -m venv $(AB_VENV)
+	$(AB_VENV)/bin/pip install -q gbstats==0.8.0
+	$(PYTHON) -m bench.ab --reps 10000 --peer-python $(AB_VENV)/bin/python
 
 kafka-start:
 	bash deploy/kafka/kafka.sh start
