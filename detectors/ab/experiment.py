@@ -120,7 +120,7 @@ class ExperimentTest:
         if self.srm.mismatch:
             c = self.srm.counts
             return self._decision("continue", self.primary, SRM_TEST, a, b,
-                                  f"sample ratio mismatch: {c[0]}/{c[1]} units served; "
+                                  f"sample ratio mismatch: {c[0]:.0f}/{c[1]:.0f} units served; "
                                   "no decision is trusted until the router is fixed")
         if not self._burnt_in():
             return self._decision("continue", self.primary, TWO_SIDED, a, b, "burn-in")
@@ -150,7 +150,14 @@ class ExperimentTest:
 
     def _difference(self, metric: str) -> tuple[float, float, int]:
         a, b = self.champion[metric], self.challenger[metric]
-        v = a.variance / a.n + b.variance / b.n if min(a.n, b.n) > 0 else 0.0
+        if min(a.n, b.n) == 0:
+            return b.mean - a.mean, 0.0, a.n + b.n
+        v = a.variance / a.n + b.variance / b.n
+        if v == 0.0 and a.binary and a.mean != b.mean:
+            # both arms all 0 or all 1 (no slow prediction in one, all slow in the other):
+            # the plug-in variance is 0, so estimate each rate as (s + 1/2) / (n + 1)
+            v = sum(p * (1 - p) / arm.n for arm in (a, b)
+                    for p in [(arm.total + 0.5) / (arm.n + 1)])
         return b.mean - a.mean, v, a.n + b.n
 
     def _guardrail_breached(self, g: Guardrail) -> Decision | None:

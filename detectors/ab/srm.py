@@ -70,12 +70,15 @@ class SequentialSRM:
         self._reset()
 
     def _reset(self) -> None:
-        self.counts = np.zeros(len(self.shares), dtype=np.int64)
+        self.counts = np.zeros(len(self.shares), dtype=np.float64)
         self.max_log_bf = 0.0
 
     def update(self, counts: Any) -> None:
-        """Add the units assigned to each arm since the last update."""
-        add = np.asarray(counts, dtype=np.int64)
+        """Add the units assigned to each arm since the last update.
+
+        Counts may be fractional (units spread over time spans, as the decision step's
+        aligned counts are); the Bayes factor's gamma functions take them as they are."""
+        add = np.asarray(counts, dtype=np.float64)
         if add.shape != self.counts.shape or (add < 0).any():
             raise ValueError(f"need {len(self.shares)} nonnegative counts, got {counts}")
         self.counts += add
@@ -99,7 +102,7 @@ class SequentialSRM:
         return {"counts": self.counts.tolist(), "max_log_bf": self.max_log_bf}
 
     def restore(self, snap: dict[str, Any]) -> None:
-        counts = np.asarray(snap["counts"], dtype=np.int64)
+        counts = np.asarray(snap["counts"], dtype=np.float64)
         if counts.shape != self.counts.shape:
             raise ValueError(f"snapshot has {counts.size} arms, not {len(self.shares)}")
         self.counts, self.max_log_bf = counts, float(snap["max_log_bf"])

@@ -73,7 +73,8 @@ class ExperimentJudge:
             arms[MODEL_ERROR].add(summary.n, summary.errors)
             if summary.slo_good is not None:
                 arms[SLOW].add(summary.n, summary.n - summary.slo_good)
-            state.experiment_counts.add(int(challenger), summary.n, end=summary.window_end)
+            state.experiment_counts.add(int(challenger), summary.n,
+                                        start=summary.window_start, end=summary.window_end)
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         spec = self.specs.get(win.model)

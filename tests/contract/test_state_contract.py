@@ -174,7 +174,8 @@ def _experiment_step(t: ExperimentTest, rng: np.random.Generator, i: int) -> Any
 
 def _aligned_step(counts: AlignedCounts, rng: np.random.Generator, i: int) -> Any:
     arm = int(rng.integers(0, 2))
-    counts.add(arm, int(rng.integers(1, 50)), end=i / 7 + float(rng.random()))
+    start = i / 7 + float(rng.random())
+    counts.add(arm, int(rng.integers(1, 50)), start=start, end=start + float(rng.random()))
     return counts.release() if i % 5 == 0 else None
 
 

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from detectors.ab.experiment import ONE_SIDED, SRM_TEST, TWO_SIDED, ExperimentTest, Guardrail
-from detectors.ab.mixture_sprt import halfwidth, log_likelihood_ratio, mixing_variance
+from detectors.ab.mixture_sprt import (
+    halfwidth,
+    log_likelihood_ratio,
+    lower_bound_greater,
+    mixing_variance,
+)
 
 
 def _feed(t: ExperimentTest, rng: np.random.Generator, n: int, p_a: float, p_b: float,
@@ -88,3 +93,17 @@ def test_a_lower_error_rate_is_better_when_the_metric_is_an_error() -> None:
     t2 = ExperimentTest("conversion", lower_is_better=True)
     _feed(t2, np.random.default_rng(5), 5000, 0.10, 0.14)
     assert t2.decide().action == "rollback"
+
+
+def test_arms_without_variance_still_trip_a_guardrail() -> None:
+    t = ExperimentTest("conversion", guardrails=(Guardrail("slow", margin=0.01, binary=True),))
+    _feed(t, np.random.default_rng(6), 400, 0.10, 0.10)
+    t.champion["slow"].add(400, 0)  # no slow prediction at all
+    t.challenger["slow"].add(400, 400)  # every one slow
+    d = t.decide()
+    assert (d.action, d.metric) == ("rollback", "slow")
+    v = sum(p * (1 - p) / 400 for p in (0.5 / 401, 400.5 / 401))
+    tau2 = mixing_variance(v, 800, 0.05)
+    assert d.estimate == 1.0
+    assert d.lower == pytest.approx(lower_bound_greater(1.0, v, tau2, 0.05), rel=1e-12)
+    assert d.lower > 0.01

@@ -150,3 +150,25 @@ def test_a_bad_experiment_setting_names_its_part() -> None:
         parse_experiments("x=churn:A:B:1.5")
     with pytest.raises(ValueError, match="NAME=MODEL:CHAMPION:CHALLENGER:SHARE"):
         parse_experiments("x=churn:A")
+
+
+def test_aligned_counts_release_equal_arms_whatever_the_summary_spans() -> None:
+    from detectors.ab.srm import SequentialSRM
+    from streams.decision.aligned_counts import AlignedCounts
+
+    counts, srm = AlignedCounts(2), SequentialSRM([0.5, 0.5])
+    rate = 100.0  # predictions per second in each arm, spread evenly
+    ends = {0: 0.0, 1: 0.0}
+    spans = {0: 0.3, 1: 0.7}  # the arms' partitions close summaries at different times
+    released = np.zeros(2)
+    for step in range(600):
+        arm = step % 2
+        start, end = ends[arm], ends[arm] + spans[arm]
+        counts.add(arm, rate * spans[arm], start=start, end=end)
+        ends[arm] = end
+        out = counts.release()
+        srm.update(out)
+        released += out
+        assert released[0] == pytest.approx(released[1], rel=1e-9, abs=1e-6)
+    assert released[0] > 8_000 and not srm.mismatch
+    assert srm.p_value == 1.0  # the counts never drew apart
