@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,7 +136,7 @@ class ModelStore:
             raise ValueError(f"{path} must hold a JSON object, got {found!r}")
         return found
 
-    def _write(self, model: str, name: str, content: dict[str, object]) -> None:
+    def _write(self, model: str, name: str, content: Mapping[str, object]) -> None:
         folder = self.root / _check_name("model", model)
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")

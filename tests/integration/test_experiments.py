@@ -100,6 +100,7 @@ def test_a_better_challenger_is_promoted_and_the_champion_alias_moves(
     assert [(d.action, d.metric) for d in final] == [("promote", "label_error")], worker.tail()
     d = final[0]
     assert d.upper is not None and d.upper < 0 and d.n_champion >= 100
+    assert d.srm_p_value > 0.001  # a healthy 50/50 split is not flagged
     assert _wait(lambda: store.aliases("ranker").get("champion") == "v2"), worker.tail()
     assert store.traffic("ranker") == {}
     worker.kill9()  # the decision is in ClickHouse once, whatever the sink had committed
