@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from streams.decision_stage import DRIFT, EMBEDDING, LATENCY, _drift_evidence
 
 from detectors.feature_drift import segmented_drift
 from detectors.fingerprint import fingerprint
 from retrain.reference import ReferenceProfile
 from streams.clickhouse_store import ClickHouseStore
 from streams.codec import SourceRecord, encode
+from streams.decision.binned_drift import drift_evidence as _drift_evidence
 from streams.events import (
     Alert,
     DetectorReport,
@@ -33,7 +33,7 @@ from streams.events import (
 )
 from streams.html_report import model_store_profiles
 from streams.metric_rows import RowMapper
-from streams.report_queries import ProfileLookup
+from streams.report_queries import DRIFT, EMBEDDING, LATENCY, ProfileLookup
 from streams.slo_tracker import SLO_BURN
 from streams.topics import Topics
 
