@@ -6,7 +6,8 @@ and decision step judge it, and its inference role acts on the decision. A truly
 challenger is promoted, and the registry's ``champion`` alias moves to its version; a
 slower one is rolled back by the latency guardrail, pages once, and its share goes to
 zero in the registry; a 52/48 split configured as 50/50 is flagged by the sample-ratio
-test. Decisions land in ClickHouse once.
+test. Decisions land in ClickHouse once. The inference worker's assignment stays on the
+sticky hash across a kill -9 and a second worker joining its group.
 """
 
 from __future__ import annotations
@@ -144,3 +145,41 @@ def test_a_52_48_router_bug_is_flagged_by_the_sample_ratio_test(
                                  timeout=120))
     assert flagged(alerts), worker.tail()
     assert worker.stop() == 0, worker.tail()
+
+
+def test_assignment_stays_sticky_across_a_kill_9_and_a_second_worker(
+        env: dict[str, str], tmp_path: Path) -> None:
+    from inference.routing import VariantRouter
+    from streams.events import Prediction
+
+    env.update({"INFERWATCH_INFERENCE_VARIANTS": "A=0.5,B=0.5",
+                "INFERWATCH_INFERENCE_EXPERIMENT": "churn-v2"})
+    kafka = KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
+                          topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    (tmp_path / "b").mkdir()
+    a = Worker({**env, "INFERWATCH_KAFKA_WORKER_ID": "a"}, tmp_path / "a.log")
+    b = Worker({**env, "INFERWATCH_KAFKA_WORKER_ID": "b",
+                "INFERWATCH_TEST_DIR": str(tmp_path / "b")}, tmp_path / "b.log")
+    try:
+        a.start(roles="inference")
+        asyncio.run(simulate(kafka, Scenario(count=3000, rate=2000, seed=71, run_id="one")))
+        a.kill9()
+        a.start(roles="inference")
+        b.start(roles="inference")  # the group rebalances: partitions move between them
+        asyncio.run(simulate(kafka, Scenario(count=3000, rate=2000, seed=72, run_id="two")))
+        topic = Topics(kafka.topic_prefix).predictions
+        preds = [msgspec.json.decode(r.value, type=Prediction) for r in asyncio.run(consume(
+            kafka, topic, until=lambda rs: len(rs) >= 6000, timeout=120))]
+        assert a.stop() == 0 and b.stop() == 0, a.tail() + b.tail()
+    finally:
+        for w in (a, b):
+            if w.proc is not None and w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait()
+    assert len({p.request_id for p in preds}) == 6000
+    router = VariantRouter({"A": 0.5, "B": 0.5}, salt="churn-v2")
+    assert all(p.variant == router.assign(p.unit_id) for p in preds)
+    runs: dict[str, set[str]] = {}
+    for p in preds:
+        runs.setdefault(p.unit_id, set()).add(p.request_id.split("-")[0])
+    assert sum(len(r) == 2 for r in runs.values()) > 200  # units seen before and after
