@@ -145,7 +145,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "challenger minus champion, its always-valid interval and "
                                    "p-value, and the sample-ratio test. Experiments are set "
                                    "with INFERWATCH_MONITOR_EXPERIMENTS.")
-    x.add_argument("action", choices=["status"], help="what to do (status)")
+    x.add_argument("action", choices=["status", "stop"],
+                   help="status: each experiment's last look; stop NAME: roll it back by hand")
+    x.add_argument("name", nargs="?", help="the experiment to stop (as named in "
+                   "INFERWATCH_MONITOR_EXPERIMENTS)")
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
@@ -213,15 +216,31 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("\n".join(run(kafka, time.time())))
         return 0
     if args.command == "experiment":
-        from streams.experiment_status import run as experiment_status
-        _reach(kafka)
-        print("\n".join(experiment_status(kafka)))
-        return 0
+        return _experiment(kafka, args)
     if args.command == "summary":
         from streams.summary import print_summary
         print_summary(load(ClickHouseSettings))
         return 0
     raise AssertionError(args.command)
+
+
+def _experiment(kafka: KafkaSettings, args: argparse.Namespace) -> int:
+    if args.action == "status":
+        from streams.experiment_status import run as experiment_status
+        _reach(kafka)
+        print("\n".join(experiment_status(kafka)))
+        return 0
+    import time
+
+    from streams.decision.experiment_config import parse_experiments
+    from streams.experiment_stop import run as stop
+    specs = {s.name: s for s in parse_experiments(load(MonitorSettings).experiments)}
+    if args.name not in specs:
+        raise ConfigError(f"experiment stop: no experiment {args.name!r} in "
+                          f"INFERWATCH_MONITOR_EXPERIMENTS (it has {sorted(specs)})")
+    _reach(kafka)
+    print(stop(kafka, specs[args.name], time.time()))
+    return 0
 
 
 def _worker(kafka: KafkaSettings, roles_text: str) -> int:

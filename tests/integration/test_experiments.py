@@ -183,3 +183,19 @@ def test_assignment_stays_sticky_across_a_kill_9_and_a_second_worker(
     for p in preds:
         runs.setdefault(p.unit_id, set()).add(p.request_id.split("-")[0])
     assert sum(len(r) == 2 for r in runs.values()) > 200  # units seen before and after
+
+
+def test_an_operator_stop_sends_the_challengers_share_to_zero(
+        worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
+    from streams.decision.experiment_config import parse_experiments
+    from streams.experiment_status import latest
+    from streams.experiment_stop import run as stop
+
+    kafka, store = _setup(env, tmp_path, model_dir)
+    worker.start(roles="inference")
+    (spec,) = parse_experiments(env["INFERWATCH_MONITOR_EXPERIMENTS"])
+    stop(kafka, spec, now=123.0)
+    assert _wait(lambda: store.traffic("ranker") == {"A": 1.0, "B": 0.0}), worker.tail()
+    (d,) = latest(_decisions(kafka)).values()
+    assert (d.action, d.test, d.reason) == ("rollback", "operator", "stopped by an operator")
+    assert worker.stop() == 0, worker.tail()
