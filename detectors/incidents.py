@@ -12,6 +12,9 @@ get:
   model are separate incidents, so an escalation still pages);
 - **hysteresis**: an alert counts as resolved only after its condition cleared for
   ``resolve_after_evaluations`` evaluations in a row or for ``resolve_after_s`` seconds;
+- **group wait**: a new incident is notified ``group_wait_s`` after it opens (on the next
+  evaluation or tick), so alerts that fire together (a feature's drift and the prediction
+  drift it causes) reach on-call as one notification that lists them all;
 - **cooldown**: an incident that fires again within ``cooldown_s`` of being resolved is
   reopened silently; it is notified (as a new episode) only if it is still firing when
   the cooldown ends, so flapping makes no noise and a real recurrence is not lost;
@@ -164,6 +167,8 @@ class IncidentTracker:
         Seconds after the first clear evaluation after which an alert resolves, >= 0.
     cooldown_s
         Seconds after an incident resolves during which a new firing is not notified, >= 0.
+    group_wait_s
+        Seconds a new incident waits for more members before its first notification, >= 0.
     inhibit_rules
         Which alert kinds hold which others for the same model.
 
@@ -184,7 +189,8 @@ class IncidentTracker:
 
     def __init__(self, clock: Callable[[], float], resolve_after_evaluations: int = 3,
                  resolve_after_s: float = 300.0, cooldown_s: float = 1800.0,
-                 inhibit_rules: Sequence[InhibitRule] = DEFAULT_INHIBIT_RULES) -> None:
+                 inhibit_rules: Sequence[InhibitRule] = DEFAULT_INHIBIT_RULES,
+                 group_wait_s: float = 0.0) -> None:
         if not (isinstance(resolve_after_evaluations, int) and resolve_after_evaluations >= 1):
             raise ValueError("resolve_after_evaluations must be an integer in [1, inf), got "
                              f"{resolve_after_evaluations!r}")
@@ -192,6 +198,9 @@ class IncidentTracker:
             raise ValueError(f"resolve_after_s must be in [0, inf), got {resolve_after_s!r}")
         if not cooldown_s >= 0:
             raise ValueError(f"cooldown_s must be in [0, inf), got {cooldown_s!r}")
+        if not group_wait_s >= 0:
+            raise ValueError(f"group_wait_s must be in [0, inf), got {group_wait_s!r}")
+        self.group_wait_s = group_wait_s
         self.clock = clock
         self.resolve_after_evaluations = resolve_after_evaluations
         self.resolve_after_s = resolve_after_s
@@ -271,7 +280,8 @@ class IncidentTracker:
             signals = tuple(m.signal for m in members)
             if inc is None:
                 s = signals[0]
-                inc = Incident(key, s.model, s.severity, episode_at=now, opener=s)
+                inc = Incident(key, s.model, s.severity, episode_at=now, opener=s,
+                               hold_until=now + self.group_wait_s)
                 self._incidents[key] = inc
             elif inc.state == "resolved":  # fired again within the cooldown
                 inc.state, inc.notified, inc.episode_at = "firing", False, now

@@ -80,7 +80,8 @@ class AlertRouter:
         self.settings = settings
         self.topic = Topics(kafka.topic_prefix).alerts
         self.tracker = IncidentTracker(clock=time.time, resolve_after_evaluations=1,
-                                       cooldown_s=settings.cooldown_s)
+                                       cooldown_s=settings.cooldown_s,
+                                       group_wait_s=settings.group_wait_s)
         self.metrics = metrics
         self.notified = 0
 

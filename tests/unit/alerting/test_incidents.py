@@ -203,3 +203,22 @@ def test_replay_gives_identical_notifications() -> None:
 def test_bad_parameters_name_the_valid_range(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         IncidentTracker(clock=ManualClock(), **kwargs)
+
+
+def test_group_wait_gathers_alerts_that_fire_together_into_one_notification() -> None:
+    tracker, clock = _tracker(group_wait_s=2.0)
+    assert _feed(tracker, clock, 1000.0, AlertSignal("churn", "feature_drift", "firing")) == []
+    assert _feed(tracker, clock, 1000.5, AlertSignal("churn", "prediction_drift", "firing")) == []
+    clock.now = 1001.9
+    assert tracker.tick() == []  # still waiting for more members
+    clock.now = 1002.0
+    [note] = tracker.tick()
+    assert note.status == "firing" and note.starts_at == 1000.0
+    lines = note.annotations["description"].splitlines()
+    assert [line.split(" on ")[0] for line in lines] == ["feature_drift", "prediction_drift"]
+    assert tracker.tick() == []  # notified once
+
+
+def test_group_wait_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="group_wait_s must be in"):
+        IncidentTracker(clock=lambda: 0.0, group_wait_s=-1.0)
