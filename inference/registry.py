@@ -23,9 +23,12 @@ True
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["ModelStore"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: per model: the aliases an experiment moves (``champion``), and its traffic override
+ALIASES_FILE, TRAFFIC_FILE = ".aliases.json", ".traffic.json"
 
 
 def _check_name(field: str, value: str) -> str:
@@ -86,13 +91,58 @@ class ModelStore:
         return found[-1] if found else None
 
     def resolve(self, model: str, ref: str) -> str | None:
-        """The published version that ``ref`` names: ``latest`` or a version name.
+        """The published version that ``ref`` names: ``latest``, a version name, or an alias.
 
         None when there is no such version (or, for ``latest``, no version at all).
         """
         if ref == LATEST:
             return self.latest(model)
-        return ref if ref in self.versions(model) else None
+        published = self.versions(model)
+        if ref in published:
+            return ref
+        aliased = self.aliases(model).get(ref)
+        return aliased if aliased in published else None
+
+    def aliases(self, model: str) -> dict[str, str]:
+        """``model``'s aliases (``champion``, ``challenger``...) and the versions they name."""
+        return {k: str(v) for k, v in self._read(model, ALIASES_FILE).items()}
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        """Point ``alias`` at the published ``version`` (atomically; readers see old or new)."""
+        _check_name("alias", alias)
+        if alias == LATEST or alias in self.versions(model):
+            raise ValueError(f"alias {alias!r} would hide a version name or 'latest'")
+        if version not in self.versions(model):
+            raise ValueError(f"{model} has no published version {version!r} to alias")
+        self._write(model, ALIASES_FILE, {**self.aliases(model), alias: version})
+
+    def traffic(self, model: str) -> dict[str, float]:
+        """The traffic split that overrides the configured one for ``model`` (empty: none)."""
+        return {k: float(v) for k, v in self._read(model, TRAFFIC_FILE).items()}  # type: ignore[arg-type]
+
+    def set_traffic(self, model: str, split: dict[str, float]) -> None:
+        """Override the traffic split of ``model`` (a rolled-back challenger gets 0)."""
+        if abs(sum(split.values()) - 1.0) > 1e-9 or min(split.values(), default=-1) < 0:
+            raise ValueError(f"a traffic split needs shares >= 0 summing to 1, got {split}")
+        self._write(model, TRAFFIC_FILE, split)
+
+    def _read(self, model: str, name: str) -> dict[str, object]:
+        path = self.root / _check_name("model", model) / name
+        try:
+            found = json.loads(path.read_text())
+        except FileNotFoundError:
+            return {}
+        if not isinstance(found, dict):
+            raise ValueError(f"{path} must hold a JSON object, got {found!r}")
+        return found
+
+    def _write(self, model: str, name: str, content: Mapping[str, object]) -> None:
+        folder = self.root / _check_name("model", model)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(content, f, sort_keys=True)
+        os.replace(tmp, folder / name)
 
     def publish(self, model: str, version: str, src_dir: Path) -> Path:
         """Copy ``src_dir``'s files in as ``model``'s ``version``, atomically; returns its path.
