@@ -20,6 +20,7 @@ import faust
 import mode
 from aiokafka import TopicPartition
 
+from inference.experiment_actuator import ExperimentActuator
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
 from streams import kafka_clients
@@ -30,7 +31,7 @@ from streams.clickhouse_store import ClickHouseStore
 from streams.decision.config import DecisionConfig
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
-from streams.events import Alert, ModelVersionPublished
+from streams.events import Alert, ExperimentDecided, ModelVersionPublished
 from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
@@ -144,7 +145,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         async def answer_liveness() -> None:
             web.watch(asyncio.get_running_loop())
 
-    for name, run in _loops(cfg, topics, catalog, metrics, readiness).items():
+    actuator = ExperimentActuator(catalog.store, cfg.inference.split, cfg.inference.experiment)
+    for name, run in _loops(cfg, topics, catalog, actuator, metrics, readiness).items():
         app.add_dependency(LoopService(name, run, loop=app.loop))
 
     @app.agent(app.topic(topics.alerts, value_serializer="raw"))
@@ -156,7 +158,10 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     async def model_updates(stream: Any) -> None:
         async for raw in stream:
             update = _decode_update(raw)
-            if update is not None:
+            if isinstance(update, ExperimentDecided):
+                if "inference" in cfg.roles:
+                    _act(update, catalog, actuator)
+            elif update is not None:
                 catalog.invalidate(update.model)
                 log.info("model %s %s %s; variants now served %s", update.model,
                          update.version, update.action, catalog.serving(update.model))
@@ -164,14 +169,16 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     return app
 
 
-def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: OpsMetrics,
+def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
+           actuator: ExperimentActuator, metrics: OpsMetrics,
            readiness: Readiness) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
     kafka = cfg.kafka
     loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
     if "inference" in cfg.roles:
         stage = InferenceStage(
             topics=topics, predictors=catalog.predictor,
-            router=VariantRouter(cfg.inference.split), max_batch=cfg.inference.max_batch,
+            router=VariantRouter(cfg.inference.split, salt=cfg.inference.experiment),
+            routers=actuator.router, max_batch=cfg.inference.max_batch,
             max_wait_ms=cfg.inference.max_wait_ms, max_record_bytes=kafka.max_record_bytes)
         loops["inference"] = TransactionalLoop(
             name="inference", settings=kafka, topics=[topics.requests], stage=stage,
@@ -264,10 +271,32 @@ def _decode_alert(raw: bytes) -> Alert:
     return msgspec.json.decode(raw, type=Alert)
 
 
-def _decode_update(raw: bytes) -> ModelVersionPublished | None:
+def _decode_update(raw: bytes) -> ModelVersionPublished | ExperimentDecided | None:
     import msgspec
     try:
+        if b'"experiment_decided"' in raw:
+            return msgspec.json.decode(raw, type=ExperimentDecided)
         return msgspec.json.decode(raw, type=ModelVersionPublished)
     except msgspec.MsgspecError:
         log.error("undecodable model update skipped: %r", raw[:200])
         return None
+
+
+def _act(decision: ExperimentDecided, catalog: ModelCatalog,
+         actuator: ExperimentActuator) -> None:
+    """Apply a final experiment decision to what this worker serves."""
+    if decision.action not in ("promote", "rollback"):
+        return
+    model, challenger = decision.model, decision.challenger
+    version = catalog.serving(model).get(challenger) or catalog.store.resolve(
+        model, catalog.binding.ref(model, challenger))
+    try:
+        split = actuator.apply(model, decision.action, decision.champion, challenger,
+                               challenger_version=version)
+    except (OSError, ValueError) as exc:
+        log.error("experiment %s: %s not applied: %s", decision.experiment, decision.action, exc)
+        return
+    catalog.invalidate(model)
+    log.warning("experiment %s: %s (%s); %s now served %s, split %s", decision.experiment,
+                decision.action, decision.reason, model, catalog.serving(model),
+                split or actuator.split_for(model))

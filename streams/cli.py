@@ -39,6 +39,8 @@ EXAMPLES = {
                "INFERWATCH_GRAFANA_TOKEN=glsa_... inferwatch grafana",
     "doctor": "INFERWATCH_ALERTING_ALERTMANAGER_URL=http://127.0.0.1:9093 inferwatch doctor",
     "status": "watch -n 5 inferwatch status",
+    "experiment": "INFERWATCH_MONITOR_EXPERIMENTS=churn-v2=churn:A:B:0.5 inferwatch "
+                  "experiment status",
     "summary": "INFERWATCH_CLICKHOUSE_PATH=var/demo/chdb inferwatch summary",
 }
 
@@ -110,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
                    "the requests and outside predictions")
     s.add_argument("--missing-share", type=float, default=0.0)
 
+    s.add_argument("--challenger-share", type=float, default=0.0,
+                   help="the ranker runs an experiment: variant B's share of its units")
+    s.add_argument("--challenger-lift", type=float, default=0.0,
+                   help="B's true lift: it mispredicts (1 - this) times as often as A")
+    s.add_argument("--challenger-latency", type=float, default=0.0,
+                   help="seconds B answers slower than A")
+    s.add_argument("--experiment", default="ranker-exp",
+                   help="the experiment's name, the salt of its sticky assignment")
+
     a = sub.add_parser("alerts", help="print alerts as they fire, one line each",
                        description="Follow the alerts topic and print each alert.")
     a.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
@@ -134,6 +145,16 @@ def _parser() -> argparse.ArgumentParser:
                    description="Read from Kafka (works while a worker runs): the lag of each "
                                "inferwatch consumer group per topic, the last window closed "
                                "per model and variant, and the incidents still firing.")
+    x = sub.add_parser("experiment", help="champion/challenger experiments: their status",
+                       description="Read the experiments' decisions from Kafka (works while a "
+                                   "worker runs): each arm's samples, the estimate of "
+                                   "challenger minus champion, its always-valid interval and "
+                                   "p-value, and the sample-ratio test. Experiments are set "
+                                   "with INFERWATCH_MONITOR_EXPERIMENTS.")
+    x.add_argument("action", choices=["status", "stop"],
+                   help="status: each experiment's last look; stop NAME: roll it back by hand")
+    x.add_argument("name", nargs="?", help="the experiment to stop (as named in "
+                   "INFERWATCH_MONITOR_EXPERIMENTS)")
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
@@ -200,11 +221,32 @@ def _dispatch(args: argparse.Namespace) -> int:
         from streams.status import run
         print("\n".join(run(kafka, time.time())))
         return 0
+    if args.command == "experiment":
+        return _experiment(kafka, args)
     if args.command == "summary":
         from streams.summary import print_summary
         print_summary(load(ClickHouseSettings))
         return 0
     raise AssertionError(args.command)
+
+
+def _experiment(kafka: KafkaSettings, args: argparse.Namespace) -> int:
+    if args.action == "status":
+        from streams.experiment_status import run as experiment_status
+        _reach(kafka)
+        print("\n".join(experiment_status(kafka)))
+        return 0
+    import time
+
+    from streams.decision.experiment_config import parse_experiments
+    from streams.experiment_stop import run as stop
+    specs = {s.name: s for s in parse_experiments(load(MonitorSettings).experiments)}
+    if args.name not in specs:
+        raise ConfigError(f"experiment stop: no experiment {args.name!r} in "
+                          f"INFERWATCH_MONITOR_EXPERIMENTS (it has {sorted(specs)})")
+    _reach(kafka)
+    print(stop(kafka, specs[args.name], time.time()))
+    return 0
 
 
 def _worker(kafka: KafkaSettings, roles_text: str) -> int:
@@ -313,7 +355,9 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
             concept_flip=args.concept_flip, llm_share=args.llm_share,
             topic_shift_at=args.topic_shift_at, topic_share=args.topic_share,
             malformed_share=args.malformed_share, missing_feature=args.missing_feature,
-            missing_share=args.missing_share)
+            missing_share=args.missing_share,
+            challenger_share=args.challenger_share, challenger_lift=args.challenger_lift,
+            challenger_latency_s=args.challenger_latency, experiment=args.experiment)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
     _reach(kafka)

@@ -192,6 +192,43 @@ class ModelVersionPublished(Event, kw_only=True):
     ts: float = 0.0
 
 
+ExperimentAction = Literal["continue", "promote", "rollback", "inconclusive"]
+
+
+class ExperimentDecided(Event, kw_only=True):
+    """One look's decision of a champion/challenger experiment (on the model-updates topic).
+
+    ``estimate`` is the challenger minus the champion in ``metric`` (an error rate, a
+    share of slow or failed predictions), ``lower``/``upper`` its always-valid interval
+    (infinite on a one-sided test's open side, null when not yet defined), ``p_value`` the
+    always-valid p-value of ``test``; ``id`` is the same for the same look however often
+    it is written, so the store keeps it once.
+    """
+
+    event: Literal["experiment_decided"] = "experiment_decided"
+    id: str
+    experiment: str
+    model: str
+    champion: str
+    challenger: str
+    action: ExperimentAction
+    metric: str
+    test: str
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    p_value: float
+    n_champion: int
+    n_challenger: int
+    srm_p_value: float
+    reason: str
+    ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("experiment", "model", "champion", "challenger"):
+            _check_name(name, getattr(self, name))
+
+
 class MonitorSummary(Event, kw_only=True):
     """One partition's mergeable summary of one window of predictions of one model.
 

@@ -5,9 +5,9 @@ moved (each flagged feature and segment, its reference and current histograms, i
 per window against the threshold with the alert's marks), latency quantiles against the
 SLO and the error budget left, the novel share of embedding-monitored models, a timeline
 of incidents and retrain requests (``streams/report_views.py``), then the tables: traffic
-and latency, every flagged window with its explanation, alerts, retrain requests and dead
-letters. One file: inline SVG and CSS, no script, nothing fetched. Every value is
-HTML-escaped: labels and evidence come from events.
+and latency, every flagged window with its explanation, alerts, each experiment's latest
+look, retrain requests and dead letters. One file: inline SVG and CSS, no script, nothing
+fetched. Every value is HTML-escaped: labels and evidence come from events.
 """
 
 from __future__ import annotations
@@ -49,6 +49,13 @@ _QUERIES = {
         ("fingerprint", "status", "severity", "model", "detector", "summary", "description"),
         "SELECT fingerprint, status, severity, model, detector, summary, description "
         "FROM alerts ORDER BY starts_at, status"),
+    "Experiments (latest look per experiment)": (
+        ("time", "experiment", "model", "champion", "challenger", "action", "metric",
+         "challenger - champion", "lower", "upper", "p-value", "champion n", "challenger n",
+         "SRM p-value", "reason"),
+        "SELECT ts, experiment, model, champion, challenger, action, metric, round(estimate, 4), "
+        "round(lower, 4), round(upper, 4), p_value, n_champion, n_challenger, srm_p_value, "
+        "reason FROM experiment_decisions FINAL ORDER BY ts DESC LIMIT 1 BY experiment"),
     "Retrain requests": (
         ("time", "model", "reason", "id"),
         "SELECT requested_at, model, reason, id FROM retrain_events ORDER BY requested_at"),

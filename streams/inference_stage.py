@@ -43,11 +43,14 @@ class InferenceStage:
 
     def __init__(self, *, topics: Topics, predictors: PredictorLookup, router: VariantRouter,
                  max_batch: int, max_wait_ms: float, max_record_bytes: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 routers: Callable[[str], VariantRouter] | None = None) -> None:
         self.topics = topics
         self._predictions = topics.predictions
         self.predictors = predictors
         self.router = router
+        # per model, when experiments change a model's split (a rolled-back challenger)
+        self.routers = routers
         self.clock = clock
         self._decoder = BatchDecoder(InferenceRequest, max_record_bytes=max_record_bytes)
         self._batcher: MicroBatcher[_Pending] = MicroBatcher(max_batch, max_wait_ms, clock)
@@ -59,7 +62,8 @@ class InferenceStage:
         self._rejected.extend(decoded.rejected)
         now = self.clock()
         for req, src in zip(decoded.events, decoded.sources, strict=True):
-            variant = self.router.assign(req.unit_id or req.id)
+            router = self.router if self.routers is None else self.routers(req.model)
+            variant = router.assign(req.unit_id or req.id)
             self._batcher.add(_Pending(req, src, variant), now)
 
     def wait_s(self) -> float | None:

@@ -16,7 +16,15 @@ import msgspec
 
 from streams.codec import BatchDecoder, RawRecord, Rejected
 from streams.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
-from streams.events import Alert, DetectorReport, Event, Outcome, Prediction, RetrainRequested
+from streams.events import (
+    Alert,
+    DetectorReport,
+    Event,
+    ExperimentDecided,
+    Outcome,
+    Prediction,
+    RetrainRequested,
+)
 from streams.private_fields import PrivateFields
 from streams.topics import Topics
 
@@ -60,12 +68,33 @@ def _retrain(r: RetrainRequested, _: PrivateFields) -> list[Any]:
             r.requested_at]
 
 
+def _experiment(d: ExperimentDecided, _: PrivateFields) -> list[Any]:
+    return [d.id, d.ts, d.experiment, d.model, d.champion, d.challenger, d.action, d.metric,
+            d.test, d.estimate, d.lower, d.upper, d.p_value, d.n_champion, d.n_challenger,
+            d.srm_p_value, d.reason]
+
+
+class _Kind(msgspec.Struct):
+    event: str = ""
+
+
+def _is_experiment_decision(value: bytes | None) -> bool:
+    """Whether a model-updates record is an experiment's decision (malformed ones are,
+    so that they are dead-lettered; published versions are not, and are not stored)."""
+    try:
+        return msgspec.json.decode(value or b"", type=_Kind).event == "experiment_decided"
+    except msgspec.MsgspecError:
+        return True
+
+
 @dataclass(frozen=True)
 class _Mapping:
     table: str
     event: type[Event]
     columns: tuple[str, ...]
     row: Callable[[Any, PrivateFields], list[Any]]
+    #: which records of the topic are this table's (None: all)
+    keep: Callable[[bytes | None], bool] | None = None
 
 
 _MAPPINGS = {
@@ -83,6 +112,10 @@ _MAPPINGS = {
         "labels", "starts_at", "ends_at", "evidence"), _alert),
     "retrain": _Mapping("retrain_events", RetrainRequested, (
         "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
+    "model-updates": _Mapping("experiment_decisions", ExperimentDecided, (
+        "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric", "test",
+        "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger", "srm_p_value",
+        "reason"), _experiment, keep=_is_experiment_decision),
 }
 _SOURCE = ("src_partition", "src_offset")
 #: the default policy: unit ids dropped, every feature stored
@@ -115,6 +148,8 @@ class RowMapper:
         if topic == self.topics.dead_letter:
             return _dead_rows(records, headers or [[] for _ in records]), []
         mapping = self._by_topic[topic]
+        if mapping.keep is not None:
+            records = [r for r in records if mapping.keep(r.value)]
         decoded = self._decoders[topic].decode(records)
         out = TableRows(mapping.table, mapping.columns + _SOURCE)
         for event, src in zip(decoded.events, decoded.sources, strict=True):

@@ -11,6 +11,12 @@ share of those labels flip (concept drift: the world changed, the inputs did not
 Faulty producers: a share of the requests can be malformed (not JSON: they end in the
 dead-letter topic), and a feature can go missing from a share of the requests and of the
 outside server's predictions.
+
+The ranker can run a champion/challenger experiment: with ``challenger_share`` > 0 each
+of its units is assigned by the sticky hash of (``experiment``, unit id), as the inference
+worker assigns them; variant B (the challenger) mispredicts ``1 - challenger_lift`` times
+as often as A (whose error rate is ``ranker_error``) and answers ``challenger_latency_s``
+slower. The ranker's predictions then get their true labels as outcomes too.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.routing import VariantRouter
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
 from retrain.synthetic_prompts import PromptTopics
 from streams import kafka_clients
@@ -58,6 +65,11 @@ class Scenario:
     malformed_share: float = 0.0
     missing_feature: str | None = None
     missing_share: float = 0.0
+    challenger_share: float = 0.0
+    challenger_lift: float = 0.0
+    challenger_latency_s: float = 0.0
+    ranker_error: float = 0.2
+    experiment: str = "ranker-exp"
 
     def __post_init__(self) -> None:
         if self.count < 0 or self.rate < 0:
@@ -65,8 +77,13 @@ class Scenario:
         if self.external_share + self.llm_share > 1:
             raise ValueError("external_share + llm_share must be <= 1, got "
                              f"{self.external_share} + {self.llm_share}")
+        if self.challenger_latency_s < 0 or not -1 <= self.challenger_lift <= 1:
+            raise ValueError("challenger_latency_s must be >= 0 and challenger_lift in "
+                             f"[-1, 1], got {self.challenger_latency_s}, "
+                             f"{self.challenger_lift}")
         for name in ("external_share", "outcome_share", "concept_flip", "llm_share",
-                     "topic_share", "malformed_share", "missing_share"):
+                     "topic_share", "malformed_share", "missing_share", "challenger_share",
+                     "ranker_error"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.missing_feature is not None and self.missing_feature not in FEATURES:
@@ -106,6 +123,11 @@ class TrafficPlan:
         self._faults = np.random.default_rng(scenario.seed + 4)
         self._labels: deque[tuple[int, str, int]] = deque()
         self.result = SimulationResult()
+        # the ranker's experiment has a generator of its own too
+        self._ab_rng = np.random.default_rng(scenario.seed + 5)
+        self._ab_router = VariantRouter(
+            {"A": 1.0 - scenario.challenger_share, "B": scenario.challenger_share},
+            salt=scenario.experiment) if scenario.challenger_share else None
 
     def chunk(self, start: int, stop: int) -> list[tuple[str, bytes, bytes]]:
         """(topic, key, value) records for request indices [start, stop)."""
@@ -162,13 +184,28 @@ class TrafficPlan:
         median = 0.4 if slow else 0.04
         total = float(self._rng.lognormal(np.log(median), 0.3))
         score = float(self._rng.random())
+        variant = "A" if self._ab_router is None else self._ab_router.assign(unit)
+        if self._ab_router is not None:
+            self._ranker_outcome(i, rid, int(score > 0.5), variant)
+            if variant == "B":
+                total += s.challenger_latency_s
         pred = Prediction(
-            request_id=rid, ts=now, model="ranker", variant="A", model_version="ext-1",
+            request_id=rid, ts=now, model="ranker", variant=variant,
+            model_version="ext-2" if variant == "B" else "ext-1",
             output=ModelOutput(label=int(score > 0.5), score=score),
             latency=Latency(queue_s=total * 0.1, inference_s=total * 0.9, total_s=total),
             features=features, segment=segment, unit_id=unit)
         self.result.external_predictions += 1
         return (self.topics.predictions, rid.encode(), encode(pred))
+
+    def _ranker_outcome(self, i: int, rid: str, label: int, variant: str) -> None:
+        """The true label of a ranker prediction in the experiment: wrong at its variant's
+        error rate (the challenger's lowered by the lift)."""
+        s, rng = self.s, self._ab_rng
+        error = s.ranker_error * ((1.0 - s.challenger_lift) if variant == "B" else 1.0)
+        wrong = rng.random() < error
+        if rng.random() < s.outcome_share:
+            self._labels.append((i, rid, 1 - label if wrong else label))
 
     def _assistant(self, i: int, rid: str, now: float) -> tuple[str, bytes, bytes]:
         """The outside assistant's answer to one prompt, with the prompt's embedding."""

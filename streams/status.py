@@ -91,11 +91,11 @@ async def gather(settings: KafkaSettings) -> Status:
         status = Status(lag=await _lag(admin, consumer, settings.topic_prefix))
         counts = {t["topic"]: len(t["partitions"])
                   for t in await admin.describe_topics([topics.reports, topics.alerts])}
-        reports = await _read(consumer, topics.reports, counts.get(topics.reports, 0),
+        reports = await read_topic(consumer, topics.reports, counts.get(topics.reports, 0),
                               tail=_REPORT_TAIL)
-        status.windows = last_windows(_decode(reports, DetectorReport))
-        alerts = await _read(consumer, topics.alerts, counts.get(topics.alerts, 0))
-        status.open_alerts = open_incidents(_decode(alerts, Alert))
+        status.windows = last_windows(decode_values(reports, DetectorReport))
+        alerts = await read_topic(consumer, topics.alerts, counts.get(topics.alerts, 0))
+        status.open_alerts = open_incidents(decode_values(alerts, Alert))
         return status
     finally:
         await admin.close()
@@ -117,7 +117,7 @@ async def _lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, prefix: s
     return out
 
 
-async def _read(consumer: AIOKafkaConsumer, topic: str, partitions: int, *,
+async def read_topic(consumer: AIOKafkaConsumer, topic: str, partitions: int, *,
                 tail: int | None = None) -> list[bytes]:
     """The values of ``topic`` (the last ``tail`` per partition), up to its end now."""
     parts = [TopicPartition(topic, p) for p in range(partitions)]
@@ -139,7 +139,7 @@ async def _read(consumer: AIOKafkaConsumer, topic: str, partitions: int, *,
     return values
 
 
-def _decode(values: list[bytes], kind: type[E]) -> list[E]:
+def decode_values(values: list[bytes], kind: type[E]) -> list[E]:
     decoder = msgspec.json.Decoder(kind)
     out = []
     for raw in values:

@@ -22,9 +22,6 @@ from retrain.reference import ReferenceProfile
 from streams.clickhouse_store import ClickHouseStore
 from streams.codec import SourceRecord, encode
 from streams.decision.binned_drift import drift_evidence as _drift_evidence
-from streams.decision.embedding_drift import EmbeddingDrift
-from streams.decision.feature_drift import FeatureDrift
-from streams.decision.latency import LatencyQuantile
 from streams.events import (
     Alert,
     DetectorReport,
@@ -36,12 +33,9 @@ from streams.events import (
 )
 from streams.html_report import model_store_profiles
 from streams.metric_rows import RowMapper
-from streams.report_queries import ProfileLookup
+from streams.report_queries import DRIFT, EMBEDDING, LATENCY, ProfileLookup
 from streams.slo_tracker import SLO_BURN
 from streams.topics import Topics
-
-DRIFT, EMBEDDING, LATENCY = (FeatureDrift.detector, EmbeddingDrift.detector,
-                             LatencyQuantile.detector)
 
 T0 = 1_764_000_000.0
 WINDOW_S = 10.0

@@ -39,6 +39,13 @@ class DecisionConfig:
     quality_tolerance: float = 0.02
     quality_alpha: float = 0.001
     dashboard_url: str = "http://127.0.0.1:3000/d/inferwatch"
+    experiments: str = ""
+    ab_alpha: float = 0.05
+    ab_tuning_n: float = 5000.0
+    ab_horizon: int = 200_000
+    ab_srm_level: float = 0.001
+    ab_slow_margin: float = 0.01
+    ab_error_margin: float = 0.005
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> DecisionConfig:

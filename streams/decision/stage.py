@@ -30,6 +30,7 @@ from streams.decision.concept_drift import ConceptDrift
 from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
+from streams.decision.experiment import ExperimentJudge
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
@@ -70,6 +71,9 @@ class DecisionStage:
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
             LatencyQuantile(config)]
+        self.experiments = ExperimentJudge(config, lambda ev: self._emit(
+            self.topics.model_updates, ev.model, encode(ev)))
+        self.judges.append(self.experiments)
 
     # -- stage protocol ----------------------------------------------------------------
     def add(self, records: Sequence[RawRecord]) -> None:
@@ -84,6 +88,7 @@ class DecisionStage:
                     embedding_cap=self.config.embedding_sample)
             win.merge(summary)
             self._slo.record(summary)
+            self.experiments.record(summary, state)
             self._changed.add(summary.model)
             self._close_if_complete(state, win)
 
@@ -195,7 +200,8 @@ class DecisionStage:
                 alert = state.alerts.observe(
                     win.model, win.variant, verdict, now=now, describe=judge.describe,
                     dashboard=self.config.dashboard_url,
-                    hysteresis=not judge.detector.startswith("slo_"))
+                    # burn-rate windows and experiment decisions are their own hysteresis
+                    hysteresis=not judge.detector.startswith(("slo_", "experiment")))
                 if alert is not None:
                     self._emit(self.topics.alerts, alert.fingerprint, encode(alert))
                 if judge.detector == FeatureDrift.detector:

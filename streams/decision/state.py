@@ -21,10 +21,13 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from detectors.ab.experiment import ExperimentTest
 from detectors.error_rate import ErrorRateShift
 from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
+from streams.decision.aligned_counts import AlignedCounts
 from streams.decision.config import DecisionConfig
+from streams.decision.experiment_config import ExperimentSpec, new_test, parse_experiments
 from streams.decision_window import DecisionWindow, pack_rows, unpack_packed
 from streams.slo_tracker import SLO_KEY
 
@@ -45,6 +48,12 @@ class ModelState:
         # the input embeddings (projected) of the model's first windows: what later windows
         # are tested against, for models fed by text or prompts rather than features
         self.embedding_reference: np.ndarray | None = None
+        # the model's champion/challenger experiment (streams.decision.experiment), its
+        # name, and its final action once decided
+        self.experiment: ExperimentTest | None = None
+        self.experiment_name: str | None = None
+        self.experiment_final: str | None = None
+        self.experiment_counts = AlignedCounts(2)  # predictions per arm, for the SRM test
 
     def concept_detector(self, variant: str) -> ErrorRateShift:
         det = self.concept.get(variant)
@@ -54,12 +63,28 @@ class ModelState:
                 c.concept_baseline_labelled, c.concept_alpha, c.concept_min_increase)
         return det
 
+    def experiment_spec(self) -> ExperimentSpec | None:
+        """The model's experiment in the config, if it has one."""
+        return next((s for s in parse_experiments(self.config.experiments)
+                     if s.model == self.model), None)
+
+    def experiment_test(self, spec: ExperimentSpec) -> ExperimentTest:
+        """The test of ``spec`` (a fresh one when the experiment is new or renamed)."""
+        if self.experiment is None or self.experiment_name != spec.name:
+            self.experiment = new_test(spec, self.config)
+            self.experiment_name, self.experiment_final = spec.name, None
+            self.experiment_counts = AlignedCounts(2)
+        return self.experiment
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "model": self.model, "alerts": self.alerts.snapshot(),
             "retrain": self.retrain.snapshot(),
             "concept": {v: d.snapshot() for v, d in self.concept.items()},
             "windows": [w.snapshot() for w in self.windows.values()],
+            "experiment": None if self.experiment is None else {
+                "name": self.experiment_name, "final": self.experiment_final,
+                "test": self.experiment.snapshot(), "counts": self.experiment_counts.snapshot()},
         }
 
     def reference_record(self) -> bytes | None:
@@ -86,6 +111,12 @@ class ModelState:
         for w in snap["windows"]:
             win = DecisionWindow.from_snapshot(w)
             self.windows[win.variant] = win
+        saved = snap.get("experiment")
+        spec = self.experiment_spec()
+        if saved and spec is not None and saved["name"] == spec.name:
+            self.experiment_test(spec).restore(saved["test"])
+            self.experiment_final = saved["final"]
+            self.experiment_counts.restore(saved["counts"])
         if snap.get("embedding_reference"):  # written inside the state before it had a key
             self.embedding_reference = unpack_packed(snap["embedding_reference"])
 

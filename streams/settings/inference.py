@@ -28,6 +28,9 @@ class InferenceSettings(BaseSettings):
         20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
     device: str | None = Field(None, description="Force a torch device; default cuda if present.")
     variants: str = Field("A=1.0", description="Traffic split, e.g. 'A=0.9,B=0.1'.")
+    experiment: str = Field(
+        "", description="The experiment the traffic split serves: it salts the sticky hash "
+        "of (experiment, unit id), so separate experiments split units independently.")
     variant_versions: str = Field(
         "", description="Model version served per variant, 'MODEL:VARIANT=VERSION' "
         "comma-separated, e.g. 'churn:A=v1,churn:B=v2'; VERSION is a published version or "

@@ -9,6 +9,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.decision.experiment_config import parse_experiments
+
 
 class MonitorSettings(BaseSettings):
     """Windows and thresholds of the monitors and the decision step."""
@@ -67,6 +69,30 @@ class MonitorSettings(BaseSettings):
                                  "the data-quality tests over a model's features.")
     dashboard_url: str = Field(
         "http://127.0.0.1:3000/d/inferwatch", description="Linked from alerts.")
+
+    experiments: str = Field(
+        "", description="Champion/challenger experiments, 'NAME=MODEL:CHAMPION:CHALLENGER:"
+        "SHARE' comma-separated, e.g. 'churn-v2=churn:A:B:0.5' (SHARE: the challenger's).")
+    ab_alpha: float = Field(0.05, gt=0, lt=0.5, description="Experiments: level of the "
+                            "always-valid tests (two-sided primary, one-sided guardrails).")
+    ab_tuning_n: float = Field(5000.0, gt=0, description="Experiments: the units (both "
+                               "arms) the mixture SPRT is tuned for (GrowthBook's default).")
+    ab_horizon: int = Field(200_000, ge=200, description="Experiments: labelled predictions "
+                            "(both arms) after which no difference is 'inconclusive'.")
+    ab_srm_level: float = Field(0.001, gt=0, lt=1, description="Experiments: level of the "
+                                "sequential sample-ratio-mismatch test.")
+    ab_slow_margin: float = Field(0.01, ge=0, lt=1, description="Experiments: roll back a "
+                                  "challenger whose share of predictions over the latency SLO "
+                                  "threshold exceeds the champion's by more than this.")
+    ab_error_margin: float = Field(0.005, ge=0, lt=1, description="Experiments: roll back a "
+                                   "challenger whose share of model errors exceeds the "
+                                   "champion's by more than this.")
+
+    @field_validator("experiments")
+    @classmethod
+    def _experiments_parse(cls, value: str) -> str:
+        parse_experiments(value)
+        return value
 
     @field_validator("embedding_alpha")
     @classmethod

@@ -37,6 +37,7 @@ from detectors.state import Stateful
 from detectors.sustained import SustainedCondition
 from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
+from streams.decision.aligned_counts import AlignedCounts
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
 from streams.decision.verdict import Verdict
@@ -205,6 +206,13 @@ def _experiment_step(t: ExperimentTest, rng: np.random.Generator, i: int) -> Any
     return d.action, d.metric, round(d.p_value, 12)
 
 
+def _aligned_step(counts: AlignedCounts, rng: np.random.Generator, i: int) -> Any:
+    arm = int(rng.integers(0, 2))
+    start = i / 7 + float(rng.random())
+    counts.add(arm, int(rng.integers(1, 50)), start=start, end=start + float(rng.random()))
+    return counts.release() if i % 5 == 0 else None
+
+
 def _change_detector(cls: type[Detector]) -> Case:
     binary = getattr(cls, "input_kind", "real") == "binary"
 
@@ -239,6 +247,7 @@ CASES: dict[str, Case] = {
         schema_resolve_after_s=5, lag_fire_after_s=10, lag_resolve_after_s=10)),
         _health_step, max_bytes=16 * 1024),
     "ArmSummary": Case(lambda: ArmSummary(binary=True), _arm_step, max_bytes=256),
+    "AlignedCounts": Case(lambda: AlignedCounts(2), _aligned_step, max_bytes=1024),
     "SequentialSRM": Case(lambda: SequentialSRM([0.5, 0.5]), _srm_step, max_bytes=256),
     "ExperimentTest": Case(
         lambda: ExperimentTest("conversion", guardrails=(Guardrail("latency"),)),

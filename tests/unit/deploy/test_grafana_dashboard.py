@@ -167,6 +167,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
          {"variant": "A", "segment": "*"}, T0 + 20, None, "{}", 0, 2],
     ]
     retrain = [["rt1", "churn", "drift", '{"feature": "income"}', T0 - 600, T0, T0 + 80, 0, 0]]
+    experiments = [[f"e{i}", T0 + 50 + 40 * i, "churn-v2", "churn", "A", "B", action,
+                    "label_error", "mixture-sprt-two-sided", -0.04, -0.07 + 0.02 * i,
+                    -0.01 + 0.02 * (1 - i), 0.2 - 0.19 * i, 900 + i, 880 + i, 0.8, "r", 0, i]
+                   for i, action in enumerate(("continue", "promote"))]
     dead = [["inferwatch.predictions", 1, 5, "decode", "bad json", 10, 0, 0],
             ["inferwatch.predictions", 1, 6, "decode", "bad json", 20, 0, 1],
             ["inferwatch.requests", 0, 7, "validation", "missing id", 30, 0, 2]]
@@ -176,7 +180,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
         for table, role, table_rows in (("predictions", "predictions", rows),
                                         ("detector_reports", "detector-reports", reports),
                                         ("alerts", "alerts", alerts),
-                                        ("retrain_events", "retrain", retrain)):
+                                        ("retrain_events", "retrain", retrain),
+                                        ("experiment_decisions", "model-updates",
+                                         experiments)):
             store.insert(table, (*_MAPPINGS[role].columns, *_SOURCE), table_rows, token=table)
         store.insert("dead_letters", (*_DEAD_COLUMNS, *_SOURCE), dead, token="dead")
         yield store, {"times": times, "totals": totals}
@@ -286,6 +292,13 @@ def test_alerts_retrain_and_dead_letters(data: tuple) -> None:
     dead = _run(store, _panel("Dead letters")["targets"][0]["rawSql"])
     assert [r[:4] for r in dead] == [("decode", "inferwatch.predictions", 2, 30),
                                      ("validation", "inferwatch.requests", 1, 30)]
+
+
+def test_experiments_show_each_experiments_latest_look(data: tuple) -> None:
+    store, _ = data
+    rows = _run(store, _panel("Experiments")["targets"][0]["rawSql"])
+    assert [r[1:7] + r[11:13] for r in rows] == [
+        ("churn-v2", "churn", "A", "B", "promote", "label_error", 901, 881)]
 
 
 # ---- provisioning against a recording fake of Grafana's API ----------------------------

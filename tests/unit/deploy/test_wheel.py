@@ -44,6 +44,7 @@ def test_the_installed_wheel_runs_help_and_summary_on_chdb(tmp_path: Path) -> No
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"streams/resources/clickhouse/0001_baseline.sql",
             "streams/resources/clickhouse/0002_prediction_unit_id.sql",
+            "streams/resources/clickhouse/0003_experiment_decisions.sql",
             "streams/resources/grafana/inferwatch.json", "streams/cli.py"} <= names
     assert not any(n.startswith(("tests/", "deploy/", "bench/")) for n in names)
 
@@ -70,4 +71,4 @@ def test_the_installed_wheel_runs_help_and_summary_on_chdb(tmp_path: Path) -> No
              "print(s.query('SELECT version FROM schema_migrations ORDER BY version'), "
              "json.loads(DASHBOARD.read_text())['uid'])")
     assert _run([str(python), "-c", check], tmp_path, env).split() == [
-        "[(1,),", "(2,)]", "inferwatch"]
+        "[(1,),", "(2,),", "(3,)]", "inferwatch"]

@@ -78,3 +78,14 @@ def test_grafana_without_a_token_names_the_variable(
     monkeypatch.delenv("INFERWATCH_GRAFANA_TOKEN", raising=False)
     assert main(["grafana"]) == 2
     assert "INFERWATCH_GRAFANA_TOKEN" in capsys.readouterr().err
+
+
+def test_experiment_stop_names_the_setting_when_the_experiment_is_unknown(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("INFERWATCH_MONITOR_EXPERIMENTS", "churn-v2=churn:A:B:0.5")
+    assert main(["experiment", "stop", "fraud-v9"]) == 2
+    err = capsys.readouterr().err
+    assert "INFERWATCH_MONITOR_EXPERIMENTS" in err and "['churn-v2']" in err
+    monkeypatch.setenv("INFERWATCH_MONITOR_EXPERIMENTS", "churn-v2=churn:A:B:2")
+    assert main(["experiment", "stop", "churn-v2"]) == 2
+    assert "INFERWATCH_MONITOR_EXPERIMENTS" in capsys.readouterr().err

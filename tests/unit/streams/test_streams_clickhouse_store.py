@@ -137,3 +137,21 @@ def test_a_rejected_schema_is_not_retried(tmp_path: Path) -> None:
         assert "no_such_column" in str(info.value)
     finally:
         store.close()
+
+
+def test_an_experiment_decision_written_twice_is_kept_once(store: ClickHouseStore) -> None:
+    from test_streams_metric_rows import EVENTS
+
+    from streams.codec import SourceRecord, encode
+    from streams.metric_rows import RowMapper
+    from streams.topics import Topics
+
+    topics = Topics("p.")
+    topic = topics.model_updates
+    raw = encode(EVENTS["model-updates"])
+    for offset in (5, 9):  # the same look, produced again after a crash
+        rows, _ = RowMapper(topics, max_record_bytes=4096).rows(
+            topic, [SourceRecord(topic, 0, offset, b"churn", raw)])
+        store.insert(rows.table, rows.columns, rows.rows, token=f"{topic}:0:{offset}")
+    assert store.query("SELECT id, action, lower, upper FROM experiment_decisions FINAL") == [
+        ("e1", "rollback", 0.02, None)]

@@ -150,6 +150,11 @@ def _every_event() -> list[ev.Event]:
                             data_from=1.0, data_to=2.0, requested_at=3.0),
         ev.ModelVersionPublished(model="churn", version="v3", artifact="/m/v3",
                                  action="promoted", traffic_split={"A": 0.9, "B": 0.1}, ts=4.0),
+        ev.ExperimentDecided(id="e1", experiment="churn-v2", model="churn", champion="A",
+                             challenger="B", action="rollback", metric="slow",
+                             test="mixture-sprt-one-sided", estimate=0.04, lower=0.02,
+                             upper=None, p_value=0.01, n_champion=900, n_challenger=880,
+                             srm_p_value=1.0, reason="guardrail", ts=5.0),
         ev.MonitorSummary(model="churn", variant="A", partition=2, first_offset=10,
                           last_offset=19, window_start=1.0, window_end=2.0, n=10,
                           histograms={"f0": [1, 2, 7]}, latency={"total": {"v": 1}},
@@ -223,3 +228,13 @@ def test_a_prediction_names_a_printable_model_and_variant(model: str, variant: s
     ev.Prediction(request_id="r1", ts=2.0, model="churn", variant="", model_version="v1",
                   output=ev.ModelOutput(label=1, score=0.5),
                   latency=ev.Latency(queue_s=0.0, inference_s=0.0, total_s=0.0))
+
+
+def test_an_experiment_decision_refuses_an_unprintable_name() -> None:
+    raw = (b'{"id":"e","experiment":"a\\u0000b","model":"m","champion":"A","challenger":"B",'
+           b'"action":"continue","metric":"x","test":"t","estimate":null,"lower":null,'
+           b'"upper":null,"p_value":1.0,"n_champion":0,"n_challenger":0,"srm_p_value":1.0,'
+           b'"reason":"r"}')
+    out = BatchDecoder(ev.ExperimentDecided, max_record_bytes=MAX).decode([_rec(0, raw)])
+    assert out.events == [] and "experiment must be a non-empty printable name" in \
+        out.rejected[0].reason

@@ -30,6 +30,11 @@ def test_report_explains_flagged_windows_and_escapes_event_text(tmp_path: Path) 
         store.insert("alerts", (*_MAPPINGS["alerts"].columns, *SRC), [
             ["fp1", "firing", "page", "churn", "feature_drift", "<script>alert(1)</script>",
              "psi=0.48", {"model": "churn"}, 150.0, None, "{}", 0, 1]], token="a")
+        store.insert("experiment_decisions", (*_MAPPINGS["model-updates"].columns, *SRC), [
+            [f"e{i}", 160.0 + i, "churn-v2", "churn", "A", "B", action, "label_error",
+             "mixture-sprt-two-sided", -0.04123, -0.07, -0.011, 0.004, 900 + i, 880 + i, 0.8,
+             "label_error better", 0, i] for i, action in enumerate(("continue", "promote"))],
+            token="e")
         page = render(collect(store), generated=0.0)
     finally:
         store.close()
@@ -38,6 +43,10 @@ def test_report_explains_flagged_windows_and_escapes_event_text(tmp_path: Path) 
     assert ("<td>feature_drift</td><td>churn</td><td>A</td><td>region=eu</td><td>0.48</td>"
             "<td>0.1</td><td>1e-20</td>") in page  # the flagged window, not the ok one
     assert "<code>feature</code> = f2" in page
+    assert ("<td>churn-v2</td><td>churn</td><td>A</td><td>B</td><td>promote</td>"
+            "<td>label_error</td><td>-0.0412</td><td>-0.07</td><td>-0.011</td><td>0.004</td>"
+            "<td>901</td><td>881</td>") in page  # the latest look only
+    assert "<td>continue</td>" not in page
     assert page.count("<td>feature_drift</td>") == 2  # the flagged window and the alert
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Generated 1970-01-01 00:00:00Z" in page

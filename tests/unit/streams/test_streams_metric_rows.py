@@ -17,8 +17,10 @@ from streams.events import (
     Alert,
     DetectorReport,
     Event,
+    ExperimentDecided,
     Latency,
     ModelOutput,
+    ModelVersionPublished,
     Outcome,
     Prediction,
     RetrainRequested,
@@ -69,6 +71,11 @@ EVENTS: dict[str, Event] = {
     "retrain": RetrainRequested(id="rt-1", model="churn", reason="drift",
                                 evidence={"feature": "f2"}, data_from=1.0, data_to=2.0,
                                 requested_at=3.0),
+    "model-updates": ExperimentDecided(
+        id="e1", experiment="churn-v2", model="churn", champion="A", challenger="B",
+        action="rollback", metric="slow", test="mixture-sprt-one-sided", estimate=0.04,
+        lower=0.02, upper=None, p_value=0.01, n_champion=900, n_challenger=880,
+        srm_p_value=1.0, reason="guardrail slow", ts=7.0),
 }
 
 EXPECTED_ROWS = {
@@ -80,7 +87,20 @@ EXPECTED_ROWS = {
     "alerts": ["fp", "firing", "page", "churn", "feature_drift", "s", "d",
                {"model": "churn", "detector": "feature_drift"}, 5.0, None, '{"psi":0.3}'],
     "retrain": ["rt-1", "churn", "drift", '{"feature":"f2"}', 1.0, 2.0, 3.0],
+    "model-updates": ["e1", 7.0, "churn-v2", "churn", "A", "B", "rollback", "slow",
+                      "mixture-sprt-one-sided", 0.04, 0.02, None, 0.01, 900, 880, 1.0,
+                      "guardrail slow"],
 }
+
+
+def test_published_versions_on_model_updates_are_not_experiment_rows() -> None:
+    mapper = RowMapper(TOPICS, max_record_bytes=4096)
+    topic = TOPICS.model_updates
+    published = ModelVersionPublished(model="churn", version="v2", artifact="x")
+    rows, rejected = mapper.rows(topic, [
+        SourceRecord(topic, 0, 1, b"churn", encode(published)),
+        SourceRecord(topic, 0, 2, b"churn", encode(EVENTS["model-updates"]))])
+    assert rejected == [] and [r[-1] for r in rows.rows] == [2]
 
 
 @pytest.mark.parametrize("role", list(EVENTS))

@@ -172,3 +172,28 @@ def test_a_faulty_producer_sends_malformed_requests_and_drops_a_feature() -> Non
         Scenario(count=1, missing_feature="nope")
     with pytest.raises(ValueError, match="malformed_share"):
         Scenario(count=1, malformed_share=1.5)
+
+
+def test_the_rankers_challenger_is_sticky_better_and_slower_as_configured() -> None:
+    from inference.routing import VariantRouter
+
+    scenario = Scenario(count=20_000, seed=5, external_share=1.0, outcome_share=1.0,
+                        challenger_share=0.5, challenger_lift=0.5, challenger_latency_s=0.3,
+                        ranker_error=0.2, experiment="exp-7")
+    _, out = _run(scenario)
+    preds = _decode(out, TOPICS.predictions, Prediction)
+    labels = {o.request_id: int(o.value) for o in _decode(out, TOPICS.outcomes, Outcome)}
+    router = VariantRouter({"A": 0.5, "B": 0.5}, salt="exp-7")
+    assert all(p.variant == router.assign(p.unit_id) for p in preds)  # the worker's hash
+    by_unit: dict[str, set[str]] = {}
+    for p in preds:
+        by_unit.setdefault(p.unit_id, set()).add(p.variant)
+    assert all(len(v) == 1 for v in by_unit.values())
+    for variant, rate in (("A", 0.2), ("B", 0.1)):
+        mine = [p for p in preds if p.variant == variant]
+        errors = sum(p.output.label != labels[p.request_id] for p in mine)
+        # within 4 binomial standard deviations of the configured error rate
+        assert abs(errors / len(mine) - rate) < 4 * math.sqrt(rate * (1 - rate) / len(mine))
+    median = {v: float(np.median([p.latency.total_s for p in preds if p.variant == v]))
+              for v in "AB"}
+    assert median["B"] - median["A"] == pytest.approx(0.3, abs=0.01)

@@ -1,0 +1,136 @@
+"""The experiment adapter: champion against challenger, judged as the challenger's windows close.
+
+Every summary of an experiment's two variants adds its counts to the experiment's arms
+(:class:`~detectors.ab.experiment.ExperimentTest`, kept in the model's state): the outcome
+join's labelled predictions and label errors (the primary metric, an error rate: lower is
+better), the monitor's predictions that missed the latency SLO (``slow``) and that carried a
+model error (``model_error``), both guardrails, and the predictions per arm for the
+sample-ratio test (aligned in time across the arms,
+:mod:`streams.decision.aligned_counts`). No per-event work: a summary adds a few integers.
+
+When a window of the challenger closes, the experiment is judged once. Its decision goes to
+the model-updates topic as an :class:`~streams.events.ExperimentDecided` (``on_decision``),
+where the serving side acts on it (a promote moves the registry's ``champion`` alias, a
+rollback sends the challenger's share to zero). A final decision (promote, rollback,
+inconclusive) ends the experiment: later windows are not judged again. A guardrail's
+rollback and a sample-ratio mismatch are also verdicts for the model's alert book, so each
+pages once, with the identity rules of every other incident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+
+from detectors.ab.experiment import SRM_TEST, Decision, ExperimentTest
+from streams.decision.config import DecisionConfig
+from streams.decision.experiment_config import (
+    MODEL_ERROR,
+    PRIMARY,
+    SLOW,
+    ExperimentSpec,
+    parse_experiments,
+)
+from streams.decision.state import ModelState
+from streams.decision.verdict import Evidence, Verdict
+from streams.decision_window import GLOBAL, DecisionWindow
+from streams.events import DetectorReport, ExperimentDecided, MonitorSummary
+
+GUARDRAIL, SRM = "experiment_guardrail", "experiment_srm"
+
+DecisionCallback = Callable[[ExperimentDecided], None]
+
+
+class ExperimentJudge:
+    """Records experiment arms from summaries; judges each closed challenger window."""
+
+    detector = "experiment"
+
+    def __init__(self, config: DecisionConfig, on_decision: DecisionCallback) -> None:
+        self.config = config
+        self.specs = {s.model: s for s in parse_experiments(config.experiments)}
+        self.on_decision = on_decision
+
+    def test(self, state: ModelState) -> ExperimentTest | None:
+        """The model's experiment test (made on first use), None if it has no experiment."""
+        spec = self.specs.get(state.model)
+        return None if spec is None else state.experiment_test(spec)
+
+    def record(self, summary: MonitorSummary, state: ModelState) -> None:
+        """Add a summary's counts to its arm (if it is one of an experiment's arms)."""
+        test = self.test(state)
+        spec = self.specs.get(summary.model)
+        if test is None or spec is None or state.experiment_final is not None:
+            return
+        if summary.variant not in (spec.champion, spec.challenger):
+            return
+        challenger = summary.variant == spec.challenger
+        arms = test.challenger if challenger else test.champion
+        if summary.labelled:
+            arms[PRIMARY].add(summary.labelled, summary.label_errors)
+        if summary.n:
+            arms[MODEL_ERROR].add(summary.n, summary.errors)
+            if summary.slo_good is not None:
+                arms[SLOW].add(summary.n, summary.n - summary.slo_good)
+            state.experiment_counts.add(int(challenger), summary.n,
+                                        start=summary.window_start, end=summary.window_end)
+
+    def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
+        spec = self.specs.get(win.model)
+        test = self.test(state)
+        if spec is None or test is None or win.variant != spec.challenger \
+                or state.experiment_final is not None:
+            return []
+        test.srm.update(state.experiment_counts.release())
+        d = test.decide()
+        if d.action != "continue":
+            state.experiment_final = d.action
+        self.on_decision(_event(spec, d, win.window_end))
+        evidence = _evidence(d)
+        report = DetectorReport(
+            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
+            window_start=win.window_start, window_end=win.window_end,
+            n=d.n_champion + d.n_challenger, statistic=d.p_value, threshold=test.alpha,
+            p_value=d.p_value, decision="breach" if d.action == "rollback" else "ok",
+            evidence=evidence)
+        guardrail = d.action == "rollback" and d.metric != PRIMARY
+        return [Verdict(GUARDRAIL, report, guardrail, evidence,
+                        target={"metric": d.metric} if guardrail else {}),
+                Verdict(SRM, None, d.test == SRM_TEST, evidence)]
+
+    @staticmethod
+    def describe(evidence: Evidence) -> str:
+        if evidence.get("test") == SRM_TEST:
+            return (f"sample ratio mismatch in experiment: {evidence.get('n_champion')} "
+                    f"champion / {evidence.get('n_challenger')} challenger predictions "
+                    f"(p {evidence.get('srm_p_value')}); the router is broken")
+        return (f"experiment {evidence.get('action')}: {evidence.get('metric')} challenger "
+                f"minus champion {evidence.get('estimate')} "
+                f"[{evidence.get('lower')}, {evidence.get('upper')}]; {evidence.get('reason')}")
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _evidence(d: Decision) -> Evidence:
+    out: Evidence = {"action": d.action, "metric": d.metric, "test": d.test,
+                     "reason": d.reason, "p_value": round(d.p_value, 8),
+                     "srm_p_value": round(d.srm_p_value, 8),
+                     "n_champion": float(d.n_champion), "n_challenger": float(d.n_challenger)}
+    for name in ("estimate", "lower", "upper"):
+        value = getattr(d, name)
+        out[name] = round(value, 8) if math.isfinite(value) else str(value)
+    return out
+
+
+def _event(spec: ExperimentSpec, d: Decision, at: float) -> ExperimentDecided:
+    # one look is one (experiment, samples per arm): a redelivered batch makes the same id
+    key = f"{spec.name}\x00{d.n_champion}\x00{d.n_challenger}\x00{d.action}"
+    return ExperimentDecided(
+        id=hashlib.blake2b(key.encode(), digest_size=12).hexdigest(), experiment=spec.name,
+        model=spec.model, champion=spec.champion, challenger=spec.challenger, action=d.action,
+        metric=d.metric, test=d.test, estimate=_finite(d.estimate), lower=_finite(d.lower),
+        upper=_finite(d.upper), p_value=d.p_value, n_champion=d.n_champion,
+        n_challenger=d.n_challenger, srm_p_value=d.srm_p_value, reason=d.reason, ts=at)

@@ -1,0 +1,74 @@
+"""Which experiments the decision step judges: ``INFERWATCH_MONITOR_EXPERIMENTS``.
+
+``NAME=MODEL:CHAMPION:CHALLENGER:SHARE`` comma-separated, e.g. ``churn-v2=churn:A:B:0.5``:
+the experiment ``churn-v2`` tests variant ``B`` of ``churn`` (served ``SHARE`` of the units,
+the challenger) against variant ``A`` (the champion). Each variant is served the registry
+version its binding names (``INFERWATCH_INFERENCE_VARIANT_VERSIONS``, best bound to the
+aliases ``champion`` and ``challenger`` so that a promote moves what is served); units are
+assigned by the sticky hash of (experiment, unit id) (``INFERWATCH_INFERENCE_EXPERIMENT``
+salts the router).
+
+Examples
+--------
+>>> parse_experiments("churn-v2=churn:A:B:0.5")
+(ExperimentSpec(name='churn-v2', model='churn', champion='A', challenger='B', share=0.5),)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from detectors.ab.experiment import ExperimentTest, Guardrail
+from streams.decision.config import DecisionConfig
+
+#: the metrics of an experiment: the primary (label errors of the outcome join) and the
+#: guardrails (predictions over the latency SLO threshold, predictions with a model error)
+PRIMARY, SLOW, MODEL_ERROR = "label_error", "slow", "model_error"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One champion/challenger experiment of one model."""
+
+    name: str
+    model: str
+    champion: str
+    challenger: str
+    share: float  # the challenger's configured share of the units
+
+
+def parse_experiments(text: str) -> tuple[ExperimentSpec, ...]:
+    """Read the setting; a ValueError names the part that is wrong."""
+    specs: list[ExperimentSpec] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, eq, rest = part.partition("=")
+        fields = [f.strip() for f in rest.split(":")]
+        if not eq or not name.strip() or len(fields) != 4 or not all(fields):
+            raise ValueError(f"expected NAME=MODEL:CHAMPION:CHALLENGER:SHARE "
+                             f"(e.g. 'churn-v2=churn:A:B:0.5'), got {part!r}")
+        model, champion, challenger, share_text = fields
+        try:
+            share = float(share_text)
+        except ValueError:
+            raise ValueError(f"{part!r}: SHARE must be a number, got {share_text!r}") from None
+        if not (math.isfinite(share) and 0.0 < share < 1.0):
+            raise ValueError(f"{part!r}: SHARE must be in (0, 1), got {share}")
+        if champion == challenger:
+            raise ValueError(f"{part!r}: champion and challenger must differ")
+        if any(s.name == name.strip() for s in specs):
+            raise ValueError(f"experiment {name.strip()!r} is named twice")
+        if any(s.model == model for s in specs):
+            raise ValueError(f"{part!r}: model {model!r} already has an experiment")
+        specs.append(ExperimentSpec(name.strip(), model, champion, challenger, share))
+    return tuple(specs)
+
+
+def new_test(spec: ExperimentSpec, config: DecisionConfig) -> ExperimentTest:
+    """The test of one experiment, as the decision config sets it."""
+    return ExperimentTest(
+        PRIMARY, primary_binary=True, lower_is_better=True,
+        guardrails=(Guardrail(SLOW, config.ab_slow_margin, binary=True),
+                    Guardrail(MODEL_ERROR, config.ab_error_margin, binary=True)),
+        alpha=config.ab_alpha, tuning_n=config.ab_tuning_n, horizon=config.ab_horizon,
+        challenger_share=spec.share, srm_level=config.ab_srm_level)
