@@ -15,6 +15,11 @@ rollback sends the challenger's share to zero). A final decision (promote, rollb
 inconclusive) ends the experiment: later windows are not judged again. A guardrail's
 rollback and a sample-ratio mismatch are also verdicts for the model's alert book, so each
 pages once, with the identity rules of every other incident.
+
+A guardrail's page ends when the rollback has taken effect: the first window of the
+champion that starts ``ROLLOUT_GRACE_S`` after the decision, with no request served to the
+challenger after that grace since the champion's previous window, resolves it. While the
+challenger is still served (the rollback did not reach the inference workers), it stays open.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from streams.decision_window import GLOBAL, DecisionWindow
 from streams.events import DetectorReport, ExperimentDecided, MonitorSummary
 
 GUARDRAIL, SRM = "experiment_guardrail", "experiment_srm"
+#: seconds (request time) for a rollback to reach every inference worker: requests the
+#: challenger answered before that are in flight, not a failed rollback
+ROLLOUT_GRACE_S = 10.0
 
 DecisionCallback = Callable[[ExperimentDecided], None]
 
@@ -61,7 +69,12 @@ class ExperimentJudge:
         """Add a summary's counts to its arm (if it is one of an experiment's arms)."""
         test = self.test(state)
         spec = self.specs.get(summary.model)
-        if test is None or spec is None or state.experiment_final is not None:
+        if test is None or spec is None:
+            return
+        if state.experiment_final is not None:
+            if state.experiment_final == "rollback" and summary.variant == spec.challenger \
+                    and summary.n and summary.window_end > _effective(state):
+                state.experiment_served_after = True
             return
         if summary.variant not in (spec.champion, spec.challenger):
             return
@@ -79,13 +92,16 @@ class ExperimentJudge:
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         spec = self.specs.get(win.model)
         test = self.test(state)
-        if spec is None or test is None or win.variant != spec.challenger \
-                or state.experiment_final is not None:
+        if spec is None or test is None:
+            return []
+        if state.experiment_final is not None:
+            return self._rolled_back(spec, win, state)
+        if win.variant != spec.challenger:
             return []
         test.srm.update(state.experiment_counts.release())
         d = test.decide()
         if d.action != "continue":
-            state.experiment_final = d.action
+            state.experiment_final, state.experiment_final_at = d.action, win.window_end
         self.on_decision(_event(spec, d, win.window_end))
         evidence = _evidence(d)
         report = DetectorReport(
@@ -100,7 +116,26 @@ class ExperimentJudge:
                 Verdict(SRM, None, d.test == SRM_TEST, evidence)]
 
     @staticmethod
+    def _rolled_back(spec: ExperimentSpec, win: DecisionWindow,
+                     state: ModelState) -> list[Verdict]:
+        """After a rollback, a champion window tells whether the challenger still serves:
+        the guardrail's page stays open while it does and resolves once it does not."""
+        if state.experiment_final != "rollback" or win.variant != spec.champion:
+            return []
+        served, state.experiment_served_after = state.experiment_served_after, False
+        if not served and win.window_start <= _effective(state):
+            return []  # this window began before the rollback could take effect
+        evidence: Evidence = {
+            "action": "rollback", "rolled_back": spec.challenger,
+            "still_served": "yes" if served else "no",
+            "reason": (f"{spec.challenger} is still served after the rollback" if served else
+                       f"rollback in effect: {spec.challenger} gets no traffic")}
+        return [Verdict(GUARDRAIL, None, served, evidence, variant=spec.challenger)]
+
+    @staticmethod
     def describe(evidence: Evidence) -> str:
+        if "rolled_back" in evidence:
+            return f"experiment guardrail: {evidence.get('reason')}"
         if evidence.get("test") == SRM_TEST:
             return (f"sample ratio mismatch in experiment: {evidence.get('n_champion')} "
                     f"champion / {evidence.get('n_challenger')} challenger predictions "
@@ -108,6 +143,11 @@ class ExperimentJudge:
         return (f"experiment {evidence.get('action')}: {evidence.get('metric')} challenger "
                 f"minus champion {evidence.get('estimate')} "
                 f"[{evidence.get('lower')}, {evidence.get('upper')}]; {evidence.get('reason')}")
+
+
+def _effective(state: ModelState) -> float:
+    """The request time from which a rollback must be in effect."""
+    return (state.experiment_final_at or 0.0) + ROLLOUT_GRACE_S
 
 
 def _finite(x: float) -> float | None:

@@ -198,7 +198,8 @@ class DecisionStage:
                 if verdict.bad is None:
                     continue
                 alert = state.alerts.observe(
-                    win.model, win.variant, verdict, now=now, describe=judge.describe,
+                    win.model, verdict.variant or win.variant, verdict, now=now,
+                    describe=judge.describe,
                     dashboard=self.config.dashboard_url,
                     # burn-rate windows and experiment decisions are their own hysteresis
                     hysteresis=not judge.detector.startswith(("slo_", "experiment")))

@@ -53,6 +53,10 @@ class ModelState:
         self.experiment: ExperimentTest | None = None
         self.experiment_name: str | None = None
         self.experiment_final: str | None = None
+        # when it was decided (request time), and whether the challenger was served a
+        # request after a rollback took effect (since the champion's last look)
+        self.experiment_final_at: float | None = None
+        self.experiment_served_after = False
         self.experiment_counts = AlignedCounts(2)  # predictions per arm, for the SRM test
 
     def concept_detector(self, variant: str) -> ErrorRateShift:
@@ -73,6 +77,7 @@ class ModelState:
         if self.experiment is None or self.experiment_name != spec.name:
             self.experiment = new_test(spec, self.config)
             self.experiment_name, self.experiment_final = spec.name, None
+            self.experiment_final_at, self.experiment_served_after = None, False
             self.experiment_counts = AlignedCounts(2)
         return self.experiment
 
@@ -84,6 +89,8 @@ class ModelState:
             "windows": [w.snapshot() for w in self.windows.values()],
             "experiment": None if self.experiment is None else {
                 "name": self.experiment_name, "final": self.experiment_final,
+                "final_at": self.experiment_final_at,
+                "served_after": self.experiment_served_after,
                 "test": self.experiment.snapshot(), "counts": self.experiment_counts.snapshot()},
         }
 
@@ -116,6 +123,8 @@ class ModelState:
         if saved and spec is not None and saved["name"] == spec.name:
             self.experiment_test(spec).restore(saved["test"])
             self.experiment_final = saved["final"]
+            self.experiment_final_at = saved.get("final_at")
+            self.experiment_served_after = bool(saved.get("served_after", False))
             self.experiment_counts.restore(saved["counts"])
         if snap.get("embedding_reference"):  # written inside the state before it had a key
             self.embedding_reference = unpack_packed(snap["embedding_reference"])

@@ -19,7 +19,9 @@ class Verdict:
     the alert rule of ``(variant, detector, severity)``. ``target`` names what fired
     (``feature``, ``segment``), computed where it is decided and carried unchanged by every
     later event of the incident; ``now`` gives, per target, the evidence of this window,
-    so that a resolve can state what the fired target looks like now.
+    so that a resolve can state what the fired target looks like now. ``variant`` names
+    another variant than the judged window's when the verdict is about that one (an
+    experiment's champion window tells whether a rolled-back challenger is still served).
     """
 
     detector: str
@@ -29,6 +31,7 @@ class Verdict:
     severity: Severity = "page"
     target: dict[str, str] = field(default_factory=dict)
     now: dict[str, Evidence] = field(default_factory=dict)
+    variant: str | None = None
 
 
 def target_key(target: dict[str, str]) -> str:

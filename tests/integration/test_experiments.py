@@ -5,9 +5,10 @@ hash of (experiment, unit id), true labels as outcomes); the worker's monitor, o
 and decision step judge it, and its inference role acts on the decision. A truly better
 challenger is promoted, and the registry's ``champion`` alias moves to its version; a
 slower one is rolled back by the latency guardrail, pages once, and its share goes to
-zero in the registry; a 52/48 split configured as 50/50 is flagged by the sample-ratio
-test. Decisions land in ClickHouse once. The inference worker's assignment stays on the
-sticky hash across a kill -9 and a second worker joining its group.
+zero in the registry (the page ends once B gets no more traffic); a 52/48 split
+configured as 50/50 is flagged by the sample-ratio test. Decisions land in ClickHouse
+once. The inference worker's assignment stays on the sticky hash across a kill -9 and a
+second worker joining its group.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import msgspec
 
 from inference.registry import ModelStore
 from streams.clickhouse_store import ClickHouseStore
+from streams.decision.experiment import ROLLOUT_GRACE_S
 from streams.events import Alert, ExperimentDecided
 from streams.settings import KafkaSettings
 from streams.simulator import Scenario, simulate
@@ -129,6 +131,22 @@ def test_a_slower_challenger_is_rolled_back_by_the_latency_guardrail(
         timeout=30))]
     pages = [a for a in alerts if a.labels.get("detector") == "experiment_guardrail"]
     assert [(a.status, a.labels.get("metric")) for a in pages] == [("firing", "slow")]
+    # the outside ranker stops sending traffic to B (its share is zero now): once the
+    # champion's windows show it, the page ends with the identity it fired with
+    time.sleep(ROLLOUT_GRACE_S)
+    asyncio.run(simulate(kafka, Scenario(
+        count=3000, rate=1500, seed=63, run_id="slower-after", external_share=1.0,
+        outcome_share=1.0, ranker_error=0.2)))
+
+    def resolved(records: list) -> bool:  # type: ignore[type-arg]
+        return any(b'"resolved"' in r.value and b"experiment_guardrail" in r.value
+                   for r in records)
+
+    alerts = [msgspec.json.decode(r.value, type=Alert) for r in asyncio.run(consume(
+        kafka, Topics(kafka.topic_prefix).alerts, until=resolved, timeout=60))]
+    pages = [a for a in alerts if a.labels.get("detector") == "experiment_guardrail"]
+    assert [a.status for a in pages] == ["firing", "resolved"], worker.tail()
+    assert pages[1].fingerprint == pages[0].fingerprint
     assert worker.stop() == 0, worker.tail()
 
 

@@ -58,6 +58,8 @@ class Feed:
         records = []
         for variant in ("A", "B"):
             k = n[variant]
+            if not k:
+                continue  # a variant with no traffic sends no summary
             monitor = _summary(variant, self.offset, clock.t + 0.5, n=k,
                                slo_good=k - int(self.rng.binomial(k, slow[variant])),
                                errors=0)
@@ -117,6 +119,28 @@ def test_a_slower_challenger_is_rolled_back_and_pages_once() -> None:
     alerts = feed.alerts()
     assert [(a.status, a.labels["detector"], a.labels.get("metric")) for a in alerts] == \
         [("firing", "experiment_guardrail", "slow")]
+
+
+def test_the_guardrail_page_stays_while_the_challenger_serves_and_resolves_when_it_stops(
+        ) -> None:
+    clock = Clock()
+    feed = Feed(_stage(clock), 2)
+    while not [d for d in feed.decisions() if d.action != "continue"]:
+        feed.round(clock, EVEN, {"A": 0.01, "B": 0.06}, {"A": 0.1, "B": 0.1})
+    # the rollback has not reached the workers: B is still served well after the grace
+    for _ in range(30):
+        feed.round(clock, EVEN, {"A": 0.01, "B": 0.06}, {"A": 0.1, "B": 0.1})
+    assert [a.status for a in feed.alerts()] == ["firing"]
+    # now it has: only A is served, and the page ends, with the identity it fired with
+    for _ in range(30):
+        feed.round(clock, {"A": 400, "B": 0}, FAST, {"A": 0.1, "B": 0.1})
+    alerts = feed.alerts()
+    assert [a.status for a in alerts] == ["firing", "resolved"]
+    fired, resolved = alerts
+    assert resolved.fingerprint == fired.fingerprint and resolved.labels == fired.labels
+    assert resolved.labels["variant"] == "B" and resolved.labels["metric"] == "slow"
+    assert "B gets no traffic" in resolved.annotations["summary"]
+    assert len([d for d in feed.decisions() if d.action != "continue"]) == 1
 
 
 def test_a_52_48_router_is_flagged_and_no_decision_is_trusted() -> None:
