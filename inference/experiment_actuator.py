@@ -47,11 +47,19 @@ class ExperimentActuator:
 
     def router(self, model: str) -> VariantRouter:
         """The router of ``model``'s units: the sticky hash of (experiment, unit id) over
-        its split (an override read once, until :meth:`apply` changes it)."""
+        its split (an override read once, until :meth:`apply` or :meth:`forget` changes
+        it). An experiment started on the model (:meth:`ModelStore.start_experiment`)
+        salts the hash with its name."""
         found = self._routers.get(model)
         if found is None:
-            found = self._routers[model] = VariantRouter(self.split_for(model), self.salt)
+            started = self.store.experiment(model).get("name")
+            salt = started if isinstance(started, str) and started else self.salt
+            found = self._routers[model] = VariantRouter(self.split_for(model), salt)
         return found
+
+    def forget(self, model: str) -> None:
+        """Read ``model``'s split and experiment from the registry again on next use."""
+        self._routers.pop(model, None)
 
     def split_for(self, model: str) -> dict[str, float]:
         """The traffic split ``model`` is served: its override if it has one, else the config's."""

@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 __all__ = ["ModelStore"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-#: per model: the aliases an experiment moves (``champion``), and its traffic override
+#: per model: the aliases an experiment moves (``champion``), its traffic override, and
+#: the experiment an operator started (``inferwatch experiment start``)
 ALIASES_FILE, TRAFFIC_FILE = ".aliases.json", ".traffic.json"
+EXPERIMENT_FILE = ".experiment.json"
 
 
 def _check_name(field: str, value: str) -> str:
@@ -125,6 +127,23 @@ class ModelStore:
         if abs(sum(split.values()) - 1.0) > 1e-9 or min(split.values(), default=-1) < 0:
             raise ValueError(f"a traffic split needs shares >= 0 summing to 1, got {split}")
         self._write(model, TRAFFIC_FILE, split)
+
+    def experiment(self, model: str) -> dict[str, object]:
+        """The experiment started on ``model`` (name, champion, challenger, share); empty: none."""
+        return self._read(model, EXPERIMENT_FILE)
+
+    def start_experiment(self, model: str, spec: Mapping[str, object],
+                         split: dict[str, float]) -> None:
+        """Record an experiment started on ``model`` and the split it serves (replacing
+        any earlier experiment's, and a rolled-back challenger's zero share)."""
+        self.set_traffic(model, split)
+        self._write(model, EXPERIMENT_FILE, spec)
+
+    def models(self) -> list[str]:
+        """The models that have a folder in the store."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
 
     def _read(self, model: str, name: str) -> dict[str, object]:
         path = self.root / _check_name("model", model) / name

@@ -31,7 +31,7 @@ from streams.clickhouse_store import ClickHouseStore
 from streams.decision.config import DecisionConfig
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
-from streams.events import Alert, ExperimentDecided, ModelVersionPublished
+from streams.events import Alert, ExperimentDecided, ExperimentStarted, ModelVersionPublished
 from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
@@ -161,6 +161,12 @@ def create_app(cfg: WorkerConfig) -> faust.App:
             if isinstance(update, ExperimentDecided):
                 if "inference" in cfg.roles:
                     _act(update, catalog, actuator)
+            elif isinstance(update, ExperimentStarted):
+                actuator.forget(update.model)
+                catalog.invalidate(update.model)
+                log.warning("experiment %s started on %s: split %s, variants now served %s",
+                            update.experiment, update.model, actuator.split_for(update.model),
+                            catalog.serving(update.model))
             elif update is not None:
                 catalog.invalidate(update.model)
                 log.info("model %s %s %s; variants now served %s", update.model,
@@ -222,6 +228,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
                                max_record_bytes=kafka.max_record_bytes,
                                output_references=catalog.output_reference,
                                embedding_references=catalog.embedding_reference,
+                               started=catalog.started_experiment,
                                on_budget=lambda model, variant, slo, left:
                                metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 
@@ -271,11 +278,14 @@ def _decode_alert(raw: bytes) -> Alert:
     return msgspec.json.decode(raw, type=Alert)
 
 
-def _decode_update(raw: bytes) -> ModelVersionPublished | ExperimentDecided | None:
+def _decode_update(raw: bytes
+                   ) -> ModelVersionPublished | ExperimentDecided | ExperimentStarted | None:
     import msgspec
     try:
         if b'"experiment_decided"' in raw:
             return msgspec.json.decode(raw, type=ExperimentDecided)
+        if b'"experiment_started"' in raw:
+            return msgspec.json.decode(raw, type=ExperimentStarted)
         return msgspec.json.decode(raw, type=ModelVersionPublished)
     except msgspec.MsgspecError:
         log.error("undecodable model update skipped: %r", raw[:200])

@@ -39,8 +39,8 @@ EXAMPLES = {
                "INFERWATCH_GRAFANA_TOKEN=glsa_... inferwatch grafana",
     "doctor": "INFERWATCH_ALERTING_ALERTMANAGER_URL=http://127.0.0.1:9093 inferwatch doctor",
     "status": "watch -n 5 inferwatch status",
-    "experiment": "INFERWATCH_MONITOR_EXPERIMENTS=churn-v2=churn:A:B:0.5 inferwatch "
-                  "experiment status",
+    "experiment": "inferwatch experiment start churn-v2 --model churn --share 0.1 "
+                  "--challenger-version v2 && inferwatch experiment status",
     "summary": "INFERWATCH_CLICKHOUSE_PATH=var/demo/chdb inferwatch summary",
 }
 
@@ -150,11 +150,18 @@ def _parser() -> argparse.ArgumentParser:
                                    "worker runs): each arm's samples, the estimate of "
                                    "challenger minus champion, its always-valid interval and "
                                    "p-value, and the sample-ratio test. Experiments are set "
-                                   "with INFERWATCH_MONITOR_EXPERIMENTS.")
-    x.add_argument("action", choices=["status", "stop"],
-                   help="status: each experiment's last look; stop NAME: roll it back by hand")
-    x.add_argument("name", nargs="?", help="the experiment to stop (as named in "
-                   "INFERWATCH_MONITOR_EXPERIMENTS)")
+                                   "with INFERWATCH_MONITOR_EXPERIMENTS, or started here.")
+    x.add_argument("action", choices=["status", "start", "stop"],
+                   help="status: each experiment's last look; start NAME: start one on a "
+                   "running system; stop NAME: roll it back by hand")
+    x.add_argument("name", nargs="?", help="the experiment to start or stop")
+    x.add_argument("--model", help="start: the model whose traffic is split")
+    x.add_argument("--share", type=float, default=0.1,
+                   help="start: the challenger's share of the units (default 0.1)")
+    x.add_argument("--champion", default="A", help="start: the champion variant (A)")
+    x.add_argument("--challenger", default="B", help="start: the challenger variant (B)")
+    x.add_argument("--challenger-version", help="start: move the registry's 'challenger' "
+                   "alias to this version (bind the variant to it: MODEL:B=challenger)")
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
@@ -238,12 +245,32 @@ def _experiment(kafka: KafkaSettings, args: argparse.Namespace) -> int:
         return 0
     import time
 
-    from streams.decision.experiment_config import parse_experiments
+    from inference.registry import ModelStore
+    from streams.experiment_start import known_experiments, spec_from_args
+    store = ModelStore(load(InferenceSettings).model_dir)
+    if not args.name:
+        raise ConfigError(f"experiment {args.action}: name the experiment")
+    if args.action == "start":
+        from streams.experiment_start import run as start
+        try:
+            spec = spec_from_args(args.name, args.model, args.champion, args.challenger,
+                                  args.share)
+        except ValueError as exc:
+            raise ConfigError(f"experiment start: {exc}") from None
+        version = args.challenger_version
+        if version is not None and version not in store.versions(spec.model):
+            raise ConfigError(f"experiment start: --challenger-version {version!r} is not a "
+                              f"published version of {spec.model} (it has "
+                              f"{store.versions(spec.model)})")
+        _reach(kafka)
+        print(start(kafka, store, spec, version, time.time()))
+        return 0
     from streams.experiment_stop import run as stop
-    specs = {s.name: s for s in parse_experiments(load(MonitorSettings).experiments)}
+    specs = known_experiments(load(MonitorSettings).experiments, store)
     if args.name not in specs:
         raise ConfigError(f"experiment stop: no experiment {args.name!r} in "
-                          f"INFERWATCH_MONITOR_EXPERIMENTS (it has {sorted(specs)})")
+                          "INFERWATCH_MONITOR_EXPERIMENTS or started in the registry "
+                          f"(known: {sorted(specs)})")
     _reach(kafka)
     print(stop(kafka, specs[args.name], time.time()))
     return 0

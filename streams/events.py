@@ -229,6 +229,28 @@ class ExperimentDecided(Event, kw_only=True):
             _check_name(name, getattr(self, name))
 
 
+class ExperimentStarted(Event, kw_only=True):
+    """An operator started a champion/challenger experiment (``inferwatch experiment start``).
+
+    The registry already holds it (the experiment, its split, and the ``challenger`` alias
+    when ``challenger_version`` is set); this event on the model-updates topic tells the
+    inference workers to read that model's split and bindings again.
+    """
+
+    event: Literal["experiment_started"] = "experiment_started"
+    experiment: str
+    model: str
+    champion: str
+    challenger: str
+    share: float
+    challenger_version: str | None = None
+    ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("experiment", "model", "champion", "challenger"):
+            _check_name(name, getattr(self, name))
+
+
 class MonitorSummary(Event, kw_only=True):
     """One partition's mergeable summary of one window of predictions of one model.
 

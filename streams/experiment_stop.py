@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from streams import kafka_clients
-from streams.codec import encode
 from streams.decision.experiment_config import ExperimentSpec
 from streams.events import ExperimentDecided
+from streams.model_updates import publish
 from streams.settings import KafkaSettings
-from streams.topics import Topics
 
 
 def stop_decision(spec: ExperimentSpec, now: float) -> ExperimentDecided:
@@ -29,17 +27,6 @@ def stop_decision(spec: ExperimentSpec, now: float) -> ExperimentDecided:
         action="rollback", metric="", test="operator", estimate=None, lower=None, upper=None,
         p_value=1.0, n_champion=0, n_challenger=0, srm_p_value=1.0,
         reason="stopped by an operator", ts=now)
-
-
-async def publish(settings: KafkaSettings, decision: ExperimentDecided) -> None:
-    """Write ``decision`` to the model-updates topic, keyed by its model."""
-    producer = kafka_clients.producer(settings)
-    await producer.start()
-    try:
-        await producer.send_and_wait(Topics(settings.topic_prefix).model_updates,
-                                     encode(decision), key=decision.model.encode())
-    finally:
-        await producer.stop()
 
 
 def run(settings: KafkaSettings, spec: ExperimentSpec, now: float) -> str:

@@ -13,6 +13,7 @@ the latest version's.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -24,9 +25,15 @@ from inference.registry import ModelStore
 from inference.version_binding import VersionBinding
 from retrain import embedding_reference
 from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
+from streams.decision.experiment_config import ExperimentSpec, from_plain
 from streams.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+#: the alias ``inferwatch experiment start --challenger-version`` moves
+CHALLENGER = "challenger"
+#: how often (seconds) the decision step reads a model's started experiment again
+STARTED_TTL_S = 2.0
 
 __all__ = ["BINDING_SETTING", "ModelCatalog"]
 
@@ -57,12 +64,14 @@ class ModelCatalog:
         self.reference = lru_cache(maxsize=256)(self._load_reference)
         self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
         self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
+        self._started: dict[str, tuple[float, ExperimentSpec | None]] = {}
 
     def check_binding(self, variants: Iterable[str]) -> None:
         """Raise ConfigError, naming the setting, on a binding that cannot be served.
 
         Each bound variant must be one of ``variants`` (the traffic split) and each bound
-        reference must name a published version of its model.
+        reference must name a published version of its model, but for the ``challenger``
+        alias, which an experiment's start may set later.
         """
         known = sorted(variants)
         for model, variant, ref in self.binding:
@@ -74,6 +83,11 @@ class ModelCatalog:
                 found = self.store.resolve(model, ref)
             except ValueError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
+            if found is None and ref == CHALLENGER:
+                # moved by `inferwatch experiment start --challenger-version`; until then
+                # the variant has no version and must get no traffic
+                log.info("%s: no version yet; served once an experiment names one", where)
+                continue
             if found is None:
                 published = self.store.versions(model)
                 raise ConfigError(
@@ -121,6 +135,20 @@ class ModelCatalog:
     def serving(self, model: str) -> dict[str, str]:
         """The version each variant of ``model`` met so far is served."""
         return {v: ver for (m, v), ver in self._serving.items() if m == model}
+
+    def started_experiment(self, model: str) -> ExperimentSpec | None:
+        """The experiment an operator started on ``model`` (``inferwatch experiment start``),
+        read from the registry again at most every ``STARTED_TTL_S`` seconds."""
+        now = time.monotonic()
+        found = self._started.get(model)
+        if found is None or now - found[0] > STARTED_TTL_S:
+            try:
+                plain = self.store.experiment(model)
+            except (OSError, ValueError) as exc:
+                log.error("experiment of %s unreadable in the registry: %s", model, exc)
+                plain = {}
+            found = self._started[model] = (now, from_plain(model, plain) if plain else None)
+        return found[1]
 
     def invalidate(self, model: str) -> None:
         """``model`` changed in the registry: re-resolve its variants, reload references."""

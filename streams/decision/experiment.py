@@ -35,6 +35,8 @@ from streams.decision.experiment_config import (
     PRIMARY,
     SLOW,
     ExperimentSpec,
+    StartedLookup,
+    no_started,
     parse_experiments,
 )
 from streams.decision.state import ModelState
@@ -55,20 +57,26 @@ class ExperimentJudge:
 
     detector = "experiment"
 
-    def __init__(self, config: DecisionConfig, on_decision: DecisionCallback) -> None:
+    def __init__(self, config: DecisionConfig, on_decision: DecisionCallback,
+                 started: StartedLookup = no_started) -> None:
         self.config = config
         self.specs = {s.model: s for s in parse_experiments(config.experiments)}
+        self.started = started
         self.on_decision = on_decision
 
     def test(self, state: ModelState) -> ExperimentTest | None:
         """The model's experiment test (made on first use), None if it has no experiment."""
-        spec = self.specs.get(state.model)
+        spec = self.spec(state.model)
         return None if spec is None else state.experiment_test(spec)
+
+    def spec(self, model: str) -> ExperimentSpec | None:
+        """``model``'s experiment: one an operator started, else the config's."""
+        return self.started(model) or self.specs.get(model)
 
     def record(self, summary: MonitorSummary, state: ModelState) -> None:
         """Add a summary's counts to its arm (if it is one of an experiment's arms)."""
         test = self.test(state)
-        spec = self.specs.get(summary.model)
+        spec = self.spec(summary.model)
         if test is None or spec is None:
             return
         if state.experiment_final is not None:
@@ -90,7 +98,7 @@ class ExperimentJudge:
                                         start=summary.window_start, end=summary.window_end)
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
-        spec = self.specs.get(win.model)
+        spec = self.spec(win.model)
         test = self.test(state)
         if spec is None or test is None:
             return []

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from detectors.ab.experiment import ExperimentTest, Guardrail
@@ -38,6 +39,15 @@ class ExperimentSpec:
     share: float  # the challenger's configured share of the units
 
 
+#: the experiment an operator started on a model (the registry's), None if none
+StartedLookup = Callable[[str], ExperimentSpec | None]
+
+
+def no_started(model: str) -> ExperimentSpec | None:
+    """No experiment is ever started by an operator (the config's only)."""
+    return None
+
+
 def parse_experiments(text: str) -> tuple[ExperimentSpec, ...]:
     """Read the setting; a ValueError names the part that is wrong."""
     specs: list[ExperimentSpec] = []
@@ -52,16 +62,43 @@ def parse_experiments(text: str) -> tuple[ExperimentSpec, ...]:
             share = float(share_text)
         except ValueError:
             raise ValueError(f"{part!r}: SHARE must be a number, got {share_text!r}") from None
-        if not (math.isfinite(share) and 0.0 < share < 1.0):
-            raise ValueError(f"{part!r}: SHARE must be in (0, 1), got {share}")
-        if champion == challenger:
-            raise ValueError(f"{part!r}: champion and challenger must differ")
+        check(part, champion, challenger, share)
         if any(s.name == name.strip() for s in specs):
             raise ValueError(f"experiment {name.strip()!r} is named twice")
         if any(s.model == model for s in specs):
             raise ValueError(f"{part!r}: model {model!r} already has an experiment")
         specs.append(ExperimentSpec(name.strip(), model, champion, challenger, share))
     return tuple(specs)
+
+
+def check(what: str, champion: str, challenger: str, share: float) -> None:
+    """A ValueError naming ``what`` if the arms or the share cannot make an experiment."""
+    if not (math.isfinite(share) and 0.0 < share < 1.0):
+        raise ValueError(f"{what!r}: SHARE must be in (0, 1), got {share}")
+    if champion == challenger:
+        raise ValueError(f"{what!r}: champion and challenger must differ")
+
+
+def to_plain(spec: ExperimentSpec) -> dict[str, object]:
+    """What the registry keeps of an experiment started on its model."""
+    return {"name": spec.name, "champion": spec.champion, "challenger": spec.challenger,
+            "share": spec.share}
+
+
+def from_plain(model: str, plain: Mapping[str, object]) -> ExperimentSpec | None:
+    """The experiment the registry holds for ``model`` (None: none, or unreadable)."""
+    try:
+        spec = ExperimentSpec(str(plain["name"]), model, str(plain["champion"]),
+                              str(plain["challenger"]), float(plain["share"]))  # type: ignore[arg-type]
+        check(spec.name, spec.champion, spec.challenger, spec.share)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return spec
+
+
+def split_of(spec: ExperimentSpec) -> dict[str, float]:
+    """The traffic split of an experiment's two arms."""
+    return {spec.champion: 1.0 - spec.share, spec.challenger: spec.share}
 
 
 def new_test(spec: ExperimentSpec, config: DecisionConfig) -> ExperimentTest:

@@ -31,6 +31,7 @@ from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.experiment import ExperimentJudge
+from streams.decision.experiment_config import StartedLookup, no_started
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
@@ -54,8 +55,10 @@ class DecisionStage:
                  max_record_bytes: int, clock: Callable[[], float] = time.time,
                  output_references: ReferenceLookup | None = None,
                  embedding_references: Callable[[str], np.ndarray | None] | None = None,
-                 on_budget: BudgetCallback | None = None) -> None:
+                 on_budget: BudgetCallback | None = None,
+                 started: StartedLookup = no_started) -> None:
         self.topics = topics
+        self.started = started
         self.config = config
         self.clock = clock
         self._decoder = BatchDecoder(MonitorSummary, max_record_bytes=max_record_bytes)
@@ -72,7 +75,7 @@ class DecisionStage:
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
             LatencyQuantile(config)]
         self.experiments = ExperimentJudge(config, lambda ev: self._emit(
-            self.topics.model_updates, ev.model, encode(ev)))
+            self.topics.model_updates, ev.model, encode(ev)), started)
         self.judges.append(self.experiments)
 
     # -- stage protocol ----------------------------------------------------------------
@@ -133,7 +136,7 @@ class DecisionStage:
     def _restore(self, raw: bytes) -> str:
         """Take over a model's state from its decision-state record; return the model."""
         snap = msgspec.json.decode(raw)
-        state = ModelState(snap["model"], self.config)
+        state = ModelState(snap["model"], self.config, self.started)
         state.restore(snap)
         self._models[state.model] = state
         return state.model
@@ -175,7 +178,7 @@ class DecisionStage:
     def _state(self, model: str) -> ModelState:
         state = self._models.get(model)
         if state is None:
-            state = self._models[model] = ModelState(model, self.config)
+            state = self._models[model] = ModelState(model, self.config, self.started)
         return state
 
     # -- decisions ---------------------------------------------------------------------

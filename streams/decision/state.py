@@ -27,7 +27,13 @@ from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
 from streams.decision.aligned_counts import AlignedCounts
 from streams.decision.config import DecisionConfig
-from streams.decision.experiment_config import ExperimentSpec, new_test, parse_experiments
+from streams.decision.experiment_config import (
+    ExperimentSpec,
+    StartedLookup,
+    new_test,
+    no_started,
+    parse_experiments,
+)
 from streams.decision_window import DecisionWindow, pack_rows, unpack_packed
 from streams.slo_tracker import SLO_KEY
 
@@ -38,9 +44,11 @@ REFERENCE_KEY = b"\x00embedding-reference\x00"
 class ModelState:
     """One model's decision state, snapshot and restored as one."""
 
-    def __init__(self, model: str, config: DecisionConfig) -> None:
+    def __init__(self, model: str, config: DecisionConfig,
+                 started: StartedLookup = no_started) -> None:
         self.model = model
         self.config = config
+        self.started = started
         self.alerts = AlertBook(config.fire_after, config.resolve_after)
         self.retrain = RetrainPolicy(config.retrain_after, config.retrain_cooldown_s)
         self.concept: dict[str, ErrorRateShift] = {}  # by variant
@@ -68,8 +76,9 @@ class ModelState:
         return det
 
     def experiment_spec(self) -> ExperimentSpec | None:
-        """The model's experiment in the config, if it has one."""
-        return next((s for s in parse_experiments(self.config.experiments)
+        """The model's experiment: one an operator started, else the config's, if any."""
+        return self.started(self.model) or next((s for s in parse_experiments(
+            self.config.experiments)
                      if s.model == self.model), None)
 
     def experiment_test(self, spec: ExperimentSpec) -> ExperimentTest:

@@ -217,3 +217,49 @@ def test_an_operator_stop_sends_the_challengers_share_to_zero(
     (d,) = latest(_decisions(kafka)).values()
     assert (d.action, d.test, d.reason) == ("rollback", "operator", "stopped by an operator")
     assert worker.stop() == 0, worker.tail()
+
+
+def test_an_experiment_started_on_a_running_worker_splits_its_traffic_and_is_judged(
+        worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
+    from inference.routing import VariantRouter
+    from streams.events import Prediction
+    from streams.experiment_start import run as start
+    from streams.experiment_start import spec_from_args
+    from streams.experiment_stop import run as stop
+
+    root = tmp_path / "models"
+    shutil.copytree(model_dir, root)
+    store = ModelStore(root)
+    store.publish("churn", "v2", model_dir / "churn" / "v1")
+    env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(root),
+                "INFERWATCH_INFERENCE_VARIANTS": "A=1.0,B=0.0",  # B: no traffic until started
+                "INFERWATCH_INFERENCE_VARIANT_VERSIONS": "churn:A=v1,churn:B=challenger",
+                "INFERWATCH_MONITOR_WINDOW_SIZE": "500",
+                "INFERWATCH_MONITOR_SUMMARY_INTERVAL_S": "0.5"})
+    kafka = KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
+                          topic_prefix=env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    worker.start()
+    asyncio.run(simulate(kafka, Scenario(count=2000, rate=1500, seed=81, run_id="before")))
+    predictions = Topics(kafka.topic_prefix).predictions
+    asyncio.run(consume(kafka, predictions, until=lambda rs: len(rs) >= 2000, timeout=120))
+    spec = spec_from_args("live-exp", "churn", "A", "B", 0.5)
+    print(start(kafka, store, spec, "v2", time.time()))
+    assert _wait(lambda: "experiment live-exp started on churn" in worker.log.read_text()), \
+        worker.tail()
+    asyncio.run(simulate(kafka, Scenario(count=6000, rate=1500, seed=82, run_id="after",
+                                         outcome_share=1.0)))
+    preds = [msgspec.json.decode(r.value, type=Prediction) for r in asyncio.run(consume(
+        kafka, predictions, until=lambda rs: len(rs) >= 8000,
+        timeout=120))]
+    assert len({p.request_id for p in preds}) == 8000
+    before = [p for p in preds if p.request_id.startswith("before")]
+    after = [p for p in preds if p.request_id.startswith("after")]
+    assert {(p.variant, p.model_version) for p in before} == {("A", "v1")}
+    router = VariantRouter({"A": 0.5, "B": 0.5}, salt="live-exp")
+    assert all(p.variant == router.assign(p.unit_id) for p in after)
+    assert {(p.variant, p.model_version) for p in after} == {("A", "v1"), ("B", "v2")}
+    looks = [d for d in _decisions(kafka, final=False) if d.experiment == "live-exp"]
+    assert looks and looks[0].model == "churn" and looks[0].n_challenger > 0, worker.tail()
+    stop(kafka, spec, time.time())  # found in the registry, not in the config
+    assert _wait(lambda: store.traffic("churn") == {"A": 1.0, "B": 0.0}), worker.tail()
+    assert worker.stop() == 0, worker.tail()

@@ -67,3 +67,24 @@ def test_bad_aliases_and_splits_are_refused(store: ModelStore) -> None:
     with pytest.raises(ValueError, match="serves no version"):
         ExperimentActuator(store, {"A": 1.0}).apply("churn", "promote", "A", "B",
                                                     challenger_version=None)
+
+
+def test_a_started_experiment_sets_the_split_and_salts_the_hash(tmp_path: Path) -> None:
+    from inference.routing import VariantRouter
+
+    store = ModelStore(tmp_path / "models")
+    src = tmp_path / "src"
+    src.mkdir()
+    store.publish("churn", "v1", src)
+    act = ExperimentActuator(store, {"A": 1.0}, salt="config-salt")
+    assert {act.router("churn").assign(f"u{i}") for i in range(200)} == {"A"}
+    store.set_traffic("churn", {"A": 0.0, "B": 1.0})  # a stale override from a rollback
+    store.start_experiment("churn", {"name": "exp-9", "champion": "A", "challenger": "B",
+                                     "share": 0.3}, {"A": 0.7, "B": 0.3})
+    assert act.router("churn").split == {"A": 1.0}  # cached until told
+    act.forget("churn")
+    router = act.router("churn")
+    reference = VariantRouter({"A": 0.7, "B": 0.3}, salt="exp-9")
+    units = [f"u{i}" for i in range(2000)]
+    assert [router.assign(u) for u in units] == [reference.assign(u) for u in units]
+    assert store.experiment("churn")["name"] == "exp-9" and store.models() == ["churn"]

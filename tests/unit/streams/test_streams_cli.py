@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,9 @@ def test_grafana_without_a_token_names_the_variable(
 
 
 def test_experiment_stop_names_the_setting_when_the_experiment_is_unknown(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("INFERWATCH_INFERENCE_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("INFERWATCH_MONITOR_EXPERIMENTS", "churn-v2=churn:A:B:0.5")
     assert main(["experiment", "stop", "fraud-v9"]) == 2
     err = capsys.readouterr().err
@@ -89,3 +92,25 @@ def test_experiment_stop_names_the_setting_when_the_experiment_is_unknown(
     monkeypatch.setenv("INFERWATCH_MONITOR_EXPERIMENTS", "churn-v2=churn:A:B:2")
     assert main(["experiment", "stop", "churn-v2"]) == 2
     assert "INFERWATCH_MONITOR_EXPERIMENTS" in capsys.readouterr().err
+
+
+def test_experiment_start_refuses_what_it_cannot_start_before_writing_anything(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    from inference.registry import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    (tmp_path / "src").mkdir()
+    store.publish("churn", "v1", tmp_path / "src")
+    monkeypatch.setenv("INFERWATCH_INFERENCE_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("INFERWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:1")  # never reached
+    cases = [(["exp"], "--model is needed"),
+             (["exp", "--model", "churn", "--share", "1.5"], "SHARE must be in (0, 1)"),
+             (["exp", "--model", "churn", "--challenger", "A"], "must differ"),
+             (["exp", "--model", "churn", "--challenger-version", "v7"], "'v7' is not a "
+              "published version of churn (it has ['v1'])"),
+             (["exp/../x", "--model", "churn"], "name must be letters")]
+    for argv, message in cases:
+        assert main(["experiment", "start", *argv]) == 2
+        assert message in capsys.readouterr().err
+    assert store.experiment("churn") == {} and store.traffic("churn") == {}

@@ -196,3 +196,27 @@ def test_aligned_counts_release_equal_arms_whatever_the_summary_spans() -> None:
         assert released[0] == pytest.approx(released[1], rel=1e-9, abs=1e-6)
     assert released[0] > 8_000 and not srm.mismatch
     assert srm.p_value == 1.0  # the counts never drew apart
+
+
+def test_an_experiment_started_in_the_registry_is_judged_and_replaces_the_configs() -> None:
+    from streams.decision.experiment_config import from_plain, to_plain
+
+    started = from_plain("churn", to_plain(parse_experiments("live=churn:A:B:0.5")[0]))
+    assert started is not None and started.name == "live"
+    assert from_plain("churn", {"name": "x", "champion": "A"}) is None  # unreadable: none
+    clock = Clock()
+    config = DecisionConfig(window_size=400, min_window=10, window_max_s=1e9,
+                            experiments="old=churn:A:C:0.5")
+    stage = DecisionStage(topics=TOPICS, references=lambda m: None, config=config,
+                          max_record_bytes=1 << 20, clock=clock,
+                          started=lambda m: started if m == "churn" else None)
+    feed = Feed(stage, 1)
+    for _ in range(60):
+        feed.round(clock, EVEN, FAST, {"A": 0.12, "B": 0.07})
+    final = [d for d in feed.decisions() if d.action != "continue"]
+    assert [(d.experiment, d.challenger, d.action) for d in final] == [("live", "B", "promote")]
+    saved = stage.records("churn")  # and its state is restored under the started name
+    fresh = DecisionStage(topics=TOPICS, references=lambda m: None, config=config,
+                          max_record_bytes=1 << 20, clock=clock, started=lambda m: started)
+    assert fresh.adopt(saved, lambda m: True) == ["churn"]
+    assert fresh._state("churn").experiment_final == "promote"
