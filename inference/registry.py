@@ -249,7 +249,8 @@ class ModelStore:
         """Load ``model``'s ``version`` (default: the latest) as a TorchPredictor.
 
         The predictor's ``version`` is the registry's name of the folder it came from,
-        whatever name the artifact was built under.
+        whatever name the artifact was built under. A version with a card is checked
+        against its content hash first (:meth:`verify`): a corrupt one raises ValueError.
         """
         version = version if version is not None else self.latest(model)
         if version is None:
@@ -257,6 +258,8 @@ class ModelStore:
         path = self.path_for(model, version) / "model.pt"
         if not path.is_file():
             raise FileNotFoundError(f"{model} {version} has no model.pt at {path}")
+        if (path.parent / CARD_FILE).is_file():
+            self.verify(model, version)
         from inference.torch_predictor import TorchPredictor
 
         predictor = TorchPredictor.load(path, device)

@@ -53,6 +53,26 @@ def test_verify_names_a_corrupt_version(tmp_path: Path, build: Path) -> None:
         store.verify("churn", "v2")
 
 
+def test_load_predictor_refuses_a_corrupt_carded_version(tmp_path: Path) -> None:
+    import torch
+
+    from inference.torch_predictor import StandardisedMLP, save_artifact
+
+    src = tmp_path / "src"
+    src.mkdir()
+    meta = {"model": "churn", "version": "v1", "features": ["a"], "mean": [0.0], "std": [1.0],
+            "hidden": [2], "n_classes": 2}
+    save_artifact(src / "model.pt", StandardisedMLP([0.0], [1.0], [2], 2), meta)
+    store = ModelStore(tmp_path / "models")
+    path = store.publish("churn", "v1", src, lineage=Lineage(device="cpu"))
+    assert store.load_predictor("churn", "v1", device="cpu").version == "v1"
+    blob = torch.load(path / "model.pt", weights_only=True)
+    blob["state_dict"]["layers.0.weight"] += 1.0  # still loadable, but not what was published
+    torch.save(blob, path / "model.pt")
+    with pytest.raises(ValueError, match="churn v1 is corrupt"):
+        store.load_predictor("churn", "v1", device="cpu")
+
+
 def test_alias_history_records_every_move_with_time_and_previous(
     tmp_path: Path, build: Path
 ) -> None:
