@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab kafka-start kafka-stop clean
+.PHONY: venv demo test test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,21 @@ test: venv
 
 unit: venv
 	$(PYTHON) -m pytest -q -m "not kafka and not alertmanager" tests streams detectors inference retrain
+
+# The MLflow-backed registry against a real sqlite tracking store. mlflow 3.17 would
+# downgrade pyarrow (26 -> 25) and python-dateutil (4 -> 2.9) in the main venv, so the
+# extra gets a venv of its own, keyed by the dependency list like the main one.
+MLFLOW_VENV ?= $(CACHE)/venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.deps-$(DEPS_HASH)
+$(MLFLOW_STAMP):
+	@test -x $(MLFLOW_VENV)/bin/python || $(PY) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q --upgrade pip
+	$(PY) deploy/requirements.py dev mlflow > $(CACHE)/requirements-mlflow.txt
+	$(MLFLOW_VENV)/bin/pip install -q -r $(CACHE)/requirements-mlflow.txt
+	rm -f $(MLFLOW_VENV)/.deps-* && touch $@
+
+test-mlflow: $(MLFLOW_STAMP)
+	$(MLFLOW_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/mlflow_extra
 
 # the unit tests on every other Python that requires-python admits, each in a venv of its
 # own under $(CACHE), keyed by the dependency list like the main one

@@ -19,6 +19,17 @@ True
 (['v2', 'v10'], 'v10')
 >>> store.resolve("churn", "latest"), store.resolve("churn", "v2"), store.resolve("churn", "v3")
 ('v10', 'v2', None)
+
+A version published with its :class:`~inference.model_card.Lineage` gets a
+``card.json`` (content hash, parent, data range, metrics, creation time, device), and
+every alias move is appended to the model's alias history:
+
+>>> card = store.publish("churn", "v11", src, lineage=Lineage(parent="v10", device="cpu"))
+>>> store.card("churn", "v11").parent, store.verify("churn", "v11").content_hash[:7]
+('v10', 'sha256:')
+>>> store.set_alias("churn", "champion", "v10"); store.set_alias("churn", "champion", "v11")
+>>> [(c.previous, c.version) for c in store.alias_history("churn")]
+[(None, 'v10'), ('v10', 'v11')]
 """
 
 from __future__ import annotations
@@ -28,10 +39,12 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inference.model_card import CARD_FILE, AliasChange, Lineage, ModelCard, content_hash
 from inference.version_binding import LATEST
 
 if TYPE_CHECKING:
@@ -44,6 +57,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: the experiment an operator started (``inferwatch experiment start``)
 ALIASES_FILE, TRAFFIC_FILE = ".aliases.json", ".traffic.json"
 EXPERIMENT_FILE = ".experiment.json"
+#: per model: every alias move, one JSON line each, oldest first
+HISTORY_FILE = ".alias-history.jsonl"
 
 
 def _check_name(field: str, value: str) -> str:
@@ -70,10 +85,13 @@ class ModelStore:
     ----------
     root
         The store's folder; created on the first publish.
+    clock
+        Wall clock in epoch seconds, for cards' creation times and alias moves.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
+        self.clock = clock
 
     def path_for(self, model: str, version: str) -> Path:
         """The folder of ``model``'s ``version`` (it may not exist)."""
@@ -109,14 +127,60 @@ class ModelStore:
         """``model``'s aliases (``champion``, ``challenger``...) and the versions they name."""
         return {k: str(v) for k, v in self._read(model, ALIASES_FILE).items()}
 
-    def set_alias(self, model: str, alias: str, version: str) -> None:
-        """Point ``alias`` at the published ``version`` (atomically; readers see old or new)."""
+    def set_alias(self, model: str, alias: str, version: str, *, reason: str = "") -> None:
+        """Point ``alias`` at the published ``version`` (atomically; readers see old or new).
+
+        A move is appended to the alias history with the time, the previous version and
+        ``reason``; pointing an alias where it already points changes and records nothing.
+        """
         _check_name("alias", alias)
         if alias == LATEST or alias in self.versions(model):
             raise ValueError(f"alias {alias!r} would hide a version name or 'latest'")
         if version not in self.versions(model):
             raise ValueError(f"{model} has no published version {version!r} to alias")
-        self._write(model, ALIASES_FILE, {**self.aliases(model), alias: version})
+        current = self.aliases(model)
+        previous = current.get(alias)
+        if previous == version:
+            return
+        self._write(model, ALIASES_FILE, {**current, alias: version})
+        change = AliasChange(model, alias, version, previous, self.clock(), reason)
+        with (self.root / model / HISTORY_FILE).open("a") as f:
+            f.write(change.to_json() + "\n")
+
+    def alias_history(self, model: str, alias: str | None = None) -> list[AliasChange]:
+        """Every move of ``model``'s aliases (or of ``alias`` only), oldest first."""
+        path = self.root / _check_name("model", model) / HISTORY_FILE
+        try:
+            lines = path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        changes = [AliasChange.from_json(line) for line in lines if line.strip()]
+        return [c for c in changes if alias is None or c.alias == alias]
+
+    def card(self, model: str, version: str) -> ModelCard | None:
+        """The card of ``model``'s ``version``; None if it was published without one."""
+        path = self.path_for(model, version) / CARD_FILE
+        try:
+            return ModelCard.from_json(path.read_text())
+        except FileNotFoundError:
+            return None
+
+    def verify(self, model: str, version: str) -> ModelCard:
+        """The version's card, after checking that its files still hash to the card's hash.
+
+        Raises FileNotFoundError when the version has no card, and ValueError naming both
+        hashes when a file was changed, added or removed since it was published.
+        """
+        card = self.card(model, version)
+        if card is None:
+            raise FileNotFoundError(f"{model} {version} has no {CARD_FILE} to verify against")
+        found = content_hash(self.path_for(model, version))
+        if found != card.content_hash:
+            raise ValueError(
+                f"{model} {version} is corrupt: its files hash to {found}, but it was published "
+                f"as {card.content_hash}; publish it again as a new version"
+            )
+        return card
 
     def traffic(self, model: str) -> dict[str, float]:
         """The traffic split that overrides the configured one for ``model`` (empty: none)."""
@@ -163,9 +227,13 @@ class ModelStore:
             json.dump(content, f, sort_keys=True)
         os.replace(tmp, folder / name)
 
-    def publish(self, model: str, version: str, src_dir: Path) -> Path:
+    def publish(
+        self, model: str, version: str, src_dir: Path, *, lineage: Lineage | None = None
+    ) -> Path:
         """Copy ``src_dir``'s files in as ``model``'s ``version``, atomically; returns its path.
 
+        With ``lineage``, the version also gets its :class:`ModelCard` (``card.json``),
+        hashed over the copied files before they become visible.
         Raises FileExistsError if that version exists: versions are immutable, publish a
         new one instead.
         """
@@ -181,6 +249,9 @@ class ModelStore:
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}."))
         try:
             shutil.copytree(src_dir, staging, dirs_exist_ok=True)
+            if lineage is not None:
+                card = ModelCard.of(staging, model, version, lineage, created_at=self.clock())
+                (staging / CARD_FILE).write_text(card.to_json())
             staging.rename(target)
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -197,7 +268,8 @@ class ModelStore:
         """Load ``model``'s ``version`` (default: the latest) as a TorchPredictor.
 
         The predictor's ``version`` is the registry's name of the folder it came from,
-        whatever name the artifact was built under.
+        whatever name the artifact was built under. A version with a card is checked
+        against its content hash first (:meth:`verify`): a corrupt one raises ValueError.
         """
         version = version if version is not None else self.latest(model)
         if version is None:
@@ -205,6 +277,8 @@ class ModelStore:
         path = self.path_for(model, version) / "model.pt"
         if not path.is_file():
             raise FileNotFoundError(f"{model} {version} has no model.pt at {path}")
+        if (path.parent / CARD_FILE).is_file():
+            self.verify(model, version)
         from inference.torch_predictor import TorchPredictor
 
         predictor = TorchPredictor.load(path, device)

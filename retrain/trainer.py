@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "(`pip install -e .`, which pins torch==2.13.0) or `pip install torch==2.13.0`"
     ) from exc
 
-__all__ = ["HIDDEN", "TrainedModel", "train_classifier"]
+__all__ = ["HIDDEN", "TrainedModel", "save_model", "train_classifier"]
 
 HIDDEN: tuple[int, ...] = (32, 32)
 _N_HOLDOUT = 5000
@@ -59,6 +59,15 @@ class TrainedModel:
         Training rows and passes over them.
     train_s
         Wall-clock seconds of the optimisation loop.
+    device
+        Where the weights were trained (``"cpu"``, ``"cuda:0"``).
+    parent
+        The version a fine-tune started from (None: trained from scratch).
+    best_epoch
+        The epoch whose weights were kept (a fine-tune's early stopping; 0 keeps the
+        parent's weights unchanged); for a training from scratch, ``epochs``.
+    validation_loss
+        Cross-entropy on the validation split at ``best_epoch`` (NaN when not measured).
     """
 
     model: str
@@ -69,6 +78,10 @@ class TrainedModel:
     n_train: int
     epochs: int
     train_s: float
+    device: str = "cpu"
+    parent: str | None = None
+    best_epoch: int = -1
+    validation_loss: float = float("nan")
 
 
 def train_classifier(
@@ -112,6 +125,7 @@ def train_classifier(
         "std": np.maximum(train.features.std(axis=0), 1e-12).tolist(),
         "hidden": list(HIDDEN),
         "n_classes": 2,
+        "trained_on": "cpu",
     }
     start = time.perf_counter()
     net = _fit(metadata, train.features, train.labels, seed=seed, epochs=epochs,
@@ -119,13 +133,26 @@ def train_classifier(
     train_s = time.perf_counter() - start
     accuracy = _accuracy(net, holdout.features, holdout.labels)
 
+    model_path, reference_path = save_model(out_dir, net, metadata, train.features)
+    return TrainedModel(model, version, model_path, reference_path, accuracy, n, epochs, train_s,
+                        best_epoch=epochs)
+
+
+def save_model(
+    out_dir: Path, net: StandardisedMLP, metadata: dict, features: np.ndarray
+) -> tuple[Path, Path]:
+    """Write ``model.pt`` and the reference profiles of ``features`` and of the model's
+    scores on them into ``out_dir``; returns the paths of ``model.pt`` and
+    ``reference.json``."""
+    model, version = metadata["model"], metadata["version"]
     model_path, reference_path = out_dir / "model.pt", out_dir / "reference.json"
     save_artifact(model_path, net, metadata)
-    ReferenceProfile.from_features(model, version, FEATURES, train.features).save(reference_path)
+    ReferenceProfile.from_features(model, version, metadata["features"], features
+                                   ).save(reference_path)
     # the model's own scores on its training rows: the reference of prediction drift
-    ReferenceProfile.from_features(model, version, OUTPUTS, _scores(net, train.features)[:, None]
+    ReferenceProfile.from_features(model, version, OUTPUTS, _scores(net, features)[:, None]
                                    ).save(out_dir / OUTPUT_REFERENCE)
-    return TrainedModel(model, version, model_path, reference_path, accuracy, n, epochs, train_s)
+    return model_path, reference_path
 
 
 def _fit(
