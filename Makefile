@@ -26,8 +26,10 @@ $(STAMP):
 demo: venv
 	PYTHON="$(PYTHON)" bash deploy/demo.sh
 
+# every test: the main suite on the broker it starts, then the MLflow registry's in its venv
 test: venv
 	PYTHON="$(PYTHON)" bash deploy/test.sh
+	$(MAKE) --no-print-directory test-mlflow
 
 unit: venv
 	$(PYTHON) -m pytest -q -m "not kafka and not alertmanager" tests streams detectors inference retrain
