@@ -115,13 +115,19 @@ class RetrainJob:
         self.store.set_alias(model, CHAMPION, latest)
         return latest
 
+    def resume(self, model: str, retrain_id: str) -> RetrainResult | None:
+        """The result of request ``retrain_id`` if its version is published (its alias
+        move finished if a crash cut it short); None if it is still to do."""
+        done = self.find(model, retrain_id)
+        return None if done is None else self._settle(model, done, replayed=True)
+
     def run(self, retrain_id: str, model: str, examples: LabelledExamples, *,
             data_range: tuple[float, float],
             on_epoch: Callable[[int], None] | None = None) -> RetrainResult:
         """Retrain ``model`` for request ``retrain_id`` on ``examples`` (or find it done)."""
-        done = self.find(model, retrain_id)
-        if done is not None:
-            return self._settle(model, done, replayed=True)
+        resumed = self.resume(model, retrain_id)
+        if resumed is not None:
+            return resumed
         parent = self.champion(model)
         train, holdout = examples.time_holdout(self.holdout_fraction)
         with tempfile.TemporaryDirectory(prefix="candidate-") as tmp:

@@ -46,6 +46,7 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    RetrainSettings,
     WebSettings,
 )
 from streams.sink_loop import SinkLoop
@@ -54,7 +55,7 @@ from streams.topics import Topics
 from streams.web_port import WebPort
 
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health")
+ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health", "retrain")
 
 
 @dataclass
@@ -68,6 +69,7 @@ class WorkerConfig:
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     web: WebSettings = field(default_factory=lambda: WebSettings())
     health: HealthSettings = field(default_factory=lambda: HealthSettings())
+    retrain: RetrainSettings = field(default_factory=lambda: RetrainSettings())
     roles: tuple[str, ...] = ROLES
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
@@ -236,6 +238,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
     if "health" in cfg.roles:
         loops["health"] = HealthLoop(kafka=kafka, settings=cfg.health,
                                      dashboard_url=cfg.monitor.dashboard_url).run
+    if "retrain" in cfg.roles:
+        loops["retrain"] = _retrain_runner(cfg)
     if "route" in cfg.roles:
         if cfg.alerting.any_sink:
             loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting, metrics=metrics,
@@ -257,6 +261,24 @@ def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics, readiness: Readiness
         finally:
             store.close()
     return run
+
+
+def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
+    from retrain.holdout_gate import HoldoutGate
+    from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
+    from streams.labelled_examples import clickhouse_source, topic_source
+    from streams.retrain_worker import RetrainWorker
+    s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
+    # an experiment splits the traffic: a new version starts as its challenger, and the
+    # experiment's decision promotes it; without one it becomes champion on validation
+    experiment = sum(1 for share in cfg.inference.split.values() if share > 0) > 1
+    job = RetrainJob(store, HoldoutGate(s.margin), seed=s.seed, max_epochs=s.max_epochs,
+                     holdout_fraction=s.holdout_fraction,
+                     alias=CHALLENGER if experiment else CHAMPION)
+    source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url
+              else topic_source(cfg.kafka))
+    return RetrainWorker(kafka=cfg.kafka, settings=s, store=store, job=job,
+                         examples=source).run
 
 
 def _decode_alert(raw: bytes) -> Alert:

@@ -21,6 +21,7 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    RetrainSettings,
     WebSettings,
     load,
 )
@@ -29,6 +30,8 @@ from streams.settings import (
 EXAMPLES = {
     "worker": "INFERWATCH_KAFKA_BOOTSTRAP=127.0.0.1:9092 inferwatch worker --roles "
               "inference,monitor,join,decide,sink,route",
+    "retrain-worker": "INFERWATCH_RETRAIN_MARGIN=0.02 INFERWATCH_RETRAIN_MIN_EXAMPLES=2000 "
+                      "inferwatch retrain-worker",
     "topics": "INFERWATCH_KAFKA_TOPIC_PREFIX=staging. inferwatch topics",
     "train": "inferwatch train --model churn --version v2 --rows 50000 --seed 1",
     "simulate": "inferwatch simulate --count 20000 --rate 500 --drift-at 8000 "
@@ -65,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
                                    "roles given until SIGTERM or Ctrl-C.")
     w.add_argument("--roles", default="inference,monitor,join,decide,sink,route,health",
                    help="comma-separated roles to run (default: all)")
+
+    sub.add_parser("retrain-worker", help="retrain, validate and roll out on retrain requests",
+                   description="Run the retrain worker (the worker's 'retrain' role): each "
+                               "retrain request once, a warm-started candidate validated "
+                               "against the champion on the most recent labels, then "
+                               "published and, if it passed, made champion.")
 
     sub.add_parser("topics", help="create every topic that does not exist",
                    description="Create inferwatch's topics with their partition counts.")
@@ -146,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # the worker logs its life; the short commands speak only through their output
-    level = logging.INFO if args.command == "worker" else logging.WARNING
+    level = logging.INFO if args.command in ("worker", "retrain-worker") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command in ("doctor", "status"):  # their lines say what failed, once
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -173,6 +182,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     kafka = load(KafkaSettings)
     if args.command == "worker":
         return _worker(kafka, args.roles)
+    if args.command == "retrain-worker":
+        return _worker(kafka, "retrain")
     if args.command == "topics":
         from streams.kafka_clients import create_topics
         _reach(kafka)
@@ -216,7 +227,8 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
                        alerting=load(AlertingSettings), web=load(WebSettings),
-                       health=load(HealthSettings), roles=roles)
+                       health=load(HealthSettings), retrain=load(RetrainSettings),
+                       roles=roles)
     from streams.kafka_clients import create_topics
     _reach(kafka)
     asyncio.run(create_topics(kafka))
