@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
 from streams.clickhouse_store import ClickHouseStore
+from streams.codec import encode
 from streams.decision.config import DecisionConfig
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
@@ -35,6 +37,7 @@ from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.model_catalog import ModelCatalog
+from streams.model_load_alert import load_failure_alert
 from streams.monitor_stage import MonitorStage
 from streams.ops_metrics import OpsMetrics
 from streams.readiness import Readiness
@@ -154,14 +157,19 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         async for raw in stream:
             log.warning("%s", format_alert(_decode_alert(raw)))
 
+    alerts_topic = app.topic(topics.alerts, value_serializer="raw", key_serializer="raw")
+
     @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
     async def model_updates(stream: Any) -> None:
         async for raw in stream:
             update = _decode_update(raw)
             if update is not None:
-                catalog.invalidate(update.model)
+                failures = catalog.invalidate(update.model)
                 log.info("model %s %s %s; variants now served %s", update.model,
                          update.version, update.action, catalog.serving(update.model))
+                for failure in failures:
+                    alert = load_failure_alert(failure, update, now=time.time())
+                    await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
 
     return app
 
