@@ -16,7 +16,15 @@ import msgspec
 
 from streams.codec import BatchDecoder, RawRecord, Rejected
 from streams.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
-from streams.events import Alert, DetectorReport, Event, Outcome, Prediction, RetrainRequested
+from streams.events import (
+    Alert,
+    DetectorReport,
+    Event,
+    ModelVersionPublished,
+    Outcome,
+    Prediction,
+    RetrainRequested,
+)
 from streams.private_fields import PrivateFields
 from streams.topics import Topics
 
@@ -25,11 +33,13 @@ _json = msgspec.json.Encoder()
 
 @dataclass
 class TableRows:
-    """Rows for one table, in source order."""
+    """Rows for one table, in source order; ``also``: rows the same records give other
+    tables (a candidate's validation checks beside its version), to insert first."""
 
     table: str
     columns: tuple[str, ...]
     rows: list[list[Any]] = field(default_factory=list)
+    also: list[TableRows] = field(default_factory=list)
 
 
 def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
@@ -60,12 +70,34 @@ def _retrain(r: RetrainRequested, _: PrivateFields) -> list[Any]:
             r.requested_at]
 
 
+def _model_update(u: ModelVersionPublished, _: PrivateFields) -> list[Any]:
+    return [u.ts, u.model, u.version, u.action, u.artifact, u.retrain_id, u.parent, u.alias,
+            u.previous, u.content_hash, u.device, u.data_from, u.data_to, u.passed, u.reason,
+            u.metrics, u.traffic_split]
+
+
+def _validations(u: ModelVersionPublished) -> list[list[Any]]:
+    """One row per check of a published candidate (alias moves repeat none)."""
+    if u.action != "published":
+        return []
+    return [[u.ts, u.model, u.version, u.parent, u.retrain_id, c.check, c.value, c.threshold,
+             c.passed] for c in u.checks]
+
+
+@dataclass(frozen=True)
+class _Side:
+    table: str
+    columns: tuple[str, ...]
+    rows: Callable[[Any], list[list[Any]]]
+
+
 @dataclass(frozen=True)
 class _Mapping:
     table: str
     event: type[Event]
     columns: tuple[str, ...]
     row: Callable[[Any, PrivateFields], list[Any]]
+    side: _Side | None = None
 
 
 _MAPPINGS = {
@@ -83,6 +115,12 @@ _MAPPINGS = {
         "labels", "starts_at", "ends_at", "evidence"), _alert),
     "retrain": _Mapping("retrain_events", RetrainRequested, (
         "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
+    "model-updates": _Mapping("model_versions", ModelVersionPublished, (
+        "ts", "model", "version", "action", "artifact", "retrain_id", "parent", "alias",
+        "previous", "content_hash", "device", "data_from", "data_to", "passed", "reason",
+        "metrics", "traffic_split"), _model_update, _Side("validations", (
+            "ts", "model", "version", "champion", "retrain_id", "check", "value", "threshold",
+            "passed"), _validations)),
 }
 _SOURCE = ("src_partition", "src_offset")
 #: the default policy: unit ids dropped, every feature stored
@@ -117,8 +155,15 @@ class RowMapper:
         mapping = self._by_topic[topic]
         decoded = self._decoders[topic].decode(records)
         out = TableRows(mapping.table, mapping.columns + _SOURCE)
+        side = None if mapping.side is None else TableRows(mapping.side.table,
+                                                            mapping.side.columns + _SOURCE)
         for event, src in zip(decoded.events, decoded.sources, strict=True):
             out.rows.append([*mapping.row(event, self.private), src.partition, src.offset])
+            if side is not None and mapping.side is not None:
+                side.rows.extend([*row, src.partition, src.offset]
+                                 for row in mapping.side.rows(event))
+        if side is not None and side.rows:
+            out.also.append(side)
         return out, decoded.rejected
 
 
