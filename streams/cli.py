@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--drift-at", type=int, help="request index where the drift starts")
     s.add_argument("--drift-feature", default="f2")
     s.add_argument("--drift-shift", type=float, default=1.5, help="shift in feature std units")
+    s.add_argument("--drift-scale", type=float, default=1.0,
+                   help="spread multiplier of the drifting feature (1: unchanged)")
+    s.add_argument("--scenario", choices=("retraining",),
+                   help="a preset: 'retraining' drifts f7 (x3 spread) from a third of "
+                        "--count, so the served model's accuracy drops, with half the "
+                        "requests labelled (--outcome-share and --drift-at override)")
     s.add_argument("--drift-segment", help="only this segment drifts, e.g. region=eu")
     s.add_argument("--external-share", type=float, default=0.0,
                    help="share of traffic served by the outside model 'ranker'")
@@ -315,17 +321,22 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
         key, _, value = args.drift_segment.partition("=")
         segment = {key: value}
     try:
-        drift = (Drift(args.drift_feature, args.drift_shift, segment=segment)
+        drift = (Drift(args.drift_feature, args.drift_shift, args.drift_scale, segment=segment)
                  if args.drift_at is not None else None)
-        scenario = Scenario(
-            count=args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
-            drift_at=args.drift_at, drift=drift, external_share=args.external_share,
-            latency_from=args.latency_from, latency_to=args.latency_to,
-            outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
-            concept_flip=args.concept_flip, llm_share=args.llm_share,
-            topic_shift_at=args.topic_shift_at, topic_share=args.topic_share,
-            malformed_share=args.malformed_share, missing_feature=args.missing_feature,
-            missing_share=args.missing_share)
+        if args.scenario == "retraining":
+            scenario = Scenario.retraining(
+                args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
+                drift_at=args.drift_at, outcome_share=args.outcome_share or 0.5)
+        else:
+            scenario = Scenario(
+                count=args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
+                drift_at=args.drift_at, drift=drift, external_share=args.external_share,
+                latency_from=args.latency_from, latency_to=args.latency_to,
+                outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
+                concept_flip=args.concept_flip, llm_share=args.llm_share,
+                topic_shift_at=args.topic_shift_at, topic_share=args.topic_share,
+                malformed_share=args.malformed_share, missing_feature=args.missing_feature,
+                missing_share=args.missing_share)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
     _reach(kafka)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -172,3 +173,15 @@ def test_a_faulty_producer_sends_malformed_requests_and_drops_a_feature() -> Non
         Scenario(count=1, missing_feature="nope")
     with pytest.raises(ValueError, match="malformed_share"):
         Scenario(count=1, malformed_share=1.5)
+
+
+def test_the_retraining_scenario_spreads_f7_threefold_from_a_third_and_labels_half() -> None:
+    plan = TrafficPlan(Scenario.retraining(6000, seed=4), TOPICS, clock=lambda: 0.0)
+    reqs = [msgspec.json.decode(v, type=InferenceRequest)
+            for t, _, v in plan.chunk(0, 6000) if t == TOPICS.requests]
+    f7 = np.array([r.features["f7"] for r in reqs])
+    before, after = f7[:2000], f7[2000:]
+    nominal = 40.0 / np.sqrt(12)  # uniform(-20, 20)
+    assert abs(before.std() / nominal - 1.0) < 0.05
+    assert abs(after.std() / nominal - 3.0) < 0.15
+    assert abs(plan.result.outcomes / 6000 - 0.5) < 0.03
