@@ -218,6 +218,17 @@ def test_a_worse_candidate_is_rejected_by_validation_and_the_champion_alias_stay
     assert store.aliases("churn") == {CHAMPION: "v1"}
 
 
+def _start_retrain(worker: Worker) -> None:
+    """Start a worker of the retrain role only; wait until it reads the retrain topic."""
+    before = worker.log.read_text().count(READING) if worker.log.exists() else 0
+    worker.start(roles="retrain")
+    _wait("the retrain worker did not start", lambda: worker.log.read_text().count(
+        READING) > before, worker, timeout=90)
+
+
+READING = "retrain worker reading"
+
+
 def test_kill9_of_the_retrain_worker_mid_training_gives_one_version(
         worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
     store = _store(model_dir, tmp_path)
@@ -226,20 +237,20 @@ def test_kill9_of_the_retrain_worker_mid_training_gives_one_version(
                 "INFERWATCH_RETRAIN_MAX_EPOCHS": "1000"})
     asyncio.run(kafka_clients.create_topics(kafka))
     req = asyncio.run(_labelled_traffic(kafka, 2500, seed=31))
-    worker.start(roles="retrain")
+    _start_retrain(worker)
     _wait("training did not start", lambda: f"retrain {req.id}: retrain churn" in
           worker.log.read_text(), worker, timeout=90)
     worker.kill9()
     assert store.versions("churn") == ["v1"]  # killed mid-training: nothing published
 
     worker.env["INFERWATCH_RETRAIN_MAX_EPOCHS"] = "5"
-    worker.start(roles="retrain")
+    _start_retrain(worker)
     _wait("the retried request published nothing", lambda: any(
         u.action == "published" for u in _updates(kafka)), worker, timeout=120)
     time.sleep(2.0)
     assert worker.stop() == 0, worker.tail()
-    worker.start(roles="retrain")  # its offset was committed: nothing is done again
-    time.sleep(8.0)
+    _start_retrain(worker)  # its offset was committed: nothing is done again
+    time.sleep(5.0)
     assert worker.stop() == 0, worker.tail()
     published = [u for u in _updates(kafka) if u.action == "published"]
     assert [(u.version, u.retrain_id) for u in published] == [("v2", req.id)]
