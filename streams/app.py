@@ -221,7 +221,10 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
         loops["join"] = jloop.run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
-                               config=DecisionConfig.from_settings(cfg.monitor),
+                               config=DecisionConfig.from_settings(
+                                   cfg.monitor, retrain_min_new_labels=cfg.retrain.min_new_labels,
+                                   retrain_budget=cfg.retrain.budget,
+                                   retrain_budget_period_s=cfg.retrain.budget_period_s),
                                max_record_bytes=kafka.max_record_bytes,
                                output_references=catalog.output_reference,
                                embedding_references=catalog.embedding_reference,

@@ -185,6 +185,7 @@ class DecisionStage:
 
     def _decide(self, state: ModelState, win: DecisionWindow) -> None:
         now = self.clock()
+        state.retrain.observe_labels(win.model, win.labelled)
         for judge in self.judges:
             for verdict in judge.judge(win, state):
                 if verdict.report is not None:
@@ -207,8 +208,11 @@ class DecisionStage:
         rule = state.alerts.state(win.variant, verdict.detector, verdict.severity)
         if not rule.firing:
             return
-        decision = state.retrain.consider(win.model, rule.bad_streak,
-                                          incident_start=rule.starts_at, now=now)
+        verdict_of_policy = state.retrain.decide(win.model, rule.bad_streak,
+                                                 incident_start=rule.starts_at, now=now)
+        if verdict_of_policy is not None and verdict_of_policy.status == "suppressed":
+            log.info("retrain of %s %s", win.model, verdict_of_policy.reason)
+        decision = None if verdict_of_policy is None else verdict_of_policy.request
         if decision is not None:
             req = RetrainRequested(
                 id=decision.id, model=win.model, reason=decision.reason,

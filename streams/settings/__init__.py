@@ -27,9 +27,8 @@ from streams.settings.retrain import RetrainSettings
 from streams.settings.web import WebSettings
 
 __all__ = ["AlertingSettings", "ClickHouseSettings", "GrafanaSettings", "HealthSettings",
-           "InferenceSettings", "KafkaSettings", "MonitorSettings", "RetrainSettings", "WebSettings",
-           "load",
-           "parse_split", "variables"]
+           "InferenceSettings", "KafkaSettings", "MonitorSettings", "RetrainSettings",
+           "WebSettings", "load", "parse_split", "variables"]
 
 S = TypeVar("S", bound=BaseSettings)
 _SECRETISH = re.compile("KEY|TOKEN|SECRET|PASSWORD")

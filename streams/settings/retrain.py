@@ -15,8 +15,12 @@ class RetrainSettings(BaseSettings):
                           "only if its holdout accuracy beats the champion's by this much.")
     min_examples: int = Field(500, ge=20, description="Labelled examples a retrain needs "
                               "over its data range; fewer and the worker waits, then rejects.")
-    min_new_labels: int = Field(500, ge=0, description="The policy asks for a retrain only "
-                                "after this many new labels since the model's last one.")
+    min_new_labels: int = Field(0, ge=0, description="The policy (decide role) asks for a "
+                                "retrain only after this many new labels of the model since "
+                                "its last request (0: no labels needed).")
+    budget: int = Field(3, ge=1, description="At most this many retrain requests per model "
+                        "in any budget_period_s, however many incidents (a storm).")
+    budget_period_s: float = Field(86400.0, gt=0, description="The budget's period.")
     holdout_fraction: float = Field(0.3, gt=0, lt=1, description="Share of the examples, "
                                     "the most recently labelled, held out to validate on.")
     seed: int = Field(0, description="Seeds the candidate's training (a replay trains alike).")
