@@ -80,6 +80,7 @@ class RetrainPolicy:
         self._last: dict[str, tuple[float, float]] = {}  # model -> (incident start, time)
         self._labels: dict[str, int] = {}  # model -> labels since its last request
         self._spent: dict[str, list[float]] = {}  # model -> request times in the period
+        self._told: dict[str, float] = {}  # model -> incident whose suppression was said
 
     def observe_labels(self, model: str, n: int) -> None:
         """``n`` more labels of ``model`` arrived (the outcome join's count)."""
@@ -117,6 +118,18 @@ class RetrainPolicy:
                                   f"input drift sustained for {streak} windows")
         return PolicyDecision("requested", model, request.reason, request)
 
+    def worth_telling(self, decision: PolicyDecision, incident_start: float) -> bool:
+        """Whether to publish ``decision``: every request, and an incident's first
+        suppression (it repeats each window while the drift lasts), except the one that
+        says the incident's request was made."""
+        if decision.status == "requested":
+            return True
+        if self._last.get(decision.model, (None,))[0] == incident_start or \
+                self._told.get(decision.model) == incident_start:
+            return False
+        self._told[decision.model] = incident_start
+        return True
+
     def consider(self, model: str, streak: int, *, incident_start: float,
                  now: float) -> RetrainDecision | None:
         """The retrain to request now, if any (see :meth:`decide` for the reasons)."""
@@ -125,7 +138,7 @@ class RetrainPolicy:
 
     def snapshot(self) -> dict[str, Any]:
         return {"last": {m: list(v) for m, v in self._last.items()}, "labels": dict(self._labels),
-                "spent": {m: list(v) for m, v in self._spent.items()}}
+                "spent": {m: list(v) for m, v in self._spent.items()}, "told": dict(self._told)}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         if not isinstance(snapshot.get("last"), dict):  # saved before labels and budgets:
@@ -134,3 +147,4 @@ class RetrainPolicy:
         self._last = {m: (float(v[0]), float(v[1])) for m, v in snapshot["last"].items()}
         self._labels = {m: int(n) for m, n in snapshot.get("labels", {}).items()}
         self._spent = {m: [float(t) for t in v] for m, v in snapshot.get("spent", {}).items()}
+        self._told = {m: float(t) for m, t in snapshot.get("told", {}).items()}

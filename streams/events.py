@@ -181,6 +181,18 @@ class RetrainRequested(Event, kw_only=True):
     requested_at: float
 
 
+class RetrainDecided(Event, kw_only=True):
+    """The retrain policy's decision on a sustained drift: requested (``retrain_id`` names
+    the request), or suppressed, with the reason (cooldown, budget, too few new labels)."""
+
+    model: str
+    status: Literal["requested", "suppressed"]
+    reason: str
+    incident_start: float
+    ts: float
+    retrain_id: str = ""
+
+
 class ValidationCheck(msgspec.Struct, kw_only=True):
     """One check of a candidate against the champion: its figure, threshold and verdict."""
 

@@ -23,6 +23,7 @@ from streams.events import (
     ModelVersionPublished,
     Outcome,
     Prediction,
+    RetrainDecided,
     RetrainRequested,
 )
 from streams.private_fields import PrivateFields
@@ -70,6 +71,10 @@ def _retrain(r: RetrainRequested, _: PrivateFields) -> list[Any]:
             r.requested_at]
 
 
+def _retrain_decision(d: RetrainDecided, _: PrivateFields) -> list[Any]:
+    return [d.ts, d.model, d.status, d.reason, d.incident_start, d.retrain_id]
+
+
 def _model_update(u: ModelVersionPublished, _: PrivateFields) -> list[Any]:
     return [u.ts, u.model, u.version, u.action, u.artifact, u.retrain_id, u.parent, u.alias,
             u.previous, u.content_hash, u.device, u.data_from, u.data_to, u.passed, u.reason,
@@ -115,6 +120,8 @@ _MAPPINGS = {
         "labels", "starts_at", "ends_at", "evidence"), _alert),
     "retrain": _Mapping("retrain_events", RetrainRequested, (
         "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
+    "retrain-decisions": _Mapping("retrain_decisions", RetrainDecided, (
+        "ts", "model", "status", "reason", "incident_start", "retrain_id"), _retrain_decision),
     "model-updates": _Mapping("model_versions", ModelVersionPublished, (
         "ts", "model", "version", "action", "artifact", "retrain_id", "parent", "alias",
         "previous", "content_hash", "device", "data_from", "data_to", "passed", "reason",
@@ -142,6 +149,12 @@ class RowMapper:
     @property
     def source_topics(self) -> list[str]:
         return [*self._by_topic, self.topics.dead_letter]
+
+    @property
+    def tables(self) -> set[str]:
+        """Every table the mapped topics feed, side tables included."""
+        return {"dead_letters", *(m.table for m in self._by_topic.values()),
+                *(m.side.table for m in self._by_topic.values() if m.side is not None)}
 
     def table_of(self, topic: str) -> str:
         return "dead_letters" if topic == self.topics.dead_letter else self._by_topic[topic].table

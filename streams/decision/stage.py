@@ -38,7 +38,7 @@ from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
 from streams.decision.verdict import Verdict
 from streams.decision_window import DecisionWindow
-from streams.events import MonitorSummary, RetrainRequested
+from streams.events import MonitorSummary, RetrainDecided, RetrainRequested
 from streams.slo_tracker import SloTracker
 from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
@@ -210,9 +210,15 @@ class DecisionStage:
             return
         verdict_of_policy = state.retrain.decide(win.model, rule.bad_streak,
                                                  incident_start=rule.starts_at, now=now)
-        if verdict_of_policy is not None and verdict_of_policy.status == "suppressed":
-            log.info("retrain of %s %s", win.model, verdict_of_policy.reason)
-        decision = None if verdict_of_policy is None else verdict_of_policy.request
+        if verdict_of_policy is None:
+            return
+        if state.retrain.worth_telling(verdict_of_policy, rule.starts_at):
+            request = verdict_of_policy.request
+            told = RetrainDecided(model=win.model, status=verdict_of_policy.status,
+                                  reason=verdict_of_policy.reason, incident_start=rule.starts_at,
+                                  ts=now, retrain_id="" if request is None else request.id)
+            self._emit(self.topics.retrain_decisions, win.model, encode(told))
+        decision = verdict_of_policy.request
         if decision is not None:
             req = RetrainRequested(
                 id=decision.id, model=win.model, reason=decision.reason,

@@ -7,7 +7,7 @@ from pathlib import Path
 from streams.clickhouse_migrations import MIGRATIONS, parse
 from streams.clickhouse_store import ClickHouseStore
 from streams.codec import SourceRecord, encode
-from streams.events import ModelVersionPublished, ValidationCheck
+from streams.events import ModelVersionPublished, RetrainDecided, ValidationCheck
 from streams.metric_rows import RowMapper
 from streams.topics import Topics
 
@@ -64,3 +64,29 @@ def test_model_updates_rows_reach_their_tables_once(tmp_path: Path) -> None:
                         ("v2", "promoted", "v1", True, {})]
     assert aliases == [("champion", "v2", "v1")]
     assert checks == [("v2", "v1", "accuracy_gain", 0.06, 0.01, True)]
+
+
+def test_retrain_decisions_are_stored_with_their_reason(tmp_path: Path) -> None:
+    decisions = [RetrainDecided(model="churn", status="requested", reason="input drift "
+                                "sustained for 3 windows", incident_start=5.0, ts=6.0,
+                                retrain_id="rt-1"),
+                 RetrainDecided(model="churn", status="suppressed", reason="suppressed: "
+                                "budget: 3 requests in the last 86400 s, at most 3",
+                                incident_start=9.0, ts=10.0)]
+    records = [SourceRecord(TOPICS.retrain_decisions, 0, i, b"churn", encode(d))
+               for i, d in enumerate(decisions)]
+    table, rejected = RowMapper(TOPICS, max_record_bytes=1 << 20).rows(
+        TOPICS.retrain_decisions, records)
+    assert rejected == [] and table.table == "retrain_decisions"
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    try:
+        for f in sorted(MIGRATIONS.iterdir(), key=lambda f: f.name):
+            if f.name.endswith(".sql"):
+                for statement in parse(f.name, f.read_text()).statements:
+                    store.command(statement)
+        store.insert(table.table, table.columns, table.rows, "tok")
+        rows = store.query("SELECT status, reason, retrain_id FROM retrain_decisions "
+                           "ORDER BY ts")
+    finally:
+        store.close()
+    assert rows == [(d.status, d.reason, d.retrain_id) for d in decisions]
