@@ -28,6 +28,17 @@ def _events() -> list[ModelVersionPublished]:
     ]
 
 
+def _migrated(tmp_path: Path) -> ClickHouseStore:
+    """A store with every shipped migration's statements applied, in order (the
+    migrations' own numbering check is theirs to test)."""
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    for f in sorted(MIGRATIONS.iterdir(), key=lambda f: f.name):
+        if f.name.endswith(".sql"):
+            for statement in parse(f.name, f.read_text()).statements:
+                store.command(statement)
+    return store
+
+
 def _records(events: list[ModelVersionPublished], first: int) -> list[SourceRecord]:
     return [SourceRecord(TOPICS.model_updates, 0, first + i, b"churn", encode(e))
             for i, e in enumerate(events)]
@@ -40,12 +51,8 @@ def test_model_updates_rows_reach_their_tables_once(tmp_path: Path) -> None:
     # the promote repeats no check: one validation row per check of the published version
     assert [(t.table, len(t.rows)) for t in table.also] == [("validations", 1)]
 
-    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    store = _migrated(tmp_path)
     try:
-        for f in sorted(MIGRATIONS.iterdir(), key=lambda f: f.name):
-            if f.name.endswith(".sql"):
-                for statement in parse(f.name, f.read_text()).statements:
-                    store.command(statement)
         for _ in range(2):  # a replay after a crash: same records, same tokens
             for t in [*table.also, table]:
                 store.insert(t.table, t.columns, t.rows, f"tok|{t.table}")
@@ -78,12 +85,8 @@ def test_retrain_decisions_are_stored_with_their_reason(tmp_path: Path) -> None:
     table, rejected = RowMapper(TOPICS, max_record_bytes=1 << 20).rows(
         TOPICS.retrain_decisions, records)
     assert rejected == [] and table.table == "retrain_decisions"
-    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    store = _migrated(tmp_path)
     try:
-        for f in sorted(MIGRATIONS.iterdir(), key=lambda f: f.name):
-            if f.name.endswith(".sql"):
-                for statement in parse(f.name, f.read_text()).statements:
-                    store.command(statement)
         store.insert(table.table, table.columns, table.rows, "tok")
         rows = store.query("SELECT status, reason, retrain_id FROM retrain_decisions "
                            "ORDER BY ts")
