@@ -12,7 +12,9 @@ For a request it reads the model's labelled examples from the request's ``data_f
 :class:`~retrain.retrain_job.RetrainJob` in a thread (progress in the log, and on a
 terminal) and publishes a ``published`` event for the version and, when validation
 passed, a ``promoted`` event for the alias it moved. Too few examples: nothing is
-trained; an undecodable request goes to the dead-letter topic.
+trained. An undecodable request, or one that cannot be served as it stands (no
+champion, examples or an artifact that do not fit), goes to the dead-letter topic with
+the reason; any other failure stops the worker, and the request is retried.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from inference.registry import ModelStore
 from retrain.examples import LabelledExamples
 from retrain.retrain_job import RetrainJob, RetrainResult
 from streams import kafka_clients
-from streams.codec import BatchDecoder, encode
+from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.dead_letter import dead_letter
 from streams.events import ModelVersionPublished, RetrainRequested, ValidationCheck
 from streams.labelled_examples import ExampleSource
@@ -98,15 +100,26 @@ class RetrainWorker:
             await consumer.stop()
             await producer.stop()
 
-    async def _handle(self, record: object, producer: AIOKafkaProducer) -> None:
-        decoded = self._decoder.decode([record])  # type: ignore[list-item]
+    async def _handle(self, record: RawRecord, producer: AIOKafkaProducer) -> None:
+        decoded = self._decoder.decode([record])
         for rej in decoded.rejected:
             dl = dead_letter(rej)
             await producer.send_and_wait(self.topics.dead_letter, dl.value, key=dl.key,
                                          headers=dl.headers)
             log.error("retrain request dead-lettered: %s", rej.reason)
         for req in decoded.events:
-            result = await self.handle(req)
+            try:
+                result = await self.handle(req)
+            except (ValueError, FileNotFoundError) as exc:
+                # the request cannot be served as it stands (no champion to start from, an
+                # artifact or examples that do not fit): retrying would fail alike, so it
+                # goes to the dead letters with the reason; other errors stop the worker
+                # and the request is retried
+                log.error("retrain %s of %s failed: %s", req.id, req.model, exc)
+                dl = dead_letter(Rejected(record, "retrain_failed", f"{type(exc).__name__}: {exc}"))
+                await producer.send_and_wait(self.topics.dead_letter, dl.value, key=dl.key,
+                                             headers=dl.headers)
+                continue
             if result is None:
                 continue
             artifact = str(self.store.path_for(result.model, result.version) / "model.pt")

@@ -255,3 +255,43 @@ def test_kill9_of_the_retrain_worker_mid_training_gives_one_version(
     published = [u for u in _updates(kafka) if u.action == "published"]
     assert [(u.version, u.retrain_id) for u in published] == [("v2", req.id)]
     assert store.versions("churn") == ["v1", "v2"]
+
+
+def test_a_request_for_a_model_with_no_champion_is_dead_lettered_with_the_reason(
+        env: dict[str, str], tmp_path: Path) -> None:
+    kafka = kafka_of(env)
+    topics = Topics(kafka.topic_prefix)
+    store = ModelStore(tmp_path / "models")  # nothing published
+    asyncio.run(kafka_clients.create_topics(kafka))
+    settings = RetrainSettings(min_examples=20, label_wait_s=0)
+    worker = RetrainWorker(kafka=kafka, settings=settings, store=store,
+                           job=RetrainJob(store, HoldoutGate(0.01)),
+                           examples=topic_source(kafka))
+
+    async def run() -> list:  # type: ignore[type-arg]
+        await _announce_request(kafka, RetrainRequested(
+            id="rt-none", model="fraud", reason="test", evidence={}, data_from=0.0,
+            data_to=1.0, requested_at=1.0))
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(worker.run(stop))
+        dead = await consume(kafka, topics.dead_letter, until=lambda r: len(r) >= 1,
+                             timeout=60)
+        stop.set()
+        await task
+        return dead
+    dead = asyncio.run(run())
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["inferwatch.error.kind"] == b"retrain_failed"
+    assert b"no published version of 'fraud'" in headers["inferwatch.error"]
+    assert _updates(kafka) == [] and store.versions("fraud") == []
+
+
+async def _announce_request(kafka: KafkaSettings, req: RetrainRequested) -> None:
+    producer = kafka_clients.producer(kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(Topics(kafka.topic_prefix).retrain, encode(req),
+                                     key=req.model.encode())
+    finally:
+        await producer.stop()
