@@ -11,7 +11,7 @@ from inference.registry import ModelStore
 from retrain.candidate import TrainedCandidate, warm_start
 from retrain.examples import LabelledExamples
 from retrain.holdout_gate import HoldoutGate, accuracy
-from retrain.retrain_job import CHAMPION, RetrainJob
+from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
 from retrain.trainer import train_classifier
 
@@ -105,3 +105,14 @@ def test_too_few_examples_for_a_holdout_is_a_clear_error(tmp_path: Path,
     with pytest.raises(ValueError, match="cannot be split"):
         RetrainJob(store, HoldoutGate(0.0)).run("rt-x", "churn", _examples(1, 6),
                                                 data_range=(0.0, 1.0))
+
+
+def test_with_an_experiment_a_passing_candidate_becomes_challenger_not_champion(
+        tmp_path: Path, champion_dir: Path) -> None:
+    store = _store(tmp_path, champion_dir)
+    job = RetrainJob(store, HoldoutGate(margin=0.0), max_epochs=3, alias=CHALLENGER)
+    result = job.run("rt-ab", "churn", _examples(1500, 7), data_range=(0.0, 1.0))
+    assert result.passed and result.alias == CHALLENGER
+    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
+    with pytest.raises(ValueError, match="alias must be"):
+        RetrainJob(store, HoldoutGate(0.0), alias="latest")
