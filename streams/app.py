@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from streams.alert_log import format_alert
 from streams.alert_router import AlertRouter
 from streams.batch_loop import TransactionalLoop
 from streams.clickhouse_store import ClickHouseStore
+from streams.codec import encode
 from streams.decision.config import DecisionConfig
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
@@ -36,6 +38,7 @@ from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.model_catalog import ModelCatalog
+from streams.model_load_alert import load_failure_alert
 from streams.monitor_stage import MonitorStage
 from streams.ops_metrics import OpsMetrics
 from streams.readiness import Readiness
@@ -47,6 +50,7 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    RetrainSettings,
     WebSettings,
 )
 from streams.sink_loop import SinkLoop
@@ -55,7 +59,7 @@ from streams.topics import Topics
 from streams.web_port import WebPort
 
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health")
+ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health", "retrain")
 
 
 @dataclass
@@ -69,6 +73,7 @@ class WorkerConfig:
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     web: WebSettings = field(default_factory=lambda: WebSettings())
     health: HealthSettings = field(default_factory=lambda: HealthSettings())
+    retrain: RetrainSettings = field(default_factory=lambda: RetrainSettings())
     roles: tuple[str, ...] = ROLES
     datadir: Path = field(default_factory=lambda: Path("var") / "faust")
 
@@ -154,6 +159,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         async for raw in stream:
             log.warning("%s", format_alert(_decode_alert(raw)))
 
+    alerts_topic = app.topic(topics.alerts, value_serializer="raw", key_serializer="raw")
+
     @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
     async def model_updates(stream: Any) -> None:
         async for raw in stream:
@@ -163,14 +170,17 @@ def create_app(cfg: WorkerConfig) -> faust.App:
                     _act(update, catalog, actuator)
             elif isinstance(update, ExperimentStarted):
                 actuator.forget(update.model)
-                catalog.invalidate(update.model)
+                catalog.invalidate(update.model)  # a version that fails to load is logged
                 log.warning("experiment %s started on %s: split %s, variants now served %s",
                             update.experiment, update.model, actuator.split_for(update.model),
                             catalog.serving(update.model))
             elif update is not None:
-                catalog.invalidate(update.model)
+                failures = catalog.invalidate(update.model)
                 log.info("model %s %s %s; variants now served %s", update.model,
                          update.version, update.action, catalog.serving(update.model))
+                for failure in failures:
+                    alert = load_failure_alert(failure, update, now=time.time())
+                    await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
 
     return app
 
@@ -224,7 +234,10 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
         loops["join"] = jloop.run
     if "decide" in cfg.roles:
         dstage = DecisionStage(topics=topics, references=catalog.reference,
-                               config=DecisionConfig.from_settings(cfg.monitor),
+                               config=DecisionConfig.from_settings(
+                                   cfg.monitor, retrain_min_new_labels=cfg.retrain.min_new_labels,
+                                   retrain_budget=cfg.retrain.budget,
+                                   retrain_budget_period_s=cfg.retrain.budget_period_s),
                                max_record_bytes=kafka.max_record_bytes,
                                output_references=catalog.output_reference,
                                embedding_references=catalog.embedding_reference,
@@ -250,6 +263,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
     if "health" in cfg.roles:
         loops["health"] = HealthLoop(kafka=kafka, settings=cfg.health,
                                      dashboard_url=cfg.monitor.dashboard_url).run
+    if "retrain" in cfg.roles:
+        loops["retrain"] = _retrain_runner(cfg)
     if "route" in cfg.roles:
         if cfg.alerting.any_sink:
             loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting, metrics=metrics,
@@ -271,6 +286,24 @@ def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics, readiness: Readiness
         finally:
             store.close()
     return run
+
+
+def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
+    from retrain.holdout_gate import HoldoutGate
+    from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
+    from streams.labelled_examples import clickhouse_source, topic_source
+    from streams.retrain_worker import RetrainWorker
+    s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
+    # an experiment splits the traffic: a new version starts as its challenger, and the
+    # experiment's decision promotes it; without one it becomes champion on validation
+    experiment = sum(1 for share in cfg.inference.split.values() if share > 0) > 1
+    job = RetrainJob(store, HoldoutGate(s.margin), seed=s.seed, max_epochs=s.max_epochs,
+                     holdout_fraction=s.holdout_fraction,
+                     alias=CHALLENGER if experiment else CHAMPION)
+    source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url
+              else topic_source(cfg.kafka))
+    return RetrainWorker(kafka=cfg.kafka, settings=s, store=store, job=job,
+                         examples=source).run
 
 
 def _decode_alert(raw: bytes) -> Alert:

@@ -21,6 +21,7 @@ from streams.settings import (
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
+    RetrainSettings,
     WebSettings,
     load,
 )
@@ -29,6 +30,8 @@ from streams.settings import (
 EXAMPLES = {
     "worker": "INFERWATCH_KAFKA_BOOTSTRAP=127.0.0.1:9092 inferwatch worker --roles "
               "inference,monitor,join,decide,sink,route",
+    "retrain-worker": "INFERWATCH_RETRAIN_MARGIN=0.02 INFERWATCH_RETRAIN_MIN_EXAMPLES=2000 "
+                      "inferwatch retrain-worker",
     "topics": "INFERWATCH_KAFKA_TOPIC_PREFIX=staging. inferwatch topics",
     "train": "inferwatch train --model churn --version v2 --rows 50000 --seed 1",
     "simulate": "inferwatch simulate --count 20000 --rate 500 --drift-at 8000 "
@@ -68,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--roles", default="inference,monitor,join,decide,sink,route,health",
                    help="comma-separated roles to run (default: all)")
 
+    sub.add_parser("retrain-worker", help="retrain, validate and roll out on retrain requests",
+                   description="Run the retrain worker (the worker's 'retrain' role): each "
+                               "retrain request once, a warm-started candidate validated "
+                               "against the champion on the most recent labels, then "
+                               "published and, if it passed, made champion.")
+
     sub.add_parser("topics", help="create every topic that does not exist",
                    description="Create inferwatch's topics with their partition counts.")
 
@@ -89,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--drift-at", type=int, help="request index where the drift starts")
     s.add_argument("--drift-feature", default="f2")
     s.add_argument("--drift-shift", type=float, default=1.5, help="shift in feature std units")
+    s.add_argument("--drift-scale", type=float, default=1.0,
+                   help="spread multiplier of the drifting feature (1: unchanged)")
+    s.add_argument("--scenario", choices=("retraining",),
+                   help="a preset: 'retraining' drifts f7 (x3 spread) from a third of "
+                        "--count, so the served model's accuracy drops, with half the "
+                        "requests labelled (--outcome-share and --drift-at override)")
     s.add_argument("--drift-segment", help="only this segment drifts, e.g. region=eu")
     s.add_argument("--external-share", type=float, default=0.0,
                    help="share of traffic served by the outside model 'ranker'")
@@ -174,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # the worker logs its life; the short commands speak only through their output
-    level = logging.INFO if args.command == "worker" else logging.WARNING
+    level = logging.INFO if args.command in ("worker", "retrain-worker") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command in ("doctor", "status"):  # their lines say what failed, once
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -201,6 +216,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     kafka = load(KafkaSettings)
     if args.command == "worker":
         return _worker(kafka, args.roles)
+    if args.command == "retrain-worker":
+        return _worker(kafka, "retrain")
     if args.command == "topics":
         from streams.kafka_clients import create_topics
         _reach(kafka)
@@ -285,7 +302,8 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     cfg = WorkerConfig(kafka=kafka, inference=load(InferenceSettings),
                        monitor=load(MonitorSettings), clickhouse=load(ClickHouseSettings),
                        alerting=load(AlertingSettings), web=load(WebSettings),
-                       health=load(HealthSettings), roles=roles)
+                       health=load(HealthSettings), retrain=load(RetrainSettings),
+                       roles=roles)
     from streams.kafka_clients import create_topics
     _reach(kafka)
     asyncio.run(create_topics(kafka))
@@ -372,19 +390,25 @@ def _simulate(kafka: KafkaSettings, args: argparse.Namespace) -> int:
         key, _, value = args.drift_segment.partition("=")
         segment = {key: value}
     try:
-        drift = (Drift(args.drift_feature, args.drift_shift, segment=segment)
+        drift = (Drift(args.drift_feature, args.drift_shift, args.drift_scale, segment=segment)
                  if args.drift_at is not None else None)
-        scenario = Scenario(
-            count=args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
-            drift_at=args.drift_at, drift=drift, external_share=args.external_share,
-            latency_from=args.latency_from, latency_to=args.latency_to,
-            outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
-            concept_flip=args.concept_flip, llm_share=args.llm_share,
-            topic_shift_at=args.topic_shift_at, topic_share=args.topic_share,
-            malformed_share=args.malformed_share, missing_feature=args.missing_feature,
-            missing_share=args.missing_share,
-            challenger_share=args.challenger_share, challenger_lift=args.challenger_lift,
-            challenger_latency_s=args.challenger_latency, experiment=args.experiment)
+        if args.scenario == "retraining":
+            scenario = Scenario.retraining(
+                args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
+                drift_at=args.drift_at, outcome_share=args.outcome_share or 0.5)
+        else:
+            scenario = Scenario(
+                count=args.count, rate=args.rate, seed=args.seed, run_id=args.run_id,
+                drift_at=args.drift_at, drift=drift, external_share=args.external_share,
+                latency_from=args.latency_from, latency_to=args.latency_to,
+                outcome_share=args.outcome_share, concept_drift_at=args.concept_drift_at,
+                concept_flip=args.concept_flip, llm_share=args.llm_share,
+                topic_shift_at=args.topic_shift_at, topic_share=args.topic_share,
+                malformed_share=args.malformed_share, missing_feature=args.missing_feature,
+                missing_share=args.missing_share,
+                challenger_share=args.challenger_share,
+                challenger_lift=args.challenger_lift,
+                challenger_latency_s=args.challenger_latency, experiment=args.experiment)
     except ValueError as exc:
         raise ConfigError(f"simulate: {exc}") from None
     _reach(kafka)

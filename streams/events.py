@@ -181,8 +181,35 @@ class RetrainRequested(Event, kw_only=True):
     requested_at: float
 
 
+class RetrainDecided(Event, kw_only=True):
+    """The retrain policy's decision on a sustained drift: requested (``retrain_id`` names
+    the request), or suppressed, with the reason (cooldown, budget, too few new labels)."""
+
+    model: str
+    status: Literal["requested", "suppressed"]
+    reason: str
+    incident_start: float
+    ts: float
+    retrain_id: str = ""
+
+
+class ValidationCheck(msgspec.Struct, kw_only=True):
+    """One check of a candidate against the champion: its figure, threshold and verdict."""
+
+    check: str
+    value: float
+    threshold: float
+    passed: bool
+
+
 class ModelVersionPublished(Event, kw_only=True):
-    """A model version is available (or promoted, or rolled back) with its traffic split."""
+    """A model version is available (or promoted, or rolled back) with its traffic split.
+
+    A version a retrain made names its request (``retrain_id``), the version it was
+    trained from (``parent``), the data range, its content hash, the device it trained on,
+    and validation's verdict (``passed``, ``reason``, ``checks``, ``metrics``). An alias
+    change names the ``alias`` moved and the version it named before (``previous``).
+    """
 
     model: str
     version: str
@@ -190,6 +217,18 @@ class ModelVersionPublished(Event, kw_only=True):
     action: Literal["published", "promoted", "rolled_back"] = "published"
     traffic_split: dict[str, float] = {}
     ts: float = 0.0
+    retrain_id: str = ""
+    parent: str = ""
+    alias: str = ""
+    previous: str = ""
+    content_hash: str = ""
+    device: str = ""
+    data_from: float | None = None
+    data_to: float | None = None
+    passed: bool | None = None
+    reason: str = ""
+    metrics: dict[str, float] = {}
+    checks: list[ValidationCheck] = []
 
 
 ExperimentAction = Literal["continue", "promote", "rollback", "inconclusive"]

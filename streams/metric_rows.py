@@ -21,8 +21,10 @@ from streams.events import (
     DetectorReport,
     Event,
     ExperimentDecided,
+    ModelVersionPublished,
     Outcome,
     Prediction,
+    RetrainDecided,
     RetrainRequested,
 )
 from streams.private_fields import PrivateFields
@@ -33,11 +35,13 @@ _json = msgspec.json.Encoder()
 
 @dataclass
 class TableRows:
-    """Rows for one table, in source order."""
+    """Rows for one table, in source order; ``also``: rows the same records give other
+    tables (a candidate's validation checks beside its version), to insert first."""
 
     table: str
     columns: tuple[str, ...]
     rows: list[list[Any]] = field(default_factory=list)
+    also: list[TableRows] = field(default_factory=list)
 
 
 def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
@@ -78,13 +82,49 @@ class _Kind(msgspec.Struct):
     event: str = ""
 
 
-def _is_experiment_decision(value: bytes | None) -> bool:
-    """Whether a model-updates record is an experiment's decision (malformed ones are,
-    so that they are dead-lettered; published versions are not, and are not stored)."""
+def _update_kind(value: bytes | None) -> str | None:
+    """The ``event`` tag of a model-updates record ('' for a model version), None if
+    it is not JSON."""
     try:
-        return msgspec.json.decode(value or b"", type=_Kind).event == "experiment_decided"
+        return msgspec.json.decode(value or b"", type=_Kind).event
     except msgspec.MsgspecError:
-        return True
+        return None
+
+
+def _is_experiment_decision(value: bytes | None) -> bool:
+    """Whether a model-updates record is an experiment's decision."""
+    return _update_kind(value) == "experiment_decided"
+
+
+def _is_model_version(value: bytes | None) -> bool:
+    """Whether a model-updates record is a model version's (malformed ones are, so that
+    they are dead-lettered once; an experiment's start is stored nowhere)."""
+    return _update_kind(value) in ("", None)
+
+
+def _retrain_decision(d: RetrainDecided, _: PrivateFields) -> list[Any]:
+    return [d.ts, d.model, d.status, d.reason, d.incident_start, d.retrain_id]
+
+
+def _model_update(u: ModelVersionPublished, _: PrivateFields) -> list[Any]:
+    return [u.ts, u.model, u.version, u.action, u.artifact, u.retrain_id, u.parent, u.alias,
+            u.previous, u.content_hash, u.device, u.data_from, u.data_to, u.passed, u.reason,
+            u.metrics, u.traffic_split]
+
+
+def _validations(u: ModelVersionPublished) -> list[list[Any]]:
+    """One row per check of a published candidate (alias moves repeat none)."""
+    if u.action != "published":
+        return []
+    return [[u.ts, u.model, u.version, u.parent, u.retrain_id, c.check, c.value, c.threshold,
+             c.passed] for c in u.checks]
+
+
+@dataclass(frozen=True)
+class _Side:
+    table: str
+    columns: tuple[str, ...]
+    rows: Callable[[Any], list[list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -93,8 +133,11 @@ class _Mapping:
     event: type[Event]
     columns: tuple[str, ...]
     row: Callable[[Any, PrivateFields], list[Any]]
+    side: _Side | None = None
     #: which records of the topic are this table's (None: all)
     keep: Callable[[bytes | None], bool] | None = None
+    #: other tables the same topic feeds, each with its own ``keep`` (inserted first)
+    extra: tuple[_Mapping, ...] = ()
 
 
 _MAPPINGS = {
@@ -112,10 +155,18 @@ _MAPPINGS = {
         "labels", "starts_at", "ends_at", "evidence"), _alert),
     "retrain": _Mapping("retrain_events", RetrainRequested, (
         "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
-    "model-updates": _Mapping("experiment_decisions", ExperimentDecided, (
-        "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric", "test",
-        "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger", "srm_p_value",
-        "reason"), _experiment, keep=_is_experiment_decision),
+    "retrain-decisions": _Mapping("retrain_decisions", RetrainDecided, (
+        "ts", "model", "status", "reason", "incident_start", "retrain_id"), _retrain_decision),
+    "model-updates": _Mapping("model_versions", ModelVersionPublished, (
+        "ts", "model", "version", "action", "artifact", "retrain_id", "parent", "alias",
+        "previous", "content_hash", "device", "data_from", "data_to", "passed", "reason",
+        "metrics", "traffic_split"), _model_update, _Side("validations", (
+            "ts", "model", "version", "champion", "retrain_id", "check", "value", "threshold",
+            "passed"), _validations), keep=_is_model_version, extra=(_Mapping(
+        "experiment_decisions", ExperimentDecided, (
+            "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric",
+            "test", "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger",
+            "srm_p_value", "reason"), _experiment, keep=_is_experiment_decision),)),
 }
 _SOURCE = ("src_partition", "src_offset")
 #: the default policy: unit ids dropped, every feature stored
@@ -133,10 +184,19 @@ class RowMapper:
         self._by_topic = {topics.name(role): m for role, m in _MAPPINGS.items()}
         self._decoders = {name: BatchDecoder(m.event, max_record_bytes=max_record_bytes)
                           for name, m in self._by_topic.items()}
+        self._extra_decoders = {x.table: BatchDecoder(x.event, max_record_bytes=max_record_bytes)
+                                for m in _MAPPINGS.values() for x in m.extra}
 
     @property
     def source_topics(self) -> list[str]:
         return [*self._by_topic, self.topics.dead_letter]
+
+    @property
+    def tables(self) -> set[str]:
+        """Every table the mapped topics feed, side tables included."""
+        return {"dead_letters", *(m.table for m in self._by_topic.values()),
+                *(m.side.table for m in self._by_topic.values() if m.side is not None),
+                *(x.table for m in self._by_topic.values() for x in m.extra)}
 
     def table_of(self, topic: str) -> str:
         return "dead_letters" if topic == self.topics.dead_letter else self._by_topic[topic].table
@@ -148,13 +208,30 @@ class RowMapper:
         if topic == self.topics.dead_letter:
             return _dead_rows(records, headers or [[] for _ in records]), []
         mapping = self._by_topic[topic]
+        out = TableRows(mapping.table, mapping.columns + _SOURCE)
+        rejected: list[Rejected] = []
+        for extra in mapping.extra:  # not JSON at all: the main mapping's to dead-letter
+            mine = [r for r in records if extra.keep is None or extra.keep(r.value)]
+            if mine:
+                rows = TableRows(extra.table, extra.columns + _SOURCE)
+                found = self._extra_decoders[extra.table].decode(mine)
+                rejected.extend(found.rejected)
+                rows.rows.extend([*extra.row(e, self.private), src.partition, src.offset]
+                                 for e, src in zip(found.events, found.sources, strict=True))
+                out.also.append(rows)
         if mapping.keep is not None:
             records = [r for r in records if mapping.keep(r.value)]
         decoded = self._decoders[topic].decode(records)
-        out = TableRows(mapping.table, mapping.columns + _SOURCE)
+        side = None if mapping.side is None else TableRows(mapping.side.table,
+                                                            mapping.side.columns + _SOURCE)
         for event, src in zip(decoded.events, decoded.sources, strict=True):
             out.rows.append([*mapping.row(event, self.private), src.partition, src.offset])
-        return out, decoded.rejected
+            if side is not None and mapping.side is not None:
+                side.rows.extend([*row, src.partition, src.offset]
+                                 for row in mapping.side.rows(event))
+        if side is not None and side.rows:
+            out.also.append(side)
+        return out, [*rejected, *decoded.rejected]
 
 
 def _dead_rows(records: Sequence[RawRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:

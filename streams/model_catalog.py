@@ -2,12 +2,15 @@
 
 Each variant is served the registry version its binding names
 (:class:`~inference.version_binding.VersionBinding`, ``INFERWATCH_INFERENCE_VARIANT_VERSIONS``;
-unbound variants serve the latest). Loaded predictors are shared by (model, version), so
-two variants on one version hold one copy. A model update re-resolves that model's
-variants: one bound to an alias (``latest``) moves to the version the alias names now, one
-bound to a version name stays, and versions no variant serves any more are dropped.
+unbound variants serve the ``champion`` alias where the model has one, else the latest).
+Loaded predictors are shared by (model, version), so two variants on one version hold one
+copy. A model update re-resolves that model's variants: one bound to an alias moves to the
+version the alias names now, one bound to a version name stays. The new version is loaded
+before anything is switched to it: an artifact that is missing, corrupt or does not fit
+leaves the variant on the version it served (:class:`LoadFailure`, for an alert), and the
+version a variant leaves stays loaded, ready for a rollback; older ones are dropped.
 References (the input, output and embedding profiles the monitors compare against) are
-the latest version's.
+those of the version unbound variants serve.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -22,7 +26,7 @@ import numpy as np
 from detectors.embedding_drift import project
 from inference.predictor import Predictor
 from inference.registry import ModelStore
-from inference.version_binding import VersionBinding
+from inference.version_binding import LATEST, VersionBinding
 from retrain import embedding_reference
 from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.decision.experiment_config import ExperimentSpec, from_plain
@@ -35,10 +39,23 @@ CHALLENGER = "challenger"
 #: how often (seconds) the decision step reads a model's started experiment again
 STARTED_TTL_S = 2.0
 
-__all__ = ["BINDING_SETTING", "ModelCatalog"]
+__all__ = ["BINDING_SETTING", "CHAMPION", "LoadFailure", "ModelCatalog"]
 
 #: The setting the binding comes from, named in the errors about it.
 BINDING_SETTING = "INFERWATCH_INFERENCE_VARIANT_VERSIONS"
+#: the alias unbound variants follow once a model has it
+CHAMPION = "champion"
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A version a variant should move to could not be loaded; it serves ``kept``."""
+
+    model: str
+    variant: str
+    version: str
+    kept: str
+    error: str
 
 
 class ModelCatalog:
@@ -122,15 +139,11 @@ class ModelCatalog:
         """The predictor serving ``variant`` of ``model``; None when none is published."""
         version = self._serving.get((model, variant))
         if version is None:
-            version = self.store.resolve(model, self.binding.ref(model, variant))
+            version = self.store.resolve(model, self.ref(model, variant))
             if version is None:
                 return None
             self._serving[(model, variant)] = version
-        key = (model, version)
-        if key not in self._loaded:
-            self._loaded[key] = self.store.load_predictor(model, version, device=self.device)
-            log.info("serving %r", self._loaded[key])
-        return self._loaded[key]
+        return self._load(model, version)
 
     def serving(self, model: str) -> dict[str, str]:
         """The version each variant of ``model`` met so far is served."""
@@ -150,19 +163,65 @@ class ModelCatalog:
             found = self._started[model] = (now, from_plain(model, plain) if plain else None)
         return found[1]
 
-    def invalidate(self, model: str) -> None:
-        """``model`` changed in the registry: re-resolve its variants, reload references."""
-        for variant in list(self.serving(model)):
-            del self._serving[(model, variant)]
-            found = self.store.resolve(model, self.binding.ref(model, variant))
-            if found is not None:
-                self._serving[(model, variant)] = found
-        kept = set(self.serving(model).values())
+    def ref(self, model: str, variant: str) -> str:
+        """The reference ``variant`` of ``model`` follows: its binding, else ``champion``
+        where the model has that alias, else the binding's default (``latest``)."""
+        bound = self.binding.refs.get((model, variant))
+        if bound is not None:
+            return bound
+        if self.binding.default == LATEST and CHAMPION in self.store.aliases(model):
+            return CHAMPION
+        return self.binding.default
+
+    def invalidate(self, model: str) -> list[LoadFailure]:
+        """``model`` changed in the registry: move its variants to the versions their
+        references name now, each only once that version is loaded; reload references.
+
+        Returns the moves that failed (the variant stays on its version).
+        """
+        failures: list[LoadFailure] = []
+        left: set[str] = set()
+        for variant, old in list(self.serving(model).items()):
+            found = self.store.resolve(model, self.ref(model, variant))
+            if found is None or found == old:
+                continue
+            try:
+                self._check_fits(self._load(model, found), self._loaded.get((model, old)))
+            except Exception as exc:  # a bad artifact must not stop serving: keep the old
+                self._loaded.pop((model, found), None)
+                failures.append(LoadFailure(model, variant, found, old,
+                                            f"{type(exc).__name__}: {exc}"))
+                log.error("cannot load %s %s for variant %s, still serving %s: %s", model,
+                          found, variant, old, exc)
+                continue
+            self._serving[(model, variant)] = found
+            left.add(old)
+        kept = set(self.serving(model).values()) | left
         for key in [k for k in self._loaded if k[0] == model and k[1] not in kept]:
             del self._loaded[key]
         self.reference.cache_clear()
         self.output_reference.cache_clear()
         self.embedding_reference.cache_clear()
+        return failures
+
+    def loaded(self, model: str) -> list[str]:
+        """The versions of ``model`` held in memory (served, or kept for a rollback)."""
+        return sorted(v for m, v in self._loaded if m == model)
+
+    @staticmethod
+    def _check_fits(new: Predictor, old: Predictor | None) -> None:
+        """A new version must read the features the requests carry for the old one."""
+        if old is not None and set(new.features) != set(old.features):
+            raise ValueError(f"incompatible artifact: {new.model} {new.version} reads "
+                             f"features {list(new.features)}, the served {old.version} reads "
+                             f"{list(old.features)}")
+
+    def _load(self, model: str, version: str) -> Predictor:
+        key = (model, version)
+        if key not in self._loaded:
+            self._loaded[key] = self.store.load_predictor(model, version, device=self.device)
+            log.info("serving %r", self._loaded[key])
+        return self._loaded[key]
 
     def _load_reference(self, model: str) -> ReferenceProfile | None:
         return self._profile(model, "reference.json")
@@ -176,9 +235,10 @@ class ModelCatalog:
         return project(embedding_reference.load(path)) if path.exists() else None
 
     def _profile(self, model: str, name: str) -> ReferenceProfile | None:
-        """A served model's profile is its latest version's; an outside model (one with no
-        version) may give one at ``<model_dir>/<model>/<name>``."""
-        version = self.store.latest(model)
+        """A served model's profile is that of the version unbound variants serve; an
+        outside model (one with no version) may give one at ``<model_dir>/<model>/<name>``."""
+        version = self.store.resolve(model, self.ref(model, "")) if self.store.latest(
+            model) is not None else None
         folder = self.store.root / model if version is None else self.store.path_for(
             model, version)
         path = folder / name

@@ -17,6 +17,8 @@ of its units is assigned by the sticky hash of (``experiment``, unit id), as the
 worker assigns them; variant B (the challenger) mispredicts ``1 - challenger_lift`` times
 as often as A (whose error rate is ``ranker_error``) and answers ``challenger_latency_s``
 slower. The ranker's predictions then get their true labels as outcomes too.
+:meth:`Scenario.retraining` is the retraining loop's scenario: the inputs drift so that
+the served model's accuracy drops, and labels flow.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from streams.settings import KafkaSettings
 from streams.topics import Topics
 
 _CHUNK = 500
+#: the covariate shift of the retraining scenario (see :meth:`Scenario.retraining`)
+RETRAINING_DRIFT = Drift("f7", 0.0, scale=3.0)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,17 @@ class Scenario:
     challenger_latency_s: float = 0.0
     ranker_error: float = 0.2
     experiment: str = "ranker-exp"
+
+    @classmethod
+    def retraining(cls, count: int, *, rate: float = 0.0, seed: int = 0, run_id: str = "sim",
+                   drift_at: int | None = None, outcome_share: float = 0.5) -> Scenario:
+        """Drift that hurts: the signed balance ``f7`` spreads three times as wide from
+        ``drift_at`` (default: a third of the way), where the served model extrapolates
+        (its accuracy falls from about 0.89 to 0.83); ``outcome_share`` of the requests
+        get their true label."""
+        return cls(count=count, rate=rate, seed=seed, run_id=run_id,
+                   drift_at=count // 3 if drift_at is None else drift_at,
+                   drift=RETRAINING_DRIFT, outcome_share=outcome_share)
 
     def __post_init__(self) -> None:
         if self.count < 0 or self.rate < 0:

@@ -111,6 +111,11 @@ class SinkLoop:
                 ranges.setdefault(m.partition, [m.offset, m.offset])[1] = m.offset
             token = topic + "|" + ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(ranges.items()))
             retries = self.store.retries
+            for side in table.also:
+                # before the table whose high-water mark says "done": a crash between the
+                # two replays the records, and the side table's token absorbs the repeat
+                await asyncio.to_thread(self.store.insert, side.table, side.columns,
+                                        side.rows, f"{token}|{side.table}")
             await asyncio.to_thread(self.store.insert, table.table, table.columns, table.rows,
                                     token)
             self.rows_written += len(table.rows)

@@ -31,6 +31,8 @@ ROLES: tuple[TopicSpec, ...] = (
     TopicSpec("detector-reports", 3),
     TopicSpec("alerts", 1),
     TopicSpec("retrain", 1),
+    # every retrain policy decision, requested or suppressed, with its reason
+    TopicSpec("retrain-decisions", 1),
     TopicSpec("model-updates", 1),
     TopicSpec("dead-letter", 3, _BIG),
     TopicSpec("decision-state", 1, (("cleanup.policy", "compact"),)),
@@ -84,6 +86,10 @@ class Topics:
     @property
     def retrain(self) -> str:
         return self.name("retrain")
+
+    @property
+    def retrain_decisions(self) -> str:
+        return self.name("retrain-decisions")
 
     @property
     def model_updates(self) -> str:

@@ -25,6 +25,9 @@ class DecisionConfig:
     resolve_after: int = 2
     retrain_after: int = 3
     retrain_cooldown_s: float = 3600.0
+    retrain_min_new_labels: int = 0
+    retrain_budget: int = 3
+    retrain_budget_period_s: float = 86400.0
     slo_objective: float = 0.99
     slo_threshold_s: float = 0.2
     slo_period_days: float = 30.0
@@ -58,5 +61,6 @@ class DecisionConfig:
         >>> DecisionConfig.from_settings(SimpleNamespace(**names), fire_after=3).fire_after
         3
         """
-        values = {f.name: getattr(settings, f.name) for f in fields(cls)}
-        return cls(**{**values, **overrides})
+        values = {f.name: overrides[f.name] if f.name in overrides else getattr(settings, f.name)
+                  for f in fields(cls)}
+        return cls(**values)

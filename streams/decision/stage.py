@@ -40,7 +40,7 @@ from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
 from streams.decision.verdict import Verdict
 from streams.decision_window import DecisionWindow
-from streams.events import MonitorSummary, RetrainRequested
+from streams.events import MonitorSummary, RetrainDecided, RetrainRequested
 from streams.slo_tracker import SloTracker
 from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
@@ -193,6 +193,7 @@ class DecisionStage:
 
     def _decide(self, state: ModelState, win: DecisionWindow) -> None:
         now = self.clock()
+        state.retrain.observe_labels(win.model, win.labelled)
         for judge in self.judges:
             for verdict in judge.judge(win, state):
                 if verdict.report is not None:
@@ -217,8 +218,17 @@ class DecisionStage:
         rule = state.alerts.state(win.variant, verdict.detector, verdict.severity)
         if not rule.firing:
             return
-        decision = state.retrain.consider(win.model, rule.bad_streak,
-                                          incident_start=rule.starts_at, now=now)
+        verdict_of_policy = state.retrain.decide(win.model, rule.bad_streak,
+                                                 incident_start=rule.starts_at, now=now)
+        if verdict_of_policy is None:
+            return
+        if state.retrain.worth_telling(verdict_of_policy, rule.starts_at):
+            request = verdict_of_policy.request
+            told = RetrainDecided(model=win.model, status=verdict_of_policy.status,
+                                  reason=verdict_of_policy.reason, incident_start=rule.starts_at,
+                                  ts=now, retrain_id="" if request is None else request.id)
+            self._emit(self.topics.retrain_decisions, win.model, encode(told))
+        decision = verdict_of_policy.request
         if decision is not None:
             req = RetrainRequested(
                 id=decision.id, model=win.model, reason=decision.reason,

@@ -50,7 +50,10 @@ class ModelState:
         self.config = config
         self.started = started
         self.alerts = AlertBook(config.fire_after, config.resolve_after)
-        self.retrain = RetrainPolicy(config.retrain_after, config.retrain_cooldown_s)
+        self.retrain = RetrainPolicy(config.retrain_after, config.retrain_cooldown_s,
+                                     min_new_labels=config.retrain_min_new_labels,
+                                     budget=config.retrain_budget,
+                                     budget_period_s=config.retrain_budget_period_s)
         self.concept: dict[str, ErrorRateShift] = {}  # by variant
         self.windows: dict[str, DecisionWindow] = {}  # the open window of each variant
         # the input embeddings (projected) of the model's first windows: what later windows

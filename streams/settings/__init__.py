@@ -6,7 +6,7 @@ that names the environment variable, so a bad setting fails at start, not mid-st
 Secrets are ``SecretStr`` and never logged.
 
 One module per component (:mod:`.kafka`, :mod:`.inference`, :mod:`.monitor`,
-:mod:`.clickhouse`, :mod:`.alerting`, :mod:`.web`); this package re-exports them.
+:mod:`.clickhouse`, :mod:`.alerting`, :mod:`.web`, :mod:`.retrain`); this package re-exports them.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from streams.settings.clickhouse import ClickHouseSettings
 from streams.settings.inference import InferenceSettings, parse_split
 from streams.settings.kafka import KafkaSettings
 from streams.settings.monitor import HealthSettings, MonitorSettings
+from streams.settings.retrain import RetrainSettings
 from streams.settings.web import WebSettings
 
 __all__ = ["AlertingSettings", "ClickHouseSettings", "GrafanaSettings", "HealthSettings",
-           "InferenceSettings", "KafkaSettings", "MonitorSettings", "WebSettings", "load",
-           "parse_split", "variables"]
+           "InferenceSettings", "KafkaSettings", "MonitorSettings", "RetrainSettings",
+           "WebSettings", "load", "parse_split", "variables"]
 
 S = TypeVar("S", bound=BaseSettings)
 _SECRETISH = re.compile("KEY|TOKEN|SECRET|PASSWORD")

@@ -76,8 +76,9 @@ def _rule_step(rule: AlertRule, rng: np.random.Generator, i: int) -> Any:
 
 
 def _policy_step(policy: RetrainPolicy, rng: np.random.Generator, i: int) -> Any:
-    return policy.consider(f"m{i % 3}", int(rng.integers(0, 6)), incident_start=float(i // 40),
-                           now=float(i))
+    policy.observe_labels(f"m{i % 3}", int(rng.integers(0, 20)))
+    return policy.decide(f"m{i % 3}", int(rng.integers(0, 6)), incident_start=float(i // 40),
+                         now=float(i))
 
 
 def _error_rate_step(det: ErrorRateShift, rng: np.random.Generator, i: int) -> Any:
@@ -228,7 +229,9 @@ def _change_detector(cls: type[Detector]) -> Case:
 
 CASES: dict[str, Case] = {
     "AlertRule": Case(lambda: AlertRule(2, 2), _rule_step, max_bytes=2048),
-    "RetrainPolicy": Case(lambda: RetrainPolicy(3, 600.0), _policy_step, max_bytes=1024),
+    "RetrainPolicy": Case(lambda: RetrainPolicy(3, 600.0, min_new_labels=100, budget=3,
+                                                budget_period_s=2000.0), _policy_step,
+                          max_bytes=1024),
     "ErrorRateShift": Case(lambda: ErrorRateShift(1000, 0.001, 0.05), _error_rate_step,
                            max_bytes=1024),
     "QuantileSketch": Case(QuantileSketch, _sketch_step, max_bytes=16 * 1024, long=200_000),

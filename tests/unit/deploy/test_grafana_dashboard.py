@@ -177,13 +177,14 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
     store = ClickHouseStore(f"chdb://{tmp_path_factory.mktemp('ch')}")
     try:
         store.apply_schema()
-        for table, role, table_rows in (("predictions", "predictions", rows),
-                                        ("detector_reports", "detector-reports", reports),
-                                        ("alerts", "alerts", alerts),
-                                        ("retrain_events", "retrain", retrain),
-                                        ("experiment_decisions", "model-updates",
-                                         experiments)):
-            store.insert(table, (*_MAPPINGS[role].columns, *_SOURCE), table_rows, token=table)
+        (decisions,) = _MAPPINGS["model-updates"].extra
+        for table, columns, table_rows in (
+                ("predictions", _MAPPINGS["predictions"].columns, rows),
+                ("detector_reports", _MAPPINGS["detector-reports"].columns, reports),
+                ("alerts", _MAPPINGS["alerts"].columns, alerts),
+                ("retrain_events", _MAPPINGS["retrain"].columns, retrain),
+                ("experiment_decisions", decisions.columns, experiments)):
+            store.insert(table, (*columns, *_SOURCE), table_rows, token=table)
         store.insert("dead_letters", (*_DEAD_COLUMNS, *_SOURCE), dead, token="dead")
         yield store, {"times": times, "totals": totals}
     finally:

@@ -71,4 +71,4 @@ def test_the_installed_wheel_runs_help_and_summary_on_chdb(tmp_path: Path) -> No
              "print(s.query('SELECT version FROM schema_migrations ORDER BY version'), "
              "json.loads(DASHBOARD.read_text())['uid'])")
     assert _run([str(python), "-c", check], tmp_path, env).split() == [
-        "[(1,),", "(2,),", "(3,)]", "inferwatch"]
+        "[(1,),", "(2,),", "(3,),", "(4,)]", "inferwatch"]

@@ -120,8 +120,10 @@ def test_rows_of_every_topic_insert_into_their_tables(store: ClickHouseStore) ->
         topic = topics.name(role)
         rows, rejected = mapper.rows(topic, [SourceRecord(topic, 3, 41, b"k", encode(event))])
         assert rejected == []
-        store.insert(rows.table, rows.columns, rows.rows, token=f"{topic}:3:41-41")
-        assert store.high_water(rows.table) == {3: 41}
+        # an experiment decision is a row of a table its topic feeds beside model_versions
+        (target,) = [t for t in (rows, *rows.also) if t.rows]
+        store.insert(target.table, target.columns, target.rows, token=f"{topic}:3:41-41")
+        assert store.high_water(target.table) == {3: 41}
     assert store.query("SELECT features['f0'], segment['region'] FROM predictions") == [
         (1.5, "eu")]
 
@@ -152,6 +154,8 @@ def test_an_experiment_decision_written_twice_is_kept_once(store: ClickHouseStor
     for offset in (5, 9):  # the same look, produced again after a crash
         rows, _ = RowMapper(topics, max_record_bytes=4096).rows(
             topic, [SourceRecord(topic, 0, offset, b"churn", raw)])
-        store.insert(rows.table, rows.columns, rows.rows, token=f"{topic}:0:{offset}")
+        (decisions,) = rows.also
+        store.insert(decisions.table, decisions.columns, decisions.rows,
+                     token=f"{topic}:0:{offset}")
     assert store.query("SELECT id, action, lower, upper FROM experiment_decisions FINAL") == [
         ("e1", "rollback", 0.02, None)]

@@ -157,6 +157,8 @@ def _every_event() -> list[ev.Event]:
                              srm_p_value=1.0, reason="guardrail", ts=5.0),
         ev.ExperimentStarted(experiment="live", model="churn", champion="A", challenger="B",
                              share=0.1, challenger_version="v2", ts=6.0),
+        ev.RetrainDecided(model="churn", status="suppressed", reason="cooldown",
+                          incident_start=1.0, ts=7.0),
         ev.MonitorSummary(model="churn", variant="A", partition=2, first_offset=10,
                           last_offset=19, window_start=1.0, window_end=2.0, n=10,
                           histograms={"f0": [1, 2, 7]}, latency={"total": {"v": 1}},

@@ -27,6 +27,7 @@ from streams.events import (
     ModelOutput,
     MonitorSummary,
     Prediction,
+    RetrainDecided,
     RetrainRequested,
 )
 from streams.monitor_stage import MonitorStage
@@ -140,6 +141,7 @@ def _run(stage: DecisionStage, clock: Clock, records: list[SourceRecord]) -> dic
     return {"reports": _decode(outputs, TOPICS.reports, DetectorReport),
             "alerts": _decode(outputs, TOPICS.alerts, Alert),
             "retrain": _decode(outputs, TOPICS.retrain, RetrainRequested),
+            "decided": _decode(outputs, TOPICS.retrain_decisions, RetrainDecided),
             "raw": outputs}
 
 
@@ -266,10 +268,18 @@ def test_retrain_cooldown_suppresses_a_second_incident(reference: ReferenceProfi
     clock, feed = Clock(), Feed(reference, 3)
     stage = _stage(reference, clock, retrain_after=2, retrain_cooldown_s=3600.0)
     plan = [True, True, False, False, True, True, True]
-    retrains = []
+    retrains, decided = [], []
     for i, drifted in enumerate(plan):
-        retrains += [i for _ in _run(stage, clock, feed.window(drift=drifted))["retrain"]]
+        out = _run(stage, clock, feed.window(drift=drifted))
+        retrains += [i for _ in out["retrain"]]
+        decided += [(i, d) for d in out["decided"]]
     assert retrains == [1]
+    # each decision is published with its reason: the request, then the second incident's
+    # suppression once (not again at each of its later drifted windows)
+    assert [(i, d.status) for i, d in decided] == [(1, "requested"), (5, "suppressed")]
+    assert decided[0][1].retrain_id and decided[1][1].retrain_id == ""
+    assert decided[1][1].reason == ("suppressed: cooldown: the last request was 40 s ago, "
+                                    "3600 s needed")
 
 
 def test_latency_breach_fires_latency_alert(reference: ReferenceProfile) -> None:

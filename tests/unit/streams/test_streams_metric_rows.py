@@ -47,7 +47,7 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
                 "ORDER BY table, position"):
             tables.setdefault(table, []).append(column)
         views = store.query("SELECT name FROM system.tables WHERE database = currentDatabase()"
-                            " AND engine = 'MaterializedView'")
+                            " AND engine IN ('MaterializedView', 'View')")
         return {t: c for t, c in tables.items() if t not in {v for (v,) in views}}
     finally:
         store.close()
@@ -93,17 +93,33 @@ EXPECTED_ROWS = {
 }
 
 
-def test_published_versions_on_model_updates_are_not_experiment_rows() -> None:
+def test_model_updates_feed_model_versions_and_experiment_decisions_apart(
+        schema: dict[str, list[str]]) -> None:
+    from streams.events import ExperimentStarted
+
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
     topic = TOPICS.model_updates
     published = ModelVersionPublished(model="churn", version="v2", artifact="x")
+    started = ExperimentStarted(experiment="live", model="churn", champion="A",
+                                challenger="B", share=0.1)
+    bad_decision = encode(EVENTS["model-updates"]).replace(b'"n_champion":900',
+                                                            b'"n_champion":"many"')
     rows, rejected = mapper.rows(topic, [
         SourceRecord(topic, 0, 1, b"churn", encode(published)),
-        SourceRecord(topic, 0, 2, b"churn", encode(EVENTS["model-updates"]))])
-    assert rejected == [] and [r[-1] for r in rows.rows] == [2]
+        SourceRecord(topic, 0, 2, b"churn", encode(EVENTS["model-updates"])),
+        SourceRecord(topic, 0, 3, b"churn", encode(started)),  # stored nowhere
+        SourceRecord(topic, 0, 4, b"churn", b"{broken"),
+        SourceRecord(topic, 0, 5, b"churn", bad_decision)])
+    assert rows.table == "model_versions" and [r[-1] for r in rows.rows] == [1]
+    (decisions,) = rows.also
+    assert decisions.table == "experiment_decisions"
+    assert list(decisions.columns) == schema["experiment_decisions"]
+    assert decisions.rows == [[*EXPECTED_ROWS["model-updates"], 0, 2]]
+    assert sorted((r.record.offset, r.kind) for r in rejected) == [(4, "malformed"),
+                                                                  (5, "invalid")]
 
 
-@pytest.mark.parametrize("role", list(EVENTS))
+@pytest.mark.parametrize("role", [r for r in EVENTS if r != "model-updates"])
 def test_rows_have_the_table_columns_in_order_and_the_source(
         role: str, schema: dict[str, list[str]]) -> None:
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
@@ -138,6 +154,9 @@ def test_dead_letter_rows_parse_headers(schema: dict[str, list[str]]) -> None:
 def test_every_table_of_the_schema_is_fed(schema: dict[str, list[str]]) -> None:
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
     fed = {mapper.table_of(t) for t in mapper.source_topics}
+    # side tables, and tables fed by the same topic as another
+    assert fed <= mapper.tables and mapper.tables - fed == {"validations", "experiment_decisions"}
+    fed = mapper.tables
     # latency_minutely is fed by materialized views over predictions
     assert fed | {"latency_minutely"} == set(schema) and "latency_minutely" not in fed
     assert json.loads(EXPECTED_ROWS["alerts"][-1]) == {"psi": 0.3}

@@ -103,9 +103,12 @@ def test_a_model_update_moves_latest_variants_and_keeps_pinned_ones(store: Model
     assert catalog.serving("churn") == {"A": "v1", "B": "v3"}
     assert catalog.predictor("churn", "A") is pinned  # not reloaded
     assert catalog.predictor("churn", "B").version == "v3"  # type: ignore[union-attr]
-    assert sorted(catalog._loaded) == [("churn", "v1"), ("churn", "v3")]  # v2 let go
+    assert catalog.loaded("churn") == ["v1", "v2", "v3"]  # v2 kept for a rollback
     preds, _ = _serve(catalog)
     assert {(p.variant, p.model_version) for p in preds} == {("A", "v1"), ("B", "v3")}
+    _publish(store, "v4", seed=4)
+    catalog.invalidate("churn")
+    assert catalog.loaded("churn") == ["v1", "v3", "v4"]  # only the last one left is kept
 
 
 @pytest.mark.parametrize(("text", "problem"), [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -197,3 +198,15 @@ def test_the_rankers_challenger_is_sticky_better_and_slower_as_configured() -> N
     median = {v: float(np.median([p.latency.total_s for p in preds if p.variant == v]))
               for v in "AB"}
     assert median["B"] - median["A"] == pytest.approx(0.3, abs=0.01)
+
+
+def test_the_retraining_scenario_spreads_f7_threefold_from_a_third_and_labels_half() -> None:
+    plan = TrafficPlan(Scenario.retraining(6000, seed=4), TOPICS, clock=lambda: 0.0)
+    reqs = [msgspec.json.decode(v, type=InferenceRequest)
+            for t, _, v in plan.chunk(0, 6000) if t == TOPICS.requests]
+    f7 = np.array([r.features["f7"] for r in reqs])
+    before, after = f7[:2000], f7[2000:]
+    nominal = 40.0 / np.sqrt(12)  # uniform(-20, 20)
+    assert abs(before.std() / nominal - 1.0) < 0.05
+    assert abs(after.std() / nominal - 3.0) < 0.15
+    assert abs(plan.result.outcomes / 6000 - 0.5) < 0.03

@@ -1,0 +1,98 @@
+"""Train a candidate from the champion's weights on recent labelled examples (a seam).
+
+:class:`CandidateTrainer` is what the retrain job calls; :func:`warm_start` is the
+implementation it uses until the trainer's ``fine_tune`` (early stopping on a validation
+split, device choice) is wired in its place: continue Adam from the champion's weights on
+the training rows, keeping the champion's architecture and input scaling, deterministic
+under a seed. The candidate's folder gets what a published version holds: ``model.pt``,
+``reference.json`` (its training rows' profile, so drift is judged against what it
+learnt) and the output reference.
+
+This module imports torch, as the trainer does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from retrain.examples import LabelledExamples
+from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
+
+try:
+    import torch
+
+    from inference.torch_predictor import build_classifier, save_artifact
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("retrain.candidate needs torch: `pip install torch==2.13.0`") from exc
+
+__all__ = ["CandidateTrainer", "TrainedCandidate", "warm_start"]
+
+_BATCH_SIZE = 128
+_LEARNING_RATE = 1e-3
+
+
+@dataclass(frozen=True)
+class TrainedCandidate:
+    """What training wrote to its folder, and how long it took on which device."""
+
+    n_train: int
+    epochs: int
+    train_s: float
+    device: str
+
+
+class CandidateTrainer(Protocol):
+    """Trains a candidate into ``out_dir`` from the champion's folder and the examples."""
+
+    def __call__(self, champion_dir: Path, train: LabelledExamples, out_dir: Path, *,
+                 seed: int, max_epochs: int,
+                 on_epoch: Callable[[int], None] | None = None) -> TrainedCandidate: ...
+
+
+def warm_start(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, seed: int,
+               max_epochs: int, on_epoch: Callable[[int], None] | None = None
+               ) -> TrainedCandidate:
+    """Continue training the champion in ``champion_dir`` on ``train``; save to ``out_dir``."""
+    blob = torch.load(Path(champion_dir) / "model.pt", map_location="cpu", weights_only=True)
+    metadata = dict(blob["metadata"])
+    names = tuple(metadata["features"])
+    if set(names) != set(train.names):
+        raise ValueError(f"the champion reads features {names}, the examples hold "
+                         f"{train.names}: a warm start needs the same features")
+    X = train.features[:, [train.names.index(n) for n in names]]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_classifier(metadata)
+    net.load_state_dict(blob["state_dict"])
+    shuffle = torch.Generator().manual_seed(seed)
+    xs = torch.from_numpy(X.astype(np.float32))
+    ys = torch.from_numpy(train.labels.astype(np.int64))
+    optimiser = torch.optim.Adam(net.parameters(), lr=_LEARNING_RATE)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    net.train()
+    for epoch in range(max_epochs):
+        for idx in torch.randperm(len(xs), generator=shuffle).split(_BATCH_SIZE):
+            optimiser.zero_grad()
+            loss_fn(net(xs[idx]), ys[idx]).backward()
+            optimiser.step()
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
+    net.eval()
+    train_s = time.perf_counter() - start
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_artifact(out_dir / "model.pt", net, metadata)
+    model, version = metadata["model"], metadata["version"]
+    ReferenceProfile.from_features(model, version, names, X).save(out_dir / "reference.json")
+    with torch.inference_mode():
+        scores = torch.softmax(net(xs), dim=1)[:, 1].numpy().astype(np.float64)
+    ReferenceProfile.from_features(model, version, OUTPUTS, scores[:, None]).save(
+        out_dir / OUTPUT_REFERENCE)
+    return TrainedCandidate(len(X), max_epochs, train_s, "cpu")

@@ -1,0 +1,31 @@
+"""The retrain worker: how much evidence it needs, how it trains and how it decides."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RetrainSettings(BaseSettings):
+    """How the retrain worker builds its training set, trains a candidate and validates it."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERWATCH_RETRAIN_", extra="ignore")
+
+    margin: float = Field(0.01, ge=0, le=1, description="A candidate replaces the champion "
+                          "only if its holdout accuracy beats the champion's by this much.")
+    min_examples: int = Field(500, ge=20, description="Labelled examples a retrain needs "
+                              "over its data range; fewer and the worker waits, then rejects.")
+    min_new_labels: int = Field(0, ge=0, description="The policy (decide role) asks for a "
+                                "retrain only after this many new labels of the model since "
+                                "its last request (0: no labels needed).")
+    budget: int = Field(3, ge=1, description="At most this many retrain requests per model "
+                        "in any budget_period_s, however many incidents (a storm).")
+    budget_period_s: float = Field(86400.0, gt=0, description="The budget's period.")
+    holdout_fraction: float = Field(0.3, gt=0, lt=1, description="Share of the examples, "
+                                    "the most recently labelled, held out to validate on.")
+    seed: int = Field(0, description="Seeds the candidate's training (a replay trains alike).")
+    max_epochs: int = Field(20, ge=1, le=1000, description="Passes over the training rows.")
+    label_wait_s: float = Field(60.0, ge=0, description="How long to wait for min_examples "
+                                "labelled examples to arrive before deciding without them.")
+    lookback_s: float = Field(0.0, ge=0, description="Examples from this long before the "
+                              "event's data range are used too (0: the range only).")

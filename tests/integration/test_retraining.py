@@ -1,0 +1,297 @@
+"""The retraining loop on the real broker: drift → one request → a validated version →
+served without losing or doubling a request; a worse candidate, a corrupt artifact and a
+kill -9 mid-training each end where they should."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from inference.registry import ModelStore
+from retrain.candidate import TrainedCandidate, warm_start
+from retrain.examples import LabelledExamples
+from retrain.holdout_gate import HoldoutGate
+from retrain.retrain_job import CHAMPION, RetrainJob
+from retrain.synthetic import FEATURES, FeatureGenerator
+from streams import kafka_clients
+from streams.codec import encode
+from streams.events import (
+    Alert,
+    Latency,
+    ModelOutput,
+    ModelVersionPublished,
+    Outcome,
+    Prediction,
+    RetrainRequested,
+)
+from streams.labelled_examples import topic_source
+from streams.retrain_worker import RetrainWorker
+from streams.settings import KafkaSettings, RetrainSettings
+from streams.simulator import RETRAINING_DRIFT, Scenario, simulate
+from streams.topics import Topics
+from tests.integration.conftest import RELAXED_LATENCY, Worker, consume, kafka_of
+
+RETRAIN_ENV = {"INFERWATCH_RETRAIN_MIN_EXAMPLES": "1500", "INFERWATCH_RETRAIN_MAX_EPOCHS": "10",
+               "INFERWATCH_RETRAIN_LABEL_WAIT_S": "120", "INFERWATCH_RETRAIN_MARGIN": "0.01"}
+
+
+def _store(model_dir: Path, tmp_path: Path) -> ModelStore:
+    store = ModelStore(tmp_path / "models")
+    store.publish("churn", "v1", model_dir / "churn" / "v1")
+    return store
+
+
+def _read(kafka: KafkaSettings, role: str, timeout: float = 3.0) -> list[bytes]:
+    topic = Topics(kafka.topic_prefix).name(role)
+    return [m.value for m in asyncio.run(consume(kafka.bootstrap, topic,
+                                                 until=lambda r: False, timeout=timeout))]
+
+
+def _updates(kafka: KafkaSettings) -> list[ModelVersionPublished]:
+    return [msgspec.json.decode(v, type=ModelVersionPublished)
+            for v in _read(kafka, "model-updates")]
+
+
+def _wait(what: str, check: object, worker: Worker | None, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"{what}:\n{worker.tail() if worker else ''}"
+        time.sleep(1.0)
+
+
+def _served_accuracy(kafka: KafkaSettings, ids: set[str]) -> dict[str, tuple[float, int]]:
+    """Per version that answered: accuracy on the labelled requests among ``ids``."""
+    preds = [msgspec.json.decode(v, type=Prediction) for v in _read(kafka, "predictions")]
+    truth = {o.request_id: int(o.value) for o in (
+        msgspec.json.decode(v, type=Outcome) for v in _read(kafka, "outcomes"))}
+    hits: dict[str, list[bool]] = {}
+    for p in preds:
+        if p.request_id in ids and p.request_id in truth:
+            hits.setdefault(p.model_version, []).append(p.output.label == truth[p.request_id])
+    return {v: (float(np.mean(h)), len(h)) for v, h in hits.items()}
+
+
+def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_doubled(
+        worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    store = _store(model_dir, tmp_path)
+    env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(store.root), **RELAXED_LATENCY,
+                **RETRAIN_ENV})
+    kafka = kafka_of(env)
+    worker.start(roles="inference,monitor,join,decide,retrain")
+    pre = Scenario.retraining(12000, rate=1500, seed=11, run_id="pre", drift_at=3000,
+                              outcome_share=0.6)
+    asyncio.run(simulate(kafka, pre))
+    _wait("no version was promoted", lambda: any(
+        u.action == "promoted" for u in _updates(kafka)), worker)
+    _wait("the agents did not switch", lambda: "variants now served {'A': 'v2'}"
+          in worker.log.read_text(), worker, timeout=30)
+
+    requests = [msgspec.json.decode(v, type=RetrainRequested) for v in _read(kafka, "retrain")]
+    assert len(requests) == 1 and requests[0].evidence, requests
+    published, promoted = _updates(kafka)
+    assert (published.action, published.version, published.parent, published.passed) == (
+        "published", "v2", "v1", True)
+    assert published.retrain_id == requests[0].id and published.checks[0].passed
+    assert published.metrics["candidate_accuracy"] > published.metrics["champion_accuracy"]
+    assert (promoted.action, promoted.alias, promoted.version, promoted.previous) == (
+        "promoted", CHAMPION, "v2", "v1")
+    assert store.aliases("churn") == {CHAMPION: "v2"}
+
+    post = Scenario(count=6000, rate=1500, seed=12, run_id="post", drift_at=0,
+                    drift=RETRAINING_DRIFT, outcome_share=1.0)
+    asyncio.run(simulate(kafka, post))
+    expected = {f"pre-{i:09d}" for i in range(pre.count)} | {
+        f"post-{i:09d}" for i in range(post.count)}
+    got = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).predictions,
+                              until=lambda r: len(r) >= len(expected), timeout=120))
+    ids = [msgspec.json.decode(m.value, type=Prediction).request_id for m in got]
+    time.sleep(2)  # anything more (a double) would arrive now
+    ids += [msgspec.json.decode(v, type=Prediction).request_id
+            for v in _read(kafka, "predictions")][len(ids):]
+    assert sorted(ids) == sorted(expected), worker.tail()  # each request answered once
+
+    drifted = {f"pre-{i:09d}" for i in range(3000, pre.count)} | {
+        f"post-{i:09d}" for i in range(post.count)}
+    acc = _served_accuracy(kafka, drifted)
+    print(f"post-drift accuracy by version (accuracy, labelled): {acc}")
+    assert acc["v2"][1] > 4000 and acc["v1"][1] > 2000
+    assert acc["v2"][0] - acc["v1"][0] > 0.03, acc
+
+    # a corrupt artifact made champion: a clear error, a ticket, serving goes on on v2
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.pt").write_bytes(b"\x80\x04 truncated, not a torch file")
+    store.publish("churn", "v3", bad)
+    store.set_alias("churn", CHAMPION, "v3")
+    asyncio.run(_announce(kafka, ModelVersionPublished(
+        model="churn", version="v3", artifact=str(store.path_for("churn", "v3")),
+        action="promoted", alias=CHAMPION, previous="v2")))
+    _wait("no load failure logged", lambda: "cannot load churn v3 for variant A, still "
+          "serving v2" in worker.log.read_text(), worker, timeout=60)
+    alerts = [msgspec.json.decode(v, type=Alert) for v in _read(kafka, "alerts")]
+    load_alerts = [a for a in alerts if a.labels.get("detector") == "model_load"]
+    assert len(load_alerts) == 1 and load_alerts[0].labels["version"] == "v3"
+    asyncio.run(simulate(kafka, Scenario(count=500, seed=13, run_id="after-bad")))
+    later = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).predictions,
+                                until=lambda r: len(r) >= len(expected) + 500, timeout=60))
+    versions = {msgspec.json.decode(m.value, type=Prediction).model_version
+                for m in later[len(expected):]}
+    assert worker.stop() == 0, worker.tail()
+    assert versions == {"v2"}
+
+
+async def _announce(kafka: KafkaSettings, update: ModelVersionPublished) -> None:
+    producer = kafka_clients.producer(kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(Topics(kafka.topic_prefix).model_updates, encode(update),
+                                     key=update.model.encode())
+    finally:
+        await producer.stop()
+
+
+async def _labelled_traffic(kafka: KafkaSettings, n: int, seed: int) -> RetrainRequested:
+    """``n`` drifted predictions of churn v1 with their labels, then a retrain request."""
+    topics = Topics(kafka.topic_prefix)
+    batch = FeatureGenerator(seed).sample(n, drift=RETRAINING_DRIFT)
+    producer = kafka_clients.producer(kafka)
+    await producer.start()
+    now = time.time()
+    try:
+        for i in range(n):
+            rid = f"lab-{i:06d}"
+            pred = Prediction(request_id=rid, ts=now + i * 1e-3, model="churn", variant="A",
+                              model_version="v1", output=ModelOutput(label=0, score=0.1),
+                              latency=Latency(queue_s=0, inference_s=0, total_s=0),
+                              features=dict(zip(FEATURES, batch.features[i].tolist(),
+                                                strict=True)))
+            await producer.send(topics.predictions, encode(pred), key=rid.encode())
+            await producer.send(topics.outcomes, encode(Outcome(
+                request_id=rid, ts=now, kind="label", value=float(batch.labels[i]))),
+                key=rid.encode())
+        req = RetrainRequested(id=f"rt-{seed}", model="churn", reason="test",
+                               evidence={"psi": 1.0}, data_from=now - 1, data_to=now + n,
+                               requested_at=now)
+        await producer.send_and_wait(topics.retrain, encode(req), key=b"churn")
+    finally:
+        await producer.stop()
+    return req
+
+
+def test_a_worse_candidate_is_rejected_by_validation_and_the_champion_alias_stays(
+        env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    kafka = kafka_of(env)
+    store = _store(model_dir, tmp_path)
+    asyncio.run(kafka_clients.create_topics(kafka))
+    req = asyncio.run(_labelled_traffic(kafka, 2000, seed=21))
+
+    def sabotaged(champion: Path, train: LabelledExamples, out: Path, **kw: object
+                  ) -> TrainedCandidate:
+        flipped = LabelledExamples(train.ts, train.features, 1 - train.labels, train.names)
+        return warm_start(champion, flipped, out, **kw)  # type: ignore[arg-type]
+
+    settings = RetrainSettings(min_examples=1500, max_epochs=5, label_wait_s=30, margin=0.01)
+    job = RetrainJob(store, HoldoutGate(settings.margin), trainer=sabotaged,
+                     max_epochs=settings.max_epochs)
+    worker = RetrainWorker(kafka=kafka, settings=settings, store=store, job=job,
+                           examples=topic_source(kafka))
+
+    async def run_until_done() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(worker.run(stop))
+        deadline = time.monotonic() + 120
+        while not worker.done and time.monotonic() < deadline and not task.done():
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)  # its events and its commit
+        stop.set()
+        await task
+    asyncio.run(run_until_done())
+    updates = _updates(kafka)
+    assert [(u.action, u.version, u.passed, u.retrain_id) for u in updates] == [
+        ("published", "v2", False, req.id)]
+    check = updates[0].checks[0]
+    assert check.check == "accuracy_gain" and check.value < 0 and not check.passed
+    assert store.aliases("churn") == {CHAMPION: "v1"}
+
+
+def _start_retrain(worker: Worker) -> None:
+    """Start a worker of the retrain role only; wait until it reads the retrain topic."""
+    before = worker.log.read_text().count(READING) if worker.log.exists() else 0
+    worker.start(roles="retrain")
+    _wait("the retrain worker did not start", lambda: worker.log.read_text().count(
+        READING) > before, worker, timeout=90)
+
+
+READING = "retrain worker reading"
+
+
+def test_kill9_of_the_retrain_worker_mid_training_gives_one_version(
+        worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    store = _store(model_dir, tmp_path)
+    kafka = kafka_of(env)
+    env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(store.root), **RETRAIN_ENV,
+                "INFERWATCH_RETRAIN_MAX_EPOCHS": "1000"})
+    asyncio.run(kafka_clients.create_topics(kafka))
+    req = asyncio.run(_labelled_traffic(kafka, 2500, seed=31))
+    _start_retrain(worker)
+    _wait("training did not start", lambda: f"retrain {req.id}: retrain churn" in
+          worker.log.read_text(), worker, timeout=90)
+    worker.kill9()
+    assert store.versions("churn") == ["v1"]  # killed mid-training: nothing published
+
+    worker.env["INFERWATCH_RETRAIN_MAX_EPOCHS"] = "5"
+    _start_retrain(worker)
+    _wait("the retried request published nothing", lambda: any(
+        u.action == "published" for u in _updates(kafka)), worker, timeout=120)
+    time.sleep(2.0)
+    assert worker.stop() == 0, worker.tail()
+    _start_retrain(worker)  # its offset was committed: nothing is done again
+    time.sleep(5.0)
+    assert worker.stop() == 0, worker.tail()
+    published = [u for u in _updates(kafka) if u.action == "published"]
+    assert [(u.version, u.retrain_id) for u in published] == [("v2", req.id)]
+    assert store.versions("churn") == ["v1", "v2"]
+
+
+def test_a_request_for_a_model_with_no_champion_is_dead_lettered_with_the_reason(
+        env: dict[str, str], tmp_path: Path) -> None:
+    kafka = kafka_of(env)
+    topics = Topics(kafka.topic_prefix)
+    store = ModelStore(tmp_path / "models")  # nothing published
+    asyncio.run(kafka_clients.create_topics(kafka))
+    settings = RetrainSettings(min_examples=20, label_wait_s=0)
+    worker = RetrainWorker(kafka=kafka, settings=settings, store=store,
+                           job=RetrainJob(store, HoldoutGate(0.01)),
+                           examples=topic_source(kafka))
+
+    async def run() -> list:  # type: ignore[type-arg]
+        await _announce_request(kafka, RetrainRequested(
+            id="rt-none", model="fraud", reason="test", evidence={}, data_from=0.0,
+            data_to=1.0, requested_at=1.0))
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(worker.run(stop))
+        dead = await consume(kafka, topics.dead_letter, until=lambda r: len(r) >= 1,
+                             timeout=60)
+        stop.set()
+        await task
+        return dead
+    dead = asyncio.run(run())
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["inferwatch.error.kind"] == b"retrain_failed"
+    assert b"no published version of 'fraud'" in headers["inferwatch.error"]
+    assert _updates(kafka) == [] and store.versions("fraud") == []
+
+
+async def _announce_request(kafka: KafkaSettings, req: RetrainRequested) -> None:
+    producer = kafka_clients.producer(kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(Topics(kafka.topic_prefix).retrain, encode(req),
+                                     key=req.model.encode())
+    finally:
+        await producer.stop()
