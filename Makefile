@@ -77,13 +77,13 @@ bench-ab: venv
 # KAFKA_PORT (default 49192), trains the model if missing, runs, and stops the broker
 OPS = PYTHON="$(PYTHON)" bash bench/with_kafka.sh
 bench-micro-batching: venv
-	$(OPS) bench.micro_batching --sizes 1,8,64,256,1024 --n 60000 --rate 2000 --seconds 10
+	$(OPS) bench.micro_batching --sizes 1,8,64,256,1024 --n 60000 --rate 1000 --seconds 10
 bench-detection-latency: venv
 	$(OPS) bench.detection_latency --rate 5000 --drifts 20
 bench-scale-out: venv
 	$(OPS) bench.scale_out --n 100000 --rate 2000
 bench-soak: venv
-	$(OPS) bench.soak --minutes 10 --rate 2000
+	$(OPS) bench.soak --minutes 10 --rate 1000
 bench-ops: bench-micro-batching bench-detection-latency bench-scale-out bench-soak
 
 kafka-start:

@@ -84,6 +84,11 @@ class WorkerProcess:
                 return int(line.split()[1]) / 1024
         raise RuntimeError(f"no VmRSS for pid {self.pid}")
 
+    def cpu_s(self) -> float:
+        """CPU seconds the worker process has used (user + system, /proc/PID/stat)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         """SIGKILL: no flush, no leave-group; its partitions wait for the session timeout."""
         if self.proc is not None and self.proc.poll() is None:
