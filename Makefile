@@ -79,7 +79,7 @@ OPS = PYTHON="$(PYTHON)" bash bench/with_kafka.sh
 bench-micro-batching: venv
 	$(OPS) bench.micro_batching --sizes 1,8,64,256,1024 --n 60000 --rate 1000 --seconds 10
 bench-detection-latency: venv
-	$(OPS) bench.detection_latency --rate 5000 --drifts 20
+	$(OPS) bench.detection_latency --rate 2000 --drifts 20
 bench-scale-out: venv
 	$(OPS) bench.scale_out --n 100000 --rate 2000
 bench-soak: venv

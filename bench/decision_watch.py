@@ -51,6 +51,7 @@ class Watch:
         return [by_decision[t] for t in sorted(by_decision)]
 
     def first_firing(self, since: float) -> float | None:
-        """When the first firing alert of model churn after ``since`` was readable."""
+        """When the first drift page of model churn after ``since`` was readable here."""
         return next((at for at, a in self.alerts if at >= since and a.status == "firing"
-                     and a.labels.get("model") == "churn"), None)
+                     and a.severity == "page" and a.labels.get("model") == "churn"
+                     and a.labels.get("detector", "").endswith("_drift")), None)

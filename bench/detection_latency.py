@@ -52,6 +52,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, float]]:
     workdir = Path(tempfile.mkdtemp(prefix="iw-det-"))
     drift = Drift("f0", shift=args.shift)
     rows: list[dict[str, float]] = []
+    unmatched = 0
     async with WebhookReceiver(args.webhook_port) as hook:
         env = {"INFERWATCH_ALERTING_WEBHOOK_URL": hook.url,
                "INFERWATCH_ALERTING_COOLDOWN_S": "0",
@@ -61,15 +62,17 @@ async def run(args: argparse.Namespace) -> list[dict[str, float]]:
                    WorkerProcess("watch", "monitor,decide,route", prefix, workdir, env)]
         traffic = SteadyTraffic(kafka, args.rate, run_id="det")
         watch, stop = Watch(kafka), asyncio.Event()
-        tasks = [asyncio.create_task(traffic.run(stop)), asyncio.create_task(watch.run(stop))]
+        tasks = [asyncio.create_task(watch.run(stop))]
         try:
             for w in workers:
                 w.start()
             for w in workers:
                 await asyncio.to_thread(w.wait_started)
+            tasks.append(asyncio.create_task(traffic.run(stop)))
             await asyncio.sleep(args.warmup)
-            if hook.received:
-                raise RuntimeError(f"notified before any drift: {hook.received[0].body}")
+            pages = [n.body for n in hook.received if n.body.get("severity") == "page"]
+            if pages:
+                raise RuntimeError(f"paged before any drift: {pages[0]}")
             for k in range(args.drifts):
                 seen = len(hook.received)
                 on = time.time()
@@ -82,7 +85,13 @@ async def run(args: argparse.Namespace) -> list[dict[str, float]]:
                 resolved = await hook.next_matching(seen, "resolved", "churn", timeout_s=60)
                 if resolved is None:
                     raise RuntimeError(f"drift {k}: no resolved notification in 60 s")
-                rows.append(_timings(watch, on, fired.at, resolved.at - off))
+                timing = _timings(watch, on, fired.at, resolved.at - off)
+                if timing is None:
+                    unmatched += 1
+                    print(f"drift {k + 1}: notified, but no drift page or report before it")
+                    await asyncio.sleep(args.settle)
+                    continue
+                rows.append(timing)
                 rows[-1]["lag"] = float(await lag(kafka, f"{prefix}inference", topics.requests)
                                         + await lag(kafka, f"{prefix}monitor",
                                                     topics.predictions))
@@ -94,17 +103,22 @@ async def run(args: argparse.Namespace) -> list[dict[str, float]]:
             await asyncio.gather(*tasks, return_exceptions=True)
             for w in workers:
                 w.stop()
+        tickets = [n.body["labels"].get("detector") for n in hook.received
+                   if n.body.get("severity") != "page"]
         print(f"sent {traffic.sent} requests, {traffic.late_ticks} late ticks of the sender, "
-              f"{len(hook.received)} notifications")
+              f"{len(hook.received)} notifications, of which tickets: {tickets}; "
+              f"{unmatched} drifts without a drift page and report to time")
     return rows
 
 
-def _timings(watch: Watch, on: float, notified: float, resolve_s: float) -> dict[str, float]:
+def _timings(watch: Watch, on: float, notified: float, resolve_s: float
+             ) -> dict[str, float] | None:
     windows = watch.drift_windows(on, notified)
     alert_at = watch.first_firing(on)
-    if not windows or alert_at is None:
-        raise RuntimeError("a notification came without a drift report or an alert")
-    firing = max((w for w in windows if w.ts <= alert_at), key=lambda w: w.ts)
+    before = [w for w in windows if alert_at is not None and w.ts <= alert_at]
+    if not before or alert_at is None:
+        return None
+    firing = max(before, key=lambda w: w.ts)
     return {"first": notified - windows[0].window_end, "firing": notified - firing.window_end,
             "fill": firing.window_end - firing.window_start,
             "decide": firing.ts - firing.window_end, "commit": alert_at - firing.ts,

@@ -1,9 +1,10 @@
 """Scale-out: one requests topic served by 1, then 2 inference workers in one group.
 
 **Throughput.** A fresh topic set is preloaded with ``--n`` requests; the workers start
-together; the rate counts the predictions published after the group last settled with
-every worker in it (so a worker that booted first and ran alone for a while is not
-billed to the pair), over the time to the last one. Every request id must have exactly
+together; the rate counts the predictions published after the group was seen stable
+with every worker in it (so a worker that booted first and ran alone for a while is not
+billed to the pair; one worker is timed from its first prediction), over the time to
+the last one. Every request id must have exactly
 one prediction (read_committed). Each worker's CPU seconds per request are read from
 ``/proc``: with a core per worker the pair would run at about twice one worker's rate
 over its CPU time, which is what the ratio would be on a machine with a core apiece.
@@ -29,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
+from aiokafka.errors import KafkaError
+
 from bench.prediction_census import Arrival, Follower, census, ids
 from bench.steady_traffic import SteadyTraffic
 from bench.worker_process import WorkerProcess, bootstrap
@@ -48,8 +51,11 @@ async def settled_at(kafka: KafkaSettings, group: str, members: int, timeout_s: 
     try:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            desc = (await admin.describe_consumer_groups([group]))[0].groups[0]
-            if desc[2] == "Stable" and len(desc[5]) == members:
+            try:
+                desc = (await admin.describe_consumer_groups([group]))[0].groups[0]
+            except KafkaError:  # no coordinator yet: the group's first join is under way
+                desc = None
+            if desc is not None and desc[2] == "Stable" and len(desc[5]) == members:
                 return time.time()
             await asyncio.sleep(0.05)
         raise RuntimeError(f"group {group} not stable with {members} members in {timeout_s} s")
@@ -81,7 +87,12 @@ async def throughput(workers: int, n: int, workdir: Path) -> dict[str, float]:
         for p in procs:
             p.stop()
     check = census(ids("backlog", n), follower.arrivals)
+    if workers == 1:  # nobody to wait for: from its first prediction
+        settled = min(a.seen.ts for a in follower.arrivals)
     after = sorted(a.seen.ts for a in follower.arrivals if a.seen.ts >= settled)
+    if len(after) < n // 2:
+        raise RuntimeError(f"only {len(after)} of {n} predictions came after the group "
+                           "settled: use a larger --n")
     return {"workers": workers, "eps": len(after) / (after[-1] - settled),
             "share_measured": len(after) / n, "cpu_us": cpu / len(after) * 1e6,
             "missing": check.missing, "doubled": check.doubled}

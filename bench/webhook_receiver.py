@@ -52,13 +52,16 @@ class WebhookReceiver:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def next_matching(self, after: int, status: str, model: str, timeout_s: float
-                            ) -> Received | None:
-        """The first notification at index ``after`` or later with this status and model."""
+    async def next_matching(self, after: int, status: str, model: str, timeout_s: float,
+                            severity: str = "page") -> Received | None:
+        """The first notification at index ``after`` or later with this status, model and
+        severity."""
         deadline = time.monotonic() + timeout_s
         while True:
             for note in self.received[after:]:
-                if note.body.get("status") == status and note.body.get("model") == model:
+                body = note.body
+                if (body.get("status"), body.get("model"), body.get("severity")) == (
+                        status, model, severity):
                     return note
             left = deadline - time.monotonic()
             if left <= 0:
