@@ -83,7 +83,7 @@ bench-detection-latency: venv
 bench-scale-out: venv
 	$(OPS) bench.scale_out --n 100000 --rate 2000
 bench-soak: venv
-	$(OPS) bench.soak --minutes 10 --rate 1000
+	$(OPS) bench.soak --minutes 10 --rate 500
 bench-ops: bench-micro-batching bench-detection-latency bench-scale-out bench-soak
 
 kafka-start:

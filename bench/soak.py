@@ -1,15 +1,15 @@
 """Soak: the whole worker at a steady rate for ``--minutes``; memory, lag and alerts.
 
 One worker with every role (as ``inferwatch worker`` runs by default: inference,
-monitor, join, decide, sink into embedded ClickHouse, route, health) serves steady,
-undrifted traffic. Every ``--sample`` seconds: the worker's resident memory and every
-consumer group's lag (``inferwatch status``'s reading). At the end: RSS at the start
-(the first sample after ``--warmup`` seconds, when the loops have their state) and at
+monitor, join, decide, sink into embedded ClickHouse, route to a webhook receiver on
+loopback, health) serves steady, undrifted traffic. Every ``--sample`` seconds: the
+worker's resident memory and every consumer group's lag (``inferwatch status``'s
+reading). At the end: RSS at the start (the first sample after ``--warmup`` seconds, when the loops have their state) and at
 the end (growth goal < 10%), the largest lag seen per group, and every alert the
 decision and health steps raised (goal: none). Every request must have exactly one
 prediction.
 
-Usage: bench/with_kafka.sh bench.soak --minutes 10 --rate 1000   (--minutes 1 to try)
+Usage: bench/with_kafka.sh bench.soak --minutes 10 --rate 500   (--minutes 1 to try)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 from bench.decision_watch import Watch
 from bench.prediction_census import Census, Follower, census, ids
 from bench.steady_traffic import SteadyTraffic
+from bench.webhook_receiver import WebhookReceiver
 from bench.worker_process import WorkerProcess, bootstrap
 from streams.kafka_clients import create_topics
 from streams.settings import KafkaSettings
@@ -37,8 +38,15 @@ async def soak(args: argparse.Namespace) -> None:
     kafka = KafkaSettings(bootstrap=bootstrap(), topic_prefix=prefix)
     await create_topics(kafka)
     workdir = Path(tempfile.mkdtemp(prefix="iw-soak-"))
-    worker = WorkerProcess("soak", "inference,monitor,join,decide,sink,route,health", prefix,
-                           workdir, {"OMP_NUM_THREADS": "1"})
+    async with WebhookReceiver(args.webhook_port) as hook:
+        worker = WorkerProcess("soak", "inference,monitor,join,decide,sink,route,health",
+                               prefix, workdir, {"OMP_NUM_THREADS": "1",
+                                                 "INFERWATCH_ALERTING_WEBHOOK_URL": hook.url})
+        await _run(args, kafka, prefix, worker, hook)
+
+
+async def _run(args: argparse.Namespace, kafka: KafkaSettings, prefix: str,
+               worker: WorkerProcess, hook: WebhookReceiver) -> None:
     traffic = SteadyTraffic(kafka, args.rate, run_id="soak")
     watch, follower = Watch(kafka), Follower(kafka, Topics(prefix).predictions)
     stop, sending = asyncio.Event(), asyncio.Event()
@@ -68,6 +76,7 @@ async def soak(args: argparse.Namespace) -> None:
         worker.stop()
     report(args, samples, traffic, watch, census(ids("soak", traffic.sent), follower.arrivals),
            answered)
+    print(f"| notifications at the webhook (goal 0) | {len(hook.received)} |")
 
 
 def report(args: argparse.Namespace, samples: list[tuple[float, float, dict[str, int]]],
@@ -92,15 +101,17 @@ def report(args: argparse.Namespace, samples: list[tuple[float, float, dict[str,
     print(f"| alerts fired (goal 0) | {len(fired)} |")
     for a in fired:
         print(f"|  {a.labels.get('detector')} {a.severity} | {a.annotations.get('summary')} |")
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--rate", type=float, default=1000.0, help="requests per second")
+    ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between samples")
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before 'start' RSS")
+    ap.add_argument("--webhook-port", type=int, default=int(os.environ.get("WEBHOOK_PORT",
+                                                                           "49199")))
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     asyncio.run(soak(args))
