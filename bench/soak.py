@@ -4,10 +4,10 @@ One worker with every role (as ``inferwatch worker`` runs by default: inference,
 monitor, join, decide, sink into embedded ClickHouse, route to a webhook receiver on
 loopback, health) serves steady, undrifted traffic. Every ``--sample`` seconds: the
 worker's resident memory and every consumer group's lag (``inferwatch status``'s
-reading). At the end: RSS at the start (the first sample after ``--warmup`` seconds, when the loops have their state) and at
-the end (growth goal < 10%), the largest lag seen per group, and every alert the
-decision and health steps raised (goal: none). Every request must have exactly one
-prediction.
+reading). At the end: RSS at the start (the first sample after ``--warmup`` seconds,
+when the loops have their state) and at the end (growth goal < 10%), the largest lag
+seen per group, and every alert the decision and health steps raised (goal: none).
+Every request must have exactly one prediction.
 
 Usage: bench/with_kafka.sh bench.soak --minutes 10 --rate 500   (--minutes 1 to try)
 """
