@@ -11,7 +11,7 @@ over its CPU time, which is what the ratio would be on a machine with a core api
 
 **Rebalance pauses.** At a steady ``--rate``, one worker runs; a second joins; later
 the second is killed with SIGKILL. For each event the longest gap in the output of any
-one partition (as a reader receives predictions) and in the whole stream, beside the
+one partition (by the predictions' publication times) and in the whole stream, beside the
 same gaps before either event, and the longest ``total_s`` of a request sent around it.
 Nothing may be lost or doubled across the kill (its open transaction is aborted and
 replayed by the survivor).
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import tempfile
 import time
@@ -99,11 +100,17 @@ async def throughput(workers: int, n: int, workdir: Path) -> dict[str, float]:
 
 
 def gaps(arrivals: list[Arrival], start: float, stop: float) -> tuple[float, float]:
-    """Longest gap (s) in any one partition's output, and in the whole stream, in [start, stop)."""
-    inside = [a for a in arrivals if start <= a.at < stop]
-    whole = _longest([a.at for a in inside])
+    """Longest gap (s) in any one partition's output, and in the whole stream, in [start, stop).
+
+    Output time is the prediction's publication stamp (its ``ts``, the worker's clock on
+    this host), not the reader's arrival: a reader that shares a loaded machine falls
+    behind and bunches arrivals, hiding gaps.
+    """
+    inside = [a for a in arrivals if start <= a.seen.ts < stop]
+    whole = _longest([a.seen.ts for a in inside])
     parts = {a.partition for a in inside}
-    one = max((_longest([a.at for a in inside if a.partition == p]) for p in parts), default=0)
+    one = max((_longest([a.seen.ts for a in inside if a.partition == p]) for p in parts),
+              default=0)
     return max(one, whole), whole
 
 
@@ -150,7 +157,12 @@ async def pauses(rate: float, workdir: Path, phase_s: float) -> dict[str, float]
         second.stop()
     check = census(ids("steady", traffic.sent), follower.arrivals)
     arr = follower.arrivals
-    base = arr[0].at
+    base = min(a.seen.ts for a in arr)
+    with (workdir / "pauses.jsonl").open("w") as out:  # for a closer look at the events
+        out.write(json.dumps({"joined": joined, "killed": killed, "end": end}) + "\n")
+        out.writelines(json.dumps([a.at, a.partition, a.seen.ts - a.seen.latency.total_s,
+                                   a.seen.latency.total_s]) + "\n" for a in arr)
+    print(f"arrivals written to {workdir / 'pauses.jsonl'}")
 
     def worst_total(start: float, stop: float) -> float:
         sent = [a.seen for a in arr if start <= a.seen.ts - a.seen.latency.total_s < stop]
@@ -166,15 +178,8 @@ async def pauses(rate: float, workdir: Path, phase_s: float) -> dict[str, float]
             "kill_total": worst_total(killed, end)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100_000, help="backlog for the throughput")
-    ap.add_argument("--rate", type=float, default=2000.0, help="steady rate for the pauses")
-    ap.add_argument("--phase", type=float, default=20.0, help="seconds between the events")
-    args = ap.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="iw-so-"))
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    rows = [asyncio.run(throughput(k, args.n, workdir)) for k in (1, 2)]
+def throughputs(n: int, workdir: Path) -> None:
+    rows = [asyncio.run(throughput(k, n, workdir)) for k in (1, 2)]
     print("\n| workers | requests/s | share of the backlog counted | CPU µs per request "
           "(all workers) | missing | doubled |\n|---|---|---|---|---|---|")
     for r in rows:
@@ -185,6 +190,19 @@ def main() -> None:
           f"CPU-bound rate is {1e6 / one['cpu_us']:,.0f}/s, two: "
           f"{2e6 / rows[1]['cpu_us']:,.0f}/s (ratio {one['cpu_us'] * 2 / rows[1]['cpu_us']:.2f})",
           flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000, help="backlog for the throughput")
+    ap.add_argument("--rate", type=float, default=2000.0, help="steady rate for the pauses")
+    ap.add_argument("--phase", type=float, default=20.0, help="seconds between the events")
+    ap.add_argument("--pauses-only", action="store_true", help="skip the throughput part")
+    args = ap.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="iw-so-"))
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    if not args.pauses_only:
+        throughputs(args.n, workdir)
     p = asyncio.run(pauses(args.rate, workdir, args.phase))
     print(f"\npauses at {p['rate']:.0f} requests/s ({p['sent']:.0f} sent, "
           f"{p['late_ticks']:.0f} late ticks; missing {p['missing']:.0f}, doubled "
