@@ -36,7 +36,7 @@ import numpy as np
 from bench.decision_watch import Watch
 from bench.prediction_census import lag
 from bench.steady_traffic import SteadyTraffic
-from bench.webhook_receiver import WebhookReceiver
+from bench.webhook_receiver import WebhookReceiver, port_from_env
 from bench.worker_process import WorkerProcess, bootstrap
 from retrain.synthetic import Drift
 from streams.kafka_clients import create_topics
@@ -135,8 +135,7 @@ def main() -> None:
     ap.add_argument("--group-wait", type=float, default=2.0, help="the router's group_wait_s")
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds before the first drift")
     ap.add_argument("--settle", type=float, default=2.0, help="seconds after each resolve")
-    ap.add_argument("--webhook-port", type=int, default=int(os.environ.get("WEBHOOK_PORT",
-                                                                           "49199")))
+    ap.add_argument("--webhook-port", type=int, default=port_from_env())
     args = ap.parse_args()
     began = os.getloadavg()
     rows = asyncio.run(run(args))

@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.decision_watch import Watch
 from bench.prediction_census import Census, Follower, census, ids
 from bench.steady_traffic import SteadyTraffic
-from bench.webhook_receiver import WebhookReceiver
+from bench.webhook_receiver import WebhookReceiver, port_from_env
 from bench.worker_process import WorkerProcess, bootstrap
 from streams.kafka_clients import create_topics
 from streams.settings import KafkaSettings
@@ -110,8 +110,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between samples")
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before 'start' RSS")
-    ap.add_argument("--webhook-port", type=int, default=int(os.environ.get("WEBHOOK_PORT",
-                                                                           "49199")))
+    ap.add_argument("--webhook-port", type=int, default=port_from_env())
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     asyncio.run(soak(args))

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+
+def port_from_env() -> int:
+    """The receiver's port: ``WEBHOOK_PORT``, default 49199 (loopback only)."""
+    return int(os.environ.get("WEBHOOK_PORT", "49199"))
 
 
 @dataclass(frozen=True, slots=True)
