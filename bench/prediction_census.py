@@ -21,7 +21,9 @@ from streams import kafka_clients
 from streams.settings import KafkaSettings
 
 
-class _Latency(msgspec.Struct):
+class Latency(msgspec.Struct):
+    """The latency parts the benchmarks read."""
+
     inference_s: float
     total_s: float
 
@@ -31,7 +33,7 @@ class Seen(msgspec.Struct):
 
     request_id: str
     ts: float
-    latency: _Latency
+    latency: Latency
     batch_size: int = 1
     device: str = ""
 

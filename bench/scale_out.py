@@ -33,7 +33,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from bench.prediction_census import Arrival, Follower, census, ids
+from bench.prediction_census import Arrival, Follower, Latency, Seen, census, ids
 from bench.steady_traffic import SteadyTraffic
 from bench.worker_process import WorkerProcess, bootstrap
 from streams import kafka_clients
@@ -100,26 +100,25 @@ async def throughput(workers: int, n: int, workdir: Path) -> dict[str, float]:
 
 
 def gaps(arrivals: list[Arrival], start: float, stop: float) -> tuple[float, float]:
-    """Longest gap (s) in any one partition's output, and in the whole stream, in [start, stop).
+    """Longest gap (s) in any one partition's output, and in the whole stream, that ends
+    in [start, stop) (so a stall that began just before ``start`` counts whole).
 
     Output time is the prediction's publication stamp (its ``ts``, the worker's clock on
     this host), not the reader's arrival: a reader that shares a loaded machine falls
     behind and bunches arrivals, hiding gaps.
     """
-    inside = [a for a in arrivals if start <= a.seen.ts < stop]
-    whole = _longest([a.seen.ts for a in inside])
-    parts = {a.partition for a in inside}
-    one = max((_longest([a.seen.ts for a in inside if a.partition == p]) for p in parts),
-              default=0)
+    def longest(times: list[float]) -> float:
+        times = sorted(times)
+        return max((b - a for a, b in itertools.pairwise(times) if start <= b < stop),
+                   default=0.0)
+    whole = longest([a.seen.ts for a in arrivals])
+    parts = {a.partition for a in arrivals}
+    one = max(longest([a.seen.ts for a in arrivals if a.partition == p]) for p in parts)
     return max(one, whole), whole
 
 
-def _longest(times: list[float]) -> float:
-    times = sorted(times)
-    return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
-
-
-async def pauses(rate: float, workdir: Path, phase_s: float) -> dict[str, float]:
+async def pauses(rate: float, workdir: Path, phase_s: float) -> Path:
+    """Run the join and kill events; the path of the saved arrivals."""
     prefix = f"rb-{uuid.uuid4().hex[:6]}."
     kafka = KafkaSettings(bootstrap=bootstrap(), topic_prefix=prefix)
     await create_topics(kafka)
@@ -156,26 +155,40 @@ async def pauses(rate: float, workdir: Path, phase_s: float) -> dict[str, float]
         first.stop()
         second.stop()
     check = census(ids("steady", traffic.sent), follower.arrivals)
-    arr = follower.arrivals
-    base = min(a.seen.ts for a in arr)
-    with (workdir / "pauses.jsonl").open("w") as out:  # for a closer look at the events
-        out.write(json.dumps({"joined": joined, "killed": killed, "end": end}) + "\n")
-        out.writelines(json.dumps([a.at, a.partition, a.seen.ts - a.seen.latency.total_s,
-                                   a.seen.latency.total_s]) + "\n" for a in arr)
-    print(f"arrivals written to {workdir / 'pauses.jsonl'}")
+    path = workdir / "pauses.jsonl"
+    with path.open("w") as out:
+        out.write(json.dumps({"rate": rate, "late_ticks": traffic.late_ticks,
+                              "sent": traffic.sent, "missing": check.missing,
+                              "doubled": check.doubled, "joined": joined, "killed": killed,
+                              "end": end}) + "\n")
+        out.writelines(json.dumps([a.at, a.partition, a.seen.ts, a.seen.latency.total_s])
+                       + "\n" for a in follower.arrivals)
+    return path
 
-    def worst_total(start: float, stop: float) -> float:
-        sent = [a.seen for a in arr if start <= a.seen.ts - a.seen.latency.total_s < stop]
-        return max(s.latency.total_s for s in sent)
-    return {"rate": rate, "late_ticks": traffic.late_ticks, "sent": traffic.sent,
-            "missing": check.missing, "doubled": check.doubled,
-            "calm_part": gaps(arr, base + 2, joined)[0], "calm_whole": gaps(arr, base + 2,
-                                                                            joined)[1],
-            "calm_total": worst_total(base + 2, joined),
-            "join_part": gaps(arr, joined, killed)[0], "join_whole": gaps(arr, joined, killed)[1],
-            "join_total": worst_total(joined, killed),
-            "kill_part": gaps(arr, killed, end)[0], "kill_whole": gaps(arr, killed, end)[1],
-            "kill_total": worst_total(killed, end)}
+
+#: a request sent this close before the next event is billed to that event
+BILLED_TO_NEXT_S = 1.0
+
+
+def pause_table(path: Path) -> None:
+    """Print the pauses of a run from its saved arrivals (``pauses.jsonl``)."""
+    lines = path.read_text().splitlines()
+    p = json.loads(lines[0])
+    arr = [Arrival(at, part, Seen(request_id="", ts=ts, latency=Latency(0.0, total)))
+           for at, part, ts, total in map(json.loads, lines[1:])]
+    events = [("none (one worker)", min(a.seen.ts for a in arr) + 2, p["joined"]),
+              ("a worker joins", p["joined"], p["killed"]),
+              ("a worker is SIGKILLed", p["killed"], p["end"])]
+    print(f"\npauses at {p['rate']:.0f} requests/s ({p['sent']} sent, {p['late_ticks']} late "
+          f"ticks; missing {p['missing']}, doubled {p['doubled']}; arrivals in {path})\n")
+    print("| event | longest gap, one partition (s) | longest gap, whole stream (s) | "
+          "worst total_s of a request (s) |\n|---|---|---|---|")
+    for name, start, stop in events:
+        part, whole = gaps(arr, start, stop)
+        cut = stop - BILLED_TO_NEXT_S if stop < p["end"] else stop
+        worst = max(a.seen.latency.total_s for a in arr
+                    if start <= a.seen.ts - a.seen.latency.total_s < cut)
+        print(f"| {name} | {part:.2f} | {whole:.2f} | {worst:.2f} |")
 
 
 def throughputs(n: int, workdir: Path) -> None:
@@ -198,21 +211,17 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=2000.0, help="steady rate for the pauses")
     ap.add_argument("--phase", type=float, default=20.0, help="seconds between the events")
     ap.add_argument("--pauses-only", action="store_true", help="skip the throughput part")
+    ap.add_argument("--from-arrivals", type=Path, help="only print the pauses of a run's "
+                    "saved pauses.jsonl")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="iw-so-"))
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    if not args.pauses_only:
+    if not (args.pauses_only or args.from_arrivals):
         throughputs(args.n, workdir)
-    p = asyncio.run(pauses(args.rate, workdir, args.phase))
-    print(f"\npauses at {p['rate']:.0f} requests/s ({p['sent']:.0f} sent, "
-          f"{p['late_ticks']:.0f} late ticks; missing {p['missing']:.0f}, doubled "
-          f"{p['doubled']:.0f})\n")
-    print("| event | longest gap, one partition (s) | longest gap, whole stream (s) | "
-          "worst total_s of a request (s) |\n|---|---|---|---|")
-    for key, name in (("calm", "none (one worker)"), ("join", "a worker joins"),
-                      ("kill", "a worker is SIGKILLed")):
-        print(f"| {name} | {p[key + '_part']:.2f} | {p[key + '_whole']:.2f} | "
-              f"{p[key + '_total']:.2f} |")
+    if args.from_arrivals is None:
+        pause_table(asyncio.run(pauses(args.rate, workdir, args.phase)))
+    else:
+        pause_table(args.from_arrivals)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
