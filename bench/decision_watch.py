@@ -44,11 +44,12 @@ class Watch:
             await consumer.stop()
 
     def drift_windows(self, since: float, until: float) -> list[DetectorReport]:
-        """One feature-drift report per window judged drifted and decided in the range."""
-        by_decision = {r.ts: r for r in self.reports
-                       if r.detector == "feature_drift" and r.decision == "drift"
-                       and since <= r.ts <= until}
-        return [by_decision[t] for t in sorted(by_decision)]
+        """One feature-drift report per window judged drifted and decided in the range,
+        in order (two windows closed by one batch share their decision time)."""
+        by_window = {(r.ts, r.window_end): r for r in self.reports
+                     if r.detector == "feature_drift" and r.decision == "drift"
+                     and since <= r.ts <= until}
+        return [by_window[k] for k in sorted(by_window)]
 
     def first_firing(self, since: float) -> float | None:
         """When the first drift page of model churn after ``since`` was readable here."""

@@ -118,7 +118,7 @@ def _timings(watch: Watch, on: float, notified: float, resolve_s: float
     before = [w for w in windows if alert_at is not None and w.ts <= alert_at]
     if not before or alert_at is None:
         return None
-    firing = max(before, key=lambda w: w.ts)
+    firing = max(before, key=lambda w: (w.ts, w.window_end))
     return {"first": notified - windows[0].window_end, "firing": notified - firing.window_end,
             "fill": firing.window_end - firing.window_start,
             "decide": firing.ts - firing.window_end, "commit": alert_at - firing.ts,
