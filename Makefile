@@ -9,7 +9,9 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab kafka-start kafka-stop clean
+.PHONY: venv demo test test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab \
+	bench-ops bench-micro-batching bench-detection-latency bench-scale-out bench-soak \
+	kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -87,6 +89,19 @@ bench-ab: venv
 	@test -x $(AB_VENV)/bin/python || $(PY) -m venv $(AB_VENV)
 	$(AB_VENV)/bin/pip install -q gbstats==0.8.0
 	$(PYTHON) -m bench.ab --reps 10000 --peer-python $(AB_VENV)/bin/python
+
+# the operations figures (docs/benchmarks.md): each starts a private broker of its own on
+# KAFKA_PORT (default 49192), trains the model if missing, runs, and stops the broker
+OPS = PYTHON="$(PYTHON)" bash bench/with_kafka.sh
+bench-micro-batching: venv
+	$(OPS) bench.micro_batching --sizes 1,8,64,256,1024 --n 60000 --rate 1000 --seconds 10
+bench-detection-latency: venv
+	$(OPS) bench.detection_latency --rate 2000 --drifts 20
+bench-scale-out: venv
+	$(OPS) bench.scale_out --n 100000 --rate 2000
+bench-soak: venv
+	$(OPS) bench.soak --minutes 10 --rate 500
+bench-ops: bench-micro-batching bench-detection-latency bench-scale-out bench-soak
 
 kafka-start:
 	bash deploy/kafka/kafka.sh start

@@ -1,0 +1,96 @@
+"""Requests at a steady rate, with a drift that can be switched on and off while it runs.
+
+The operations benchmarks (detection latency, scale-out, soak) need traffic paced in
+real time, stamped when it is sent, and a drift that a controller toggles: the
+simulator's scenario fixes its one drift by request index, so it cannot serve 20 drifts
+that each wait for the previous one to resolve. Records go out a batch per partition
+(:func:`streams.record_writer.send_records`), so the producer costs a few µs per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from retrain.synthetic import FEATURES, Drift, FeatureGenerator
+from streams import kafka_clients
+from streams.codec import encode
+from streams.events import InferenceRequest
+from streams.record_writer import send_records
+from streams.settings import KafkaSettings
+from streams.stage import Output
+from streams.topics import Topics
+
+#: sends per second; each sends rate / TICKS_PER_S requests
+TICKS_PER_S = 50
+
+
+class SteadyTraffic:
+    """Send ``rate`` requests a second for model ``churn`` until stopped or ``limit`` sent.
+
+    Parameters
+    ----------
+    kafka
+        Where to send (the topic prefix names the requests topic).
+    rate
+        Requests per second (> 0).
+    run_id
+        Prefix of the request ids: ``{run_id}-{index:09d}``.
+    seed
+        Seed of the feature generator and the A/B units.
+    limit
+        Most requests to send; the loop ends by itself there.
+    """
+
+    def __init__(self, kafka: KafkaSettings, rate: float, run_id: str, seed: int = 0,
+                 limit: int = 10_000_000) -> None:
+        if not rate > 0:
+            raise ValueError(f"rate must be > 0, got {rate!r}")
+        self.kafka = kafka
+        self.rate = rate
+        self.run_id = run_id
+        self.limit = limit
+        self.topic = Topics(kafka.topic_prefix).requests
+        self.sent = 0
+        #: the drift applied to what is sent from now on (None: the training distribution)
+        self.drift: Drift | None = None
+        #: ticks that found the sender more than two ticks behind the rate
+        self.late_ticks = 0
+        self._gen = FeatureGenerator(seed)
+        self._rng = np.random.default_rng(seed + 1)
+
+    def _requests(self, n: int) -> list[Output]:
+        batch = self._gen.sample(n, drift=self.drift)
+        units = self._rng.integers(0, 10_000, n).tolist()
+        rows = batch.features.tolist()
+        out = []
+        for j in range(n):
+            rid = f"{self.run_id}-{self.sent + j:09d}"
+            req = InferenceRequest(id=rid, ts=time.time(), model="churn",
+                                   features=dict(zip(FEATURES, rows[j], strict=True)),
+                                   unit_id=f"u{units[j]}", segment=batch.segments[j])
+            out.append(Output(self.topic, rid.encode(), encode(req)))
+        return out
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send at the rate until ``stop`` is set or ``limit`` requests are out."""
+        producer = kafka_clients.producer(self.kafka)
+        await producer.start()
+        try:
+            started, tick = time.monotonic(), 1.0 / TICKS_PER_S
+            while not stop.is_set() and self.sent < self.limit:
+                due = min(int((time.monotonic() - started) * self.rate) + 1, self.limit)
+                n = due - self.sent
+                if n > 2 * self.rate * tick:
+                    self.late_ticks += 1
+                if n > 0:
+                    futures = await send_records(producer, self._requests(n))
+                    self.sent += n
+                    if futures:
+                        await futures[-1]
+                await asyncio.sleep(tick)
+            await producer.flush()
+        finally:
+            await producer.stop()
