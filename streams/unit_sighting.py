@@ -28,8 +28,9 @@ True
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 #: most unit ids a partition remembers per model and variant before it starts again
 MAX_PARTITION_UNITS = 50_000
@@ -37,16 +38,46 @@ MAX_PARTITION_UNITS = 50_000
 #: (about 30 MB)
 MAX_EXPERIMENT_UNITS = 500_000
 _SPACE = 1 << 64
+_M1, _M2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+_SEED = np.uint64(0x9E3779B97F4A7C15)
+
+
+def unit_keys(unit_ids: Sequence[str]) -> np.ndarray:
+    """The units' 64-bit hashes (uint64), vectorised: a murmur3-style mix of each 8-byte
+    word of the UTF-8 id, seeded with its length (so NUL padding cannot collide). The
+    same in every process; independent of the router's salted BLAKE2b.
+
+    >>> keys = unit_keys(["user-42", "a much longer unit id", "user-42"]).tolist()
+    >>> keys[0] == keys[2] == unit_key("user-42")
+    True
+    """
+    raw = [u.encode() for u in unit_ids]
+    if not raw:
+        return np.zeros(0, np.uint64)
+    width = max(8, -(-max(map(len, raw)) // 8) * 8)
+    words = np.array(raw, dtype=f"S{width}").view("<u8").reshape(len(raw), width // 8)
+    lengths = np.fromiter(map(len, raw), np.int64, len(raw))
+    with np.errstate(over="ignore"):
+        h = lengths.astype(np.uint64) * _M1 ^ _SEED
+        for j in range(words.shape[1]):  # an id's own words only: the batch cannot matter
+            h = np.where(8 * j < lengths, _mix((h ^ _mix(words[:, j])) * _M2), h)
+    return h
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """murmur3's 64-bit finaliser: every input bit flips each output bit with odds 1/2."""
+    x = (x ^ (x >> np.uint64(33))) * _M1
+    x = (x ^ (x >> np.uint64(33))) * _M2
+    return x ^ (x >> np.uint64(33))
 
 
 def unit_key(unit_id: str) -> int:
-    """The unit's 64-bit hash (unsigned; independent of the router's salted hash).
+    """One unit's 64-bit hash (see :func:`unit_keys`).
 
     >>> 0 <= unit_key("user-42") < 2 ** 64
     True
     """
-    digest = hashlib.blake2b(unit_id.encode(), digest_size=8, person=b"iw-unit").digest()
-    return int.from_bytes(digest, "little")
+    return int(unit_keys([unit_id])[0])
 
 
 def _check_cap(cap: int) -> None:
@@ -73,7 +104,8 @@ class UnitSighting:
                    unit_ids: Iterable[str]) -> list[int]:
         """The hashes (sorted) of the sampled units of ``unit_ids`` this partition sees first.
 
-        The set operations run in C; only a unit new to the partition is hashed."""
+        The set operations run in C; only the units new to the partition are hashed, in
+        one vectorised call."""
         seen = self._seen.setdefault((partition, model, variant), set())
         new = set(unit_ids) - seen
         new.discard("")
@@ -82,7 +114,8 @@ class UnitSighting:
         if len(seen) + len(new) > self.cap:
             seen.clear()
         seen |= new
-        return sorted(k for k in map(unit_key, new) if k < self._below)
+        keys = np.sort(unit_keys(list(new)))
+        return (keys if self._below >= _SPACE else keys[keys < self._below]).tolist()
 
 
 class UnitTally:
