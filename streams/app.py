@@ -206,7 +206,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
             summary_interval_s=cfg.monitor.summary_interval_s,
             max_record_bytes=kafka.max_record_bytes, output_references=catalog.output_reference,
             slo_threshold_s=cfg.monitor.slo_threshold_s,
-            embedding_sample=cfg.monitor.embedding_sample)
+            embedding_sample=cfg.monitor.embedding_sample,
+            unit_sample=cfg.monitor.ab_unit_sample)
         loops["monitor"] = TransactionalLoop(
             name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
             metrics=metrics, max_records=2000, progress=readiness.loop("monitor")).run

@@ -302,7 +302,8 @@ class MonitorSummary(Event, kw_only=True):
     mispredicted, and ``n = 0``. Of the ``embedded`` predictions that carried an input
     embedding, a bottom-k sample (by ``embedding_keys``, hashes of the request ids in
     ``embedding_ids``) is kept, projected to ``embedding_dim`` dimensions, as
-    little-endian float32 rows in ``embeddings``.
+    little-endian float32 rows in ``embeddings``. ``unit_keys``: hashes of the units this
+    partition saw first in this window (:mod:`streams.unit_sighting`), for the SRM test.
     Data quality: of the ``checked`` predictions (those of a model with a reference
     profile), per reference feature, how many lacked it (``missing``), held a non-finite
     value (``nonfinite``) or a value outside the reference's range (``out_of_range``), and
@@ -332,6 +333,7 @@ class MonitorSummary(Event, kw_only=True):
     embedding_ids: list[str] = []
     embedding_dim: int = 0
     embeddings: bytes = b""
+    unit_keys: list[int] = []
     checked: int = 0
     missing: dict[str, int] = {}
     nonfinite: dict[str, int] = {}

@@ -24,6 +24,7 @@ from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.events import MonitorSummary, Prediction
 from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
+from streams.unit_sighting import UnitSighting
 
 ReferenceLookup = Callable[[str], "ReferenceProfile | None"]
 LATENCY_PARTS = ("queue", "inference", "total")
@@ -51,7 +52,9 @@ class MonitorStage:
                  relative_accuracy: float = 0.01,
                  clock: Callable[[], float] = time.time,
                  output_references: ReferenceLookup | None = None,
-                 slo_threshold_s: float = float("inf"), embedding_sample: int = 128) -> None:
+                 slo_threshold_s: float = float("inf"), embedding_sample: int = 128,
+                 unit_sample: float = 1.0) -> None:
+        self.units = UnitSighting(unit_sample)
         self.topics = topics
         self.embedding_sample = embedding_sample
         self.slo_threshold_s = slo_threshold_s
@@ -120,6 +123,8 @@ class MonitorStage:
             n=len(preds), histograms=histograms, latency=latency, segments=segments,
             outputs=self._output_histograms(win.model, preds), slo_good=slo_good,
             errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds),
+            unit_keys=self.units.first_seen(win.partition, win.model, win.variant,
+                                            (p.unit_id for p in preds)),
             **quality)
 
     def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:

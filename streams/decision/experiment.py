@@ -4,9 +4,12 @@ Every summary of an experiment's two variants adds its counts to the experiment'
 (:class:`~detectors.ab.experiment.ExperimentTest`, kept in the model's state): the outcome
 join's labelled predictions and label errors (the primary metric, an error rate: lower is
 better), the monitor's predictions that missed the latency SLO (``slow``) and that carried a
-model error (``model_error``), both guardrails, and the predictions per arm for the
-sample-ratio test (aligned in time across the arms,
-:mod:`streams.decision.aligned_counts`). No per-event work: a summary adds a few integers.
+model error (``model_error``), both guardrails, and the units per arm for the sample-ratio
+test (the units each summary saw first, less those already counted,
+:mod:`streams.unit_sighting`; aligned in time across the arms,
+:mod:`streams.decision.aligned_counts`). Units, not predictions: assignment is sticky per
+unit, so predictions per arm are overdispersed by heavy users and a healthy split would be
+flagged. No per-event work: a summary adds a few integers and a set update.
 
 When a window of the challenger closes, the experiment is judged once. Its decision goes to
 the model-updates topic as an :class:`~streams.events.ExperimentDecided` (``on_decision``),
@@ -94,8 +97,10 @@ class ExperimentJudge:
             arms[MODEL_ERROR].add(summary.n, summary.errors)
             if summary.slo_good is not None:
                 arms[SLOW].add(summary.n, summary.n - summary.slo_good)
-            state.experiment_counts.add(int(challenger), summary.n,
-                                        start=summary.window_start, end=summary.window_end)
+            # new units only (0 still tells the alignment that this arm reached window_end)
+            new = state.experiment_units.new_units(summary.unit_keys)
+            state.experiment_counts.add(int(challenger), new, start=summary.window_start,
+                                        end=summary.window_end)
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         spec = self.spec(win.model)
@@ -145,9 +150,8 @@ class ExperimentJudge:
         if "rolled_back" in evidence:
             return f"experiment guardrail: {evidence.get('reason')}"
         if evidence.get("test") == SRM_TEST:
-            return (f"sample ratio mismatch in experiment: {evidence.get('n_champion')} "
-                    f"champion / {evidence.get('n_challenger')} challenger predictions "
-                    f"(p {evidence.get('srm_p_value')}); the router is broken")
+            return (f"{evidence.get('reason')} (units champion/challenger; "
+                    f"p {evidence.get('srm_p_value')}): the router is broken")
         return (f"experiment {evidence.get('action')}: {evidence.get('metric')} challenger "
                 f"minus champion {evidence.get('estimate')} "
                 f"[{evidence.get('lower')}, {evidence.get('upper')}]; {evidence.get('reason')}")

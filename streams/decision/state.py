@@ -36,6 +36,7 @@ from streams.decision.experiment_config import (
 )
 from streams.decision_window import DecisionWindow, pack_rows, unpack_packed
 from streams.slo_tracker import SLO_KEY
+from streams.unit_sighting import UnitTally
 
 #: decision-state key prefix of a model's embedding reference (the rest is the model)
 REFERENCE_KEY = b"\x00embedding-reference\x00"
@@ -68,7 +69,8 @@ class ModelState:
         # request after a rollback took effect (since the champion's last look)
         self.experiment_final_at: float | None = None
         self.experiment_served_after = False
-        self.experiment_counts = AlignedCounts(2)  # predictions per arm, for the SRM test
+        self.experiment_counts = AlignedCounts(2)  # new units per arm, for the SRM test
+        self.experiment_units = UnitTally()  # units counted (not persisted: recounted)
 
     def concept_detector(self, variant: str) -> ErrorRateShift:
         det = self.concept.get(variant)
@@ -91,6 +93,7 @@ class ModelState:
             self.experiment_name, self.experiment_final = spec.name, None
             self.experiment_final_at, self.experiment_served_after = None, False
             self.experiment_counts = AlignedCounts(2)
+            self.experiment_units = UnitTally()
         return self.experiment
 
     def snapshot(self) -> dict[str, Any]:

@@ -81,6 +81,10 @@ class MonitorSettings(BaseSettings):
                             "(both arms) after which no difference is 'inconclusive'.")
     ab_srm_level: float = Field(0.001, gt=0, lt=1, description="Experiments: level of the "
                                 "sequential sample-ratio-mismatch test.")
+    ab_unit_sample: float = Field(1.0, gt=0, le=1, description="Experiments: share of the "
+                                  "units (by a hash of the unit id) the sample-ratio test "
+                                  "counts; lower it when an experiment's active units exceed "
+                                  "500,000 (the decision step's set of counted units).")
     ab_slow_margin: float = Field(0.01, ge=0, lt=1, description="Experiments: roll back a "
                                   "challenger whose share of predictions over the latency SLO "
                                   "threshold exceeds the champion's by more than this.")

@@ -107,3 +107,28 @@ def test_arms_without_variance_still_trip_a_guardrail() -> None:
     assert d.estimate == 1.0
     assert d.lower == pytest.approx(lower_bound_greater(1.0, v, tau2, 0.05), rel=1e-12)
     assert d.lower > 0.01
+
+
+def test_a_continuous_primary_from_partition_sums_matches_numpy() -> None:
+    """Revenue-like values per unit, summed per partition (count, sum, sum of squares)
+    and merged: the decision's estimate, interval and p-value are the closed form on
+    numpy's moments of the raw values."""
+    rng = np.random.default_rng(11)
+    t = ExperimentTest("revenue", primary_binary=False)
+    raw = {"A": rng.lognormal(0.0, 1.0, 4000), "B": rng.lognormal(0.1, 1.0, 4000)}
+    for arm, values in (("A", raw["A"]), ("B", raw["B"])):
+        summary = (t.champion if arm == "A" else t.challenger)["revenue"]
+        for part in np.array_split(values, 7):  # seven partitions' sums
+            summary.add(part.size, float(part.sum()), float(np.dot(part, part)))
+    t.srm.update([4000, 4000])
+    d = t.decide()
+    a, b = raw["A"], raw["B"]
+    estimate = b.mean() - a.mean()
+    v = a.var() / a.size + b.var() / b.size  # ddof 0, as the summaries' variance
+    tau2 = v * 8000 * (-2 * math.log(0.05) + math.log(1 - 2 * math.log(0.05))) / 5000
+    w = math.sqrt(2 * v * (v + tau2) / tau2 * math.log(math.sqrt((v + tau2) / v) / 0.05))
+    llr = 0.5 * math.log(v / (v + tau2)) + tau2 * estimate ** 2 / (2 * v * (v + tau2))
+    assert d.estimate == pytest.approx(estimate, rel=1e-9)
+    assert (d.lower, d.upper) == pytest.approx((estimate - w, estimate + w), rel=1e-9)
+    assert d.p_value == pytest.approx(min(1.0, math.exp(-llr)), rel=1e-9)
+    assert d.action == ("promote" if math.exp(-llr) <= 0.05 else "continue")

@@ -1,6 +1,6 @@
 """Experiments in the decision step: arms from summaries, decisions as events, one page.
 
-Summaries of the monitor (predictions, SLO-good counts, model errors) and of the outcome
+Summaries of the monitor (predictions, SLO-good counts, model errors, new units) and of the outcome
 join (labelled, label errors) are built directly from seeded binomials, encoded with the
 real codec and fed to a real :class:`DecisionStage`; the clock is manual.
 """
@@ -51,6 +51,7 @@ class Feed:
 
     def __init__(self, stage: DecisionStage, seed: int) -> None:
         self.stage, self.rng, self.offset = stage, np.random.default_rng(seed), 0
+        self.units = 0
         self.outputs: list[Output] = []
 
     def round(self, clock: Clock, n: dict[str, int], slow: dict[str, float],
@@ -63,6 +64,8 @@ class Feed:
             monitor = _summary(variant, self.offset, clock.t + 0.5, n=k,
                                slo_good=k - int(self.rng.binomial(k, slow[variant])),
                                errors=0)
+            monitor.unit_keys = list(range(self.units, self.units + k))  # a unit each
+            self.units += k
             join = _summary(variant, self.offset + 1, clock.t + 0.5, n=0, labelled=k,
                             label_errors=int(self.rng.binomial(k, label_error[variant])))
             for s in (monitor, join):
