@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrain import performance_reference
 from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from retrain.synthetic import FEATURES, FeatureGenerator
 
@@ -125,6 +126,10 @@ def train_classifier(
     # the model's own scores on its training rows: the reference of prediction drift
     ReferenceProfile.from_features(model, version, OUTPUTS, _scores(net, train.features)[:, None]
                                    ).save(out_dir / OUTPUT_REFERENCE)
+    # calibration and accuracy on the holdout: what estimates accuracy before labels come
+    performance_reference.PerformanceReference.from_holdout(
+        model, version, _scores(net, holdout.features), holdout.labels,
+    ).save(out_dir / performance_reference.FILE_NAME)
     return TrainedModel(model, version, model_path, reference_path, accuracy, n, epochs, train_s)
 
 
