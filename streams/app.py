@@ -183,7 +183,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
             summary_interval_s=cfg.monitor.summary_interval_s,
             max_record_bytes=kafka.max_record_bytes, output_references=catalog.output_reference,
             slo_threshold_s=cfg.monitor.slo_threshold_s,
-            embedding_sample=cfg.monitor.embedding_sample)
+            embedding_sample=cfg.monitor.embedding_sample,
+            performance_references=catalog.performance_reference)
         loops["monitor"] = TransactionalLoop(
             name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
             metrics=metrics, max_records=2000, progress=readiness.loop("monitor")).run
@@ -215,6 +216,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog, metrics: Op
                                max_record_bytes=kafka.max_record_bytes,
                                output_references=catalog.output_reference,
                                embedding_references=catalog.embedding_reference,
+                               performance_references=catalog.performance_reference,
                                on_budget=lambda model, variant, slo, left:
                                metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 

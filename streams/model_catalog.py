@@ -6,8 +6,8 @@ unbound variants serve the latest). Loaded predictors are shared by (model, vers
 two variants on one version hold one copy. A model update re-resolves that model's
 variants: one bound to an alias (``latest``) moves to the version the alias names now, one
 bound to a version name stays, and versions no variant serves any more are dropped.
-References (the input, output and embedding profiles the monitors compare against) are
-the latest version's.
+References (the input, output and embedding profiles the monitors compare against, and
+the calibration that estimates accuracy before labels) are the latest version's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from detectors.embedding_drift import project
 from inference.predictor import Predictor
 from inference.registry import ModelStore
 from inference.version_binding import VersionBinding
-from retrain import embedding_reference
+from retrain import embedding_reference, performance_reference
 from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.errors import ConfigError
 
@@ -57,6 +58,7 @@ class ModelCatalog:
         self.reference = lru_cache(maxsize=256)(self._load_reference)
         self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
         self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
+        self.performance_reference = lru_cache(maxsize=256)(self._load_performance_reference)
 
     def check_binding(self, variants: Iterable[str]) -> None:
         """Raise ConfigError, naming the setting, on a binding that cannot be served.
@@ -135,12 +137,20 @@ class ModelCatalog:
         self.reference.cache_clear()
         self.output_reference.cache_clear()
         self.embedding_reference.cache_clear()
+        self.performance_reference.cache_clear()
 
     def _load_reference(self, model: str) -> ReferenceProfile | None:
         return self._profile(model, "reference.json")
 
     def _load_output_reference(self, model: str) -> ReferenceProfile | None:
         return self._profile(model, OUTPUT_REFERENCE)
+
+    def _load_performance_reference(
+            self, model: str) -> performance_reference.PerformanceReference | None:
+        """The latest version's calibration and reference accuracy (None without one: a
+        model trained before they were saved, or an outside model that gives none)."""
+        path = self._folder(model) / performance_reference.FILE_NAME
+        return performance_reference.PerformanceReference.load(path) if path.exists() else None
 
     def _load_embedding_reference(self, model: str) -> np.ndarray | None:
         """The model's reference file's embeddings, projected as the monitors project."""
@@ -150,8 +160,11 @@ class ModelCatalog:
     def _profile(self, model: str, name: str) -> ReferenceProfile | None:
         """A served model's profile is its latest version's; an outside model (one with no
         version) may give one at ``<model_dir>/<model>/<name>``."""
-        version = self.store.latest(model)
-        folder = self.store.root / model if version is None else self.store.path_for(
-            model, version)
-        path = folder / name
+        path = self._folder(model) / name
         return ReferenceProfile.load(path) if path.exists() else None
+
+    def _folder(self, model: str) -> Path:
+        """The latest version's folder (the model's own for an outside model)."""
+        version = self.store.latest(model)
+        return self.store.root / model if version is None else self.store.path_for(
+            model, version)

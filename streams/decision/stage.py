@@ -33,6 +33,7 @@ from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
+from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
 from streams.decision.prediction_drift import PredictionDrift
 from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
@@ -53,7 +54,8 @@ class DecisionStage:
                  max_record_bytes: int, clock: Callable[[], float] = time.time,
                  output_references: ReferenceLookup | None = None,
                  embedding_references: Callable[[str], np.ndarray | None] | None = None,
-                 on_budget: BudgetCallback | None = None) -> None:
+                 on_budget: BudgetCallback | None = None,
+                 performance_references: PerformanceLookup | None = None) -> None:
         self.topics = topics
         self.config = config
         self.clock = clock
@@ -69,7 +71,7 @@ class DecisionStage:
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
-            LatencyQuantile(config)]
+            LatencyQuantile(config), PerformanceEstimate(performance_references, config)]
 
     # -- stage protocol ----------------------------------------------------------------
     def add(self, records: Sequence[RawRecord]) -> None:
@@ -198,7 +200,7 @@ class DecisionStage:
                     hysteresis=not judge.detector.startswith("slo_"))
                 if alert is not None:
                     self._emit(self.topics.alerts, alert.fingerprint, encode(alert))
-                if judge.detector == FeatureDrift.detector:
+                if judge.detector in (FeatureDrift.detector, PerformanceEstimate.detector):
                     self._consider_retrain(state, win, verdict, now)
 
     def _consider_retrain(self, state: ModelState, win: DecisionWindow, verdict: Verdict,
