@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab kafka-start kafka-stop clean
+.PHONY: venv demo test unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-cbpe kafka-start kafka-stop clean
 
 venv: $(STAMP)
 
@@ -70,6 +70,15 @@ bench-ab: venv
 	@test -x $(AB_VENV)/bin/python || $(PY) -m venv $(AB_VENV)
 	$(AB_VENV)/bin/pip install -q gbstats==0.8.0
 	$(PYTHON) -m bench.ab --reps 10000 --peer-python $(AB_VENV)/bin/python
+
+# accuracy estimated before labels beside NannyML's CBPE; nannyml 0.13.1 fails to import
+# under pandas 3 and without statsmodels (which its plots import), so it lives in a venv of
+# its own
+CBPE_VENV ?= $(CACHE)/venv-nannyml
+bench-cbpe: venv
+	@test -x $(CBPE_VENV)/bin/python || $(PY) -m venv $(CBPE_VENV)
+	$(CBPE_VENV)/bin/pip install -q nannyml==0.13.1 pandas==2.3.3 statsmodels==0.14.5
+	$(PYTHON) -m bench.cbpe --seeds 20 --peer-python $(CBPE_VENV)/bin/python
 
 kafka-start:
 	bash deploy/kafka/kafka.sh start

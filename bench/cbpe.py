@@ -81,7 +81,9 @@ def _peer(peer_python: str, streams: list[dict[str, np.ndarray]], chunk: int) ->
     with tempfile.NamedTemporaryFile(suffix=".npz") as f:
         np.savez(f.name, chunk=chunk, seeds=len(streams), **arrays)
         done = subprocess.run([peer_python, str(Path(__file__).with_name("cbpe_peer.py")),
-                               f.name], capture_output=True, text=True, check=True)
+                               f.name], capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the NannyML peer failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
 
 
