@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.quantize import HOLDOUT_FILE
 from retrain import performance_reference
 from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from retrain.synthetic import FEATURES, FeatureGenerator
@@ -126,6 +127,8 @@ def train_classifier(
     # the model's own scores on its training rows: the reference of prediction drift
     ReferenceProfile.from_features(model, version, OUTPUTS, _scores(net, train.features)[:, None]
                                    ).save(out_dir / OUTPUT_REFERENCE)
+    # the labelled holdout, which a reduced serving precision is checked against
+    np.savez(out_dir / HOLDOUT_FILE, features=holdout.features, labels=holdout.labels)
     # calibration and accuracy on the holdout: what estimates accuracy before labels come
     performance_reference.PerformanceReference.from_holdout(
         model, version, _scores(net, holdout.features), holdout.labels,

@@ -124,7 +124,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
         consumer_auto_offset_reset="earliest", stream_wait_empty=False)
     catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device,
-                           cfg.inference.binding)
+                           cfg.inference.binding, cfg.inference.precision,
+                           cfg.inference.precision_tolerance)
     if "inference" in cfg.roles:
         catalog.check_binding(cfg.inference.split)
         catalog.warm_up(cfg.inference.split)

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from inference.version_binding import VersionBinding
 from retrain import embedding_reference, performance_reference
 from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.errors import ConfigError
+
+if TYPE_CHECKING:
+    from inference.quantize import Precision
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +50,17 @@ class ModelCatalog:
         The torch device to serve on (None: cuda if present, else cpu).
     binding
         The version reference of each (model, variant).
+    precision, tolerance
+        The serving precision, and the most holdout accuracy a reduced one may lose
+        (:func:`inference.quantize.reduce_precision`); a version refused serves at full.
     """
 
     def __init__(self, store: ModelStore, device: str | None,
-                 binding: VersionBinding | None = None) -> None:
+                 binding: VersionBinding | None = None, precision: Precision = "full",
+                 tolerance: float = 0.01) -> None:
         self.store = store
+        self.precision: Precision = precision
+        self.tolerance = tolerance
         self.device = device
         self.binding = binding if binding is not None else VersionBinding()
         self._serving: dict[tuple[str, str], str] = {}  # (model, variant) -> version
@@ -116,9 +126,31 @@ class ModelCatalog:
             self._serving[(model, variant)] = version
         key = (model, version)
         if key not in self._loaded:
-            self._loaded[key] = self.store.load_predictor(model, version, device=self.device)
+            self._loaded[key] = self._at_precision(
+                self.store.load_predictor(model, version, device=self.device))
             log.info("serving %r", self._loaded[key])
         return self._loaded[key]
+
+    def _at_precision(self, predictor: Predictor) -> Predictor:
+        """``predictor`` at the configured precision, if its holdout check passes."""
+        # imported here: torch loads only in workers that serve models
+        from inference.quantize import PrecisionRefused, load_holdout, reduce_precision
+        from inference.torch_predictor import TorchPredictor
+
+        if self.precision == "full" or not isinstance(predictor, TorchPredictor):
+            return predictor
+        try:
+            features, labels = load_holdout(self.store.path_for(predictor.model,
+                                                                predictor.version))
+            reduced, check = reduce_precision(predictor, self.precision, features, labels,
+                                              self.tolerance)
+        except (FileNotFoundError, PrecisionRefused) as exc:
+            log.error("%s; serving %s %s at full precision", exc, predictor.model,
+                      predictor.version)
+            return predictor
+        log.info("%s %s at %s: holdout accuracy %.4f (full %.4f)", predictor.model,
+                 predictor.version, self.precision, check.accuracy, check.full_accuracy)
+        return reduced
 
     def serving(self, model: str) -> dict[str, str]:
         """The version each variant of ``model`` met so far is served."""
