@@ -136,13 +136,18 @@ def test_a_drop_in_the_estimate_opens_a_ticket_and_asks_for_one_retrain(
     assert retrain.evidence["estimated_accuracy"] == pytest.approx(statistics[1], abs=1e-6)
 
 
+def _join(labelled: int, errors: int) -> MonitorSummary:
+    """A summary of the outcome join: labels that arrived, none of them predictions."""
+    return MonitorSummary(model="churn", variant="A", partition=0, first_offset=0,
+                          last_offset=0, window_start=0.0, window_end=0.0, n=0, histograms={},
+                          latency={}, labelled=labelled, label_errors=errors)
+
+
 def test_labels_that_arrive_set_the_realised_accuracy_beside_the_estimate(
         reference: PerformanceReference) -> None:
     clock = Clock()
     stage = _stage(reference, clock)
-    join = MonitorSummary(model="churn", variant="A", partition=0, first_offset=0,
-                          last_offset=0, window_start=0.0, window_end=0.0, n=0, histograms={},
-                          latency={}, labelled=120, label_errors=30)
+    join = _join(labelled=120, errors=30)
     scores = np.random.default_rng(6).random(WINDOW)
     out = _feed(stage, [encode(join), *_summaries(reference, scores, 0)], clock)
     (report,) = _estimate_reports(out)
@@ -163,9 +168,7 @@ def test_estimate_rows_land_in_clickhouse_once(reference: PerformanceReference,
                                                tmp_path: Path) -> None:
     clock = Clock()
     stage = _stage(reference, clock)
-    join = MonitorSummary(model="churn", variant="A", partition=0, first_offset=0,
-                          last_offset=0, window_start=0.0, window_end=0.0, n=0, histograms={},
-                          latency={}, labelled=10, label_errors=4)
+    join = _join(labelled=10, errors=4)
     first = _feed(stage, _summaries(reference, np.full(WINDOW, 0.9), 0), clock)
     second = _feed(stage, [encode(join), *_summaries(reference, np.full(WINDOW, 0.55), WINDOW)],
                    clock)
