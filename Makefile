@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab \
+.PHONY: venv demo test test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-cbpe \
 	bench-ops bench-micro-batching bench-detection-latency bench-scale-out bench-soak \
 	kafka-start kafka-stop clean
 
@@ -102,6 +102,15 @@ bench-scale-out: venv
 bench-soak: venv
 	$(OPS) bench.soak --minutes 10 --rate 500
 bench-ops: bench-micro-batching bench-detection-latency bench-scale-out bench-soak
+
+# accuracy estimated before labels beside NannyML's CBPE; nannyml 0.13.1 fails to import
+# under pandas 3 and without statsmodels (which its plots import), so it lives in a venv of
+# its own
+CBPE_VENV ?= $(CACHE)/venv-nannyml
+bench-cbpe: venv
+	@test -x $(CBPE_VENV)/bin/python || $(PY) -m venv $(CBPE_VENV)
+	$(CBPE_VENV)/bin/pip install -q nannyml==0.13.1 pandas==2.3.3 statsmodels==0.14.5
+	$(PYTHON) -m bench.cbpe --seeds 20 --peer-python $(CBPE_VENV)/bin/python
 
 kafka-start:
 	bash deploy/kafka/kafka.sh start

@@ -131,6 +131,10 @@ class TorchPredictor:
         self._cuda = self._torch_device.type == "cuda"
         self._timer = timer
         self.module = module.to(self._torch_device).eval()
+        #: "full", or the reduced precision :mod:`inference.quantize` converted it to
+        self.precision = "full"
+        # a half-precision network takes half inputs (an int8 one keeps float32 buffers)
+        self._dtype = self.module.mean.dtype
 
     @classmethod
     def load(cls, path: Path, device: str | None = None, *, warmup: bool = True) -> TorchPredictor:
@@ -168,8 +172,8 @@ class TorchPredictor:
             torch.cuda.synchronize(self._torch_device)
         start = self._timer()
         with torch.inference_mode():
-            batch = batch.to(self._torch_device, non_blocking=self._cuda)
-            probs = torch.softmax(self.module(batch), dim=1)
+            batch = batch.to(self._torch_device, dtype=self._dtype, non_blocking=self._cuda)
+            probs = torch.softmax(self.module(batch).float(), dim=1)
             if self._cuda:
                 torch.cuda.synchronize(self._torch_device)
             out = probs.cpu().numpy()
@@ -179,5 +183,5 @@ class TorchPredictor:
     def __repr__(self) -> str:
         return (
             f"TorchPredictor(model={self.model!r}, version={self.version!r}, "
-            f"device={self.device!r})"
+            f"device={self.device!r}, precision={self.precision!r})"
         )

@@ -133,7 +133,10 @@ def fine_tune(
     }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path, reference_path = save_model(out_dir, net, metadata, train.features)
+    # the newest rows, held out from the weights: the version's calibration (its accuracy
+    # estimate before labels) and the holdout a reduced precision is checked against
+    model_path, reference_path = save_model(out_dir, net, metadata, train.features,
+                                            (val.features, val.labels))
     _, accuracy = _evaluate(net, val, torch.device("cpu"))
     return TrainedModel(
         meta["model"], version, model_path, reference_path, accuracy, len(train), epochs_run,

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.quantize import HOLDOUT_FILE
+from retrain import performance_reference
 from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from retrain.synthetic import FEATURES, FeatureGenerator
 
@@ -133,16 +135,19 @@ def train_classifier(
     train_s = time.perf_counter() - start
     accuracy = _accuracy(net, holdout.features, holdout.labels)
 
-    model_path, reference_path = save_model(out_dir, net, metadata, train.features)
+    model_path, reference_path = save_model(out_dir, net, metadata, train.features,
+                                            (holdout.features, holdout.labels))
     return TrainedModel(model, version, model_path, reference_path, accuracy, n, epochs, train_s,
                         best_epoch=epochs)
 
 
 def save_model(
-    out_dir: Path, net: StandardisedMLP, metadata: dict, features: np.ndarray
+    out_dir: Path, net: StandardisedMLP, metadata: dict, features: np.ndarray,
+    holdout: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``model.pt`` and the reference profiles of ``features`` and of the model's
-    scores on them into ``out_dir``; returns the paths of ``model.pt`` and
+    scores on them into ``out_dir``; with a labelled ``holdout`` (features, labels), also
+    the holdout and the model's calibration on it. Returns the paths of ``model.pt`` and
     ``reference.json``."""
     model, version = metadata["model"], metadata["version"]
     model_path, reference_path = out_dir / "model.pt", out_dir / "reference.json"
@@ -152,6 +157,13 @@ def save_model(
     # the model's own scores on its training rows: the reference of prediction drift
     ReferenceProfile.from_features(model, version, OUTPUTS, _scores(net, features)[:, None]
                                    ).save(out_dir / OUTPUT_REFERENCE)
+    if holdout is not None:
+        # the labelled holdout, which a reduced serving precision is checked against
+        np.savez(out_dir / HOLDOUT_FILE, features=holdout[0], labels=holdout[1])
+        # calibration and accuracy on the holdout: what estimates accuracy before labels
+        performance_reference.PerformanceReference.from_holdout(
+            model, version, _scores(net, holdout[0]), holdout[1],
+        ).save(out_dir / performance_reference.FILE_NAME)
     return model_path, reference_path
 
 

@@ -130,7 +130,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
         broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
         consumer_auto_offset_reset="earliest", stream_wait_empty=False)
     catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device,
-                           cfg.inference.binding)
+                           cfg.inference.binding, cfg.inference.precision,
+                           cfg.inference.precision_tolerance)
     if "inference" in cfg.roles:
         catalog.check_binding(cfg.inference.split)
         catalog.warm_up(cfg.inference.split)
@@ -207,7 +208,8 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
             max_record_bytes=kafka.max_record_bytes, output_references=catalog.output_reference,
             slo_threshold_s=cfg.monitor.slo_threshold_s,
             embedding_sample=cfg.monitor.embedding_sample,
-            unit_sample=cfg.monitor.ab_unit_sample)
+            unit_sample=cfg.monitor.ab_unit_sample,
+            performance_references=catalog.performance_reference)
         loops["monitor"] = TransactionalLoop(
             name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
             metrics=metrics, max_records=2000, progress=readiness.loop("monitor")).run
@@ -243,6 +245,7 @@ def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
                                output_references=catalog.output_reference,
                                embedding_references=catalog.embedding_reference,
                                started=catalog.started_experiment,
+                               performance_references=catalog.performance_reference,
                                on_budget=lambda model, variant, slo, left:
                                metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 

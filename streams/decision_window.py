@@ -48,6 +48,9 @@ class DecisionWindow:
     nonfinite: dict[str, int] = field(default_factory=dict)
     out_of_range: dict[str, int] = field(default_factory=dict)
     unknown: dict[str, int] = field(default_factory=dict)
+    estimated: int = 0
+    confidence_sum: float = 0.0
+    confidence_var: float = 0.0
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -70,6 +73,9 @@ class DecisionWindow:
         if summary.embedding_dim:
             self._merge_embeddings(summary)
         self.checked += summary.checked
+        self.estimated += summary.estimated
+        self.confidence_sum += summary.confidence_sum
+        self.confidence_var += summary.confidence_var
         for mine, theirs in ((self.missing, summary.missing),
                              (self.nonfinite, summary.nonfinite),
                              (self.out_of_range, summary.out_of_range),
@@ -108,6 +114,8 @@ class DecisionWindow:
             "embeddings": pack_rows(self.embeddings),
             "checked": self.checked, "missing": self.missing, "nonfinite": self.nonfinite,
             "out_of_range": self.out_of_range, "unknown": self.unknown,
+            "estimated": self.estimated, "confidence_sum": self.confidence_sum,
+            "confidence_var": self.confidence_var,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -135,6 +143,9 @@ class DecisionWindow:
             nonfinite=dict(snap.get("nonfinite", {})),
             out_of_range=dict(snap.get("out_of_range", {})),
             unknown=dict(snap.get("unknown", {})),
+            estimated=snap.get("estimated", 0),
+            confidence_sum=float(snap.get("confidence_sum", 0.0)),
+            confidence_var=float(snap.get("confidence_var", 0.0)),
         )
 
 

@@ -309,6 +309,9 @@ class MonitorSummary(Event, kw_only=True):
     value (``nonfinite``) or a value outside the reference's range (``out_of_range``), and
     per feature name the reference does not know, how many carried it (``unknown``, the
     most frequent names only); features with no count are left out.
+    Accuracy estimation: of the ``estimated`` predictions (those of a model with a
+    performance reference), the sum of each one's calibrated chance of being right
+    (``confidence_sum``) and of its variance ``c (1 - c)`` (``confidence_var``).
     The decision step merges these.
     """
 
@@ -339,3 +342,6 @@ class MonitorSummary(Event, kw_only=True):
     nonfinite: dict[str, int] = {}
     out_of_range: dict[str, int] = {}
     unknown: dict[str, int] = {}
+    estimated: int = 0
+    confidence_sum: float = 0.0
+    confidence_var: float = 0.0

@@ -9,8 +9,9 @@ version the alias names now, one bound to a version name stays. The new version 
 before anything is switched to it: an artifact that is missing, corrupt or does not fit
 leaves the variant on the version it served (:class:`LoadFailure`, for an alert), and the
 version a variant leaves stays loaded, ready for a rollback; older ones are dropped.
-References (the input, output and embedding profiles the monitors compare against) are
-those of the version unbound variants serve.
+References (the input, output and embedding profiles the monitors compare against, and
+the calibration that estimates accuracy before labels) are those of the version unbound
+variants serve.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,10 +30,13 @@ from detectors.embedding_drift import project
 from inference.predictor import Predictor
 from inference.registry import ModelStore
 from inference.version_binding import LATEST, VersionBinding
-from retrain import embedding_reference
+from retrain import embedding_reference, performance_reference
 from retrain.reference import OUTPUT_REFERENCE, ReferenceProfile
 from streams.decision.experiment_config import ExperimentSpec, from_plain
 from streams.errors import ConfigError
+
+if TYPE_CHECKING:
+    from inference.quantize import Precision
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +75,17 @@ class ModelCatalog:
         The torch device to serve on (None: cuda if present, else cpu).
     binding
         The version reference of each (model, variant).
+    precision, tolerance
+        The serving precision, and the most holdout accuracy a reduced one may lose
+        (:func:`inference.quantize.reduce_precision`); a version refused serves at full.
     """
 
     def __init__(self, store: ModelStore, device: str | None,
-                 binding: VersionBinding | None = None) -> None:
+                 binding: VersionBinding | None = None, precision: Precision = "full",
+                 tolerance: float = 0.01) -> None:
         self.store = store
+        self.precision: Precision = precision
+        self.tolerance = tolerance
         self.device = device
         self.binding = binding if binding is not None else VersionBinding()
         self._serving: dict[tuple[str, str], str] = {}  # (model, variant) -> version
@@ -82,6 +94,7 @@ class ModelCatalog:
         self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
         self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
         self._started: dict[str, tuple[float, ExperimentSpec | None]] = {}
+        self.performance_reference = lru_cache(maxsize=256)(self._load_performance_reference)
 
     def check_binding(self, variants: Iterable[str]) -> None:
         """Raise ConfigError, naming the setting, on a binding that cannot be served.
@@ -145,6 +158,27 @@ class ModelCatalog:
             self._serving[(model, variant)] = version
         return self._load(model, version)
 
+    def _at_precision(self, predictor: Predictor) -> Predictor:
+        """``predictor`` at the configured precision, if its holdout check passes."""
+        # imported here: torch loads only in workers that serve models
+        from inference.quantize import PrecisionRefused, load_holdout, reduce_precision
+        from inference.torch_predictor import TorchPredictor
+
+        if self.precision == "full" or not isinstance(predictor, TorchPredictor):
+            return predictor
+        try:
+            features, labels = load_holdout(self.store.path_for(predictor.model,
+                                                                predictor.version))
+            reduced, check = reduce_precision(predictor, self.precision, features, labels,
+                                              self.tolerance)
+        except (FileNotFoundError, PrecisionRefused) as exc:
+            log.error("%s; serving %s %s at full precision", exc, predictor.model,
+                      predictor.version)
+            return predictor
+        log.info("%s %s at %s: holdout accuracy %.4f (full %.4f)", predictor.model,
+                 predictor.version, self.precision, check.accuracy, check.full_accuracy)
+        return reduced
+
     def serving(self, model: str) -> dict[str, str]:
         """The version each variant of ``model`` met so far is served."""
         return {v: ver for (m, v), ver in self._serving.items() if m == model}
@@ -202,6 +236,7 @@ class ModelCatalog:
         self.reference.cache_clear()
         self.output_reference.cache_clear()
         self.embedding_reference.cache_clear()
+        self.performance_reference.cache_clear()
         return failures
 
     def loaded(self, model: str) -> list[str]:
@@ -219,7 +254,8 @@ class ModelCatalog:
     def _load(self, model: str, version: str) -> Predictor:
         key = (model, version)
         if key not in self._loaded:
-            self._loaded[key] = self.store.load_predictor(model, version, device=self.device)
+            self._loaded[key] = self._at_precision(
+                self.store.load_predictor(model, version, device=self.device))
             log.info("serving %r", self._loaded[key])
         return self._loaded[key]
 
@@ -229,6 +265,13 @@ class ModelCatalog:
     def _load_output_reference(self, model: str) -> ReferenceProfile | None:
         return self._profile(model, OUTPUT_REFERENCE)
 
+    def _load_performance_reference(
+            self, model: str) -> performance_reference.PerformanceReference | None:
+        """The latest version's calibration and reference accuracy (None without one: a
+        model trained before they were saved, or an outside model that gives none)."""
+        path = self._folder(model) / performance_reference.FILE_NAME
+        return performance_reference.PerformanceReference.load(path) if path.exists() else None
+
     def _load_embedding_reference(self, model: str) -> np.ndarray | None:
         """The model's reference file's embeddings, projected as the monitors project."""
         path = self.store.root / model / embedding_reference.FILE_NAME
@@ -237,9 +280,13 @@ class ModelCatalog:
     def _profile(self, model: str, name: str) -> ReferenceProfile | None:
         """A served model's profile is that of the version unbound variants serve; an
         outside model (one with no version) may give one at ``<model_dir>/<model>/<name>``."""
+        path = self._folder(model) / name
+        return ReferenceProfile.load(path) if path.exists() else None
+
+    def _folder(self, model: str) -> Path:
+        """The folder of the version unbound variants serve (the model's own for an
+        outside model)."""
         version = self.store.resolve(model, self.ref(model, "")) if self.store.latest(
             model) is not None else None
-        folder = self.store.root / model if version is None else self.store.path_for(
+        return self.store.root / model if version is None else self.store.path_for(
             model, version)
-        path = folder / name
-        return ReferenceProfile.load(path) if path.exists() else None

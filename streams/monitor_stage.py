@@ -19,6 +19,7 @@ import numpy as np
 
 from detectors.embedding_drift import bottom_k_index, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
+from retrain.performance_reference import PerformanceReference
 from retrain.reference import ReferenceProfile
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.events import MonitorSummary, Prediction
@@ -27,6 +28,7 @@ from streams.topics import Topics
 from streams.unit_sighting import UnitSighting
 
 ReferenceLookup = Callable[[str], "ReferenceProfile | None"]
+PerformanceLookup = Callable[[str], "PerformanceReference | None"]
 LATENCY_PARTS = ("queue", "inference", "total")
 #: most unknown feature names a summary counts (the most frequent): a producer sending
 #: ever new names cannot grow a summary without bound
@@ -53,9 +55,11 @@ class MonitorStage:
                  clock: Callable[[], float] = time.time,
                  output_references: ReferenceLookup | None = None,
                  slo_threshold_s: float = float("inf"), embedding_sample: int = 128,
-                 unit_sample: float = 1.0) -> None:
+                 unit_sample: float = 1.0,
+                 performance_references: PerformanceLookup | None = None) -> None:
         self.units = UnitSighting(unit_sample)
         self.topics = topics
+        self.performance_references = performance_references
         self.embedding_sample = embedding_sample
         self.slo_threshold_s = slo_threshold_s
         self.references = references
@@ -125,7 +129,7 @@ class MonitorStage:
             errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds),
             unit_keys=self.units.first_seen(win.partition, win.model, win.variant,
                                             (p.unit_id for p in preds)),
-            **quality)
+            **quality, **self._confidence(win.model, preds))
 
     def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:
         """A bottom-k sample of the input embeddings, projected (MonitorSummary fields)."""
@@ -168,6 +172,23 @@ class MonitorStage:
             mask = np.fromiter((label in row for row in labels), dtype=bool, count=len(rows))
             segments[label] = _bincounts(ref, idx[mask])
         return histograms, segments, quality
+
+    def _confidence(self, model: str, preds: list[Prediction]) -> dict[str, Any]:
+        """The sums the accuracy estimate merges (MonitorSummary fields): per answered
+        prediction, its calibrated chance of being right and that chance's variance."""
+        ref = self.performance_references(model) if self.performance_references else None
+        ok = [p for p in preds if p.error is None]
+        if ref is None or not ok:
+            return {}
+        # a multiclass model's probabilities; a binary one's score is P(class 1)
+        k = Counter(len(p.output.probabilities) for p in ok).most_common(1)[0][0]
+        probs = np.array([p.output.probabilities for p in ok if len(p.output.probabilities) == k]
+                         ) if k > 2 else np.array([p.output.score for p in ok])
+        probs = probs[np.isfinite(probs).all(axis=1)] if probs.ndim == 2 else \
+            probs[np.isfinite(probs)]
+        c = ref.chances(np.clip(probs, 0.0, 1.0))
+        return {"estimated": int(c.size), "confidence_sum": float(c.sum()),
+                "confidence_var": float(np.dot(c, 1.0 - c))}
 
     def _output_histograms(self, model: str, preds: list[Prediction]) -> dict[str, list[int]]:
         ref = self.output_references(model) if self.output_references else None

@@ -35,6 +35,8 @@ class DecisionConfig:
     concept_baseline_labelled: int = 1000
     concept_alpha: float = 0.001
     concept_min_increase: float = 0.05
+    estimate_max_drop: float = 0.05
+    estimate_z: float = 3.0
     embedding_sample: int = 128
     embedding_reference: int = 512
     embedding_permutations: int = 400

@@ -35,6 +35,7 @@ from streams.decision.experiment_config import StartedLookup, no_started
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
+from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
 from streams.decision.prediction_drift import PredictionDrift
 from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
@@ -56,7 +57,8 @@ class DecisionStage:
                  output_references: ReferenceLookup | None = None,
                  embedding_references: Callable[[str], np.ndarray | None] | None = None,
                  on_budget: BudgetCallback | None = None,
-                 started: StartedLookup = no_started) -> None:
+                 started: StartedLookup = no_started,
+                 performance_references: PerformanceLookup | None = None) -> None:
         self.topics = topics
         self.started = started
         self.config = config
@@ -73,7 +75,7 @@ class DecisionStage:
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
-            LatencyQuantile(config)]
+            LatencyQuantile(config), PerformanceEstimate(performance_references, config)]
         self.experiments = ExperimentJudge(config, lambda ev: self._emit(
             self.topics.model_updates, ev.model, encode(ev)), started)
         self.judges.append(self.experiments)
@@ -209,7 +211,7 @@ class DecisionStage:
                     hysteresis=not judge.detector.startswith(("slo_", "experiment")))
                 if alert is not None:
                     self._emit(self.topics.alerts, alert.fingerprint, encode(alert))
-                if judge.detector == FeatureDrift.detector:
+                if judge.detector in (FeatureDrift.detector, PerformanceEstimate.detector):
                     self._consider_retrain(state, win, verdict, now)
 
     def _consider_retrain(self, state: ModelState, win: DecisionWindow, verdict: Verdict,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (
     Field,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +37,25 @@ class InferenceSettings(BaseSettings):
         "", description="Model version served per variant, 'MODEL:VARIANT=VERSION' "
         "comma-separated, e.g. 'churn:A=v1,churn:B=v2'; VERSION is a published version or "
         "'latest'. An unbound variant serves the latest version.")
+
+    precision: Literal["full", "int8", "half"] = Field(
+        "full", description="Serving precision: 'full' (float32), 'int8' (dynamic "
+        "quantisation of the Linear layers, CPU only) or 'half' (float16, CUDA only). A "
+        "reduced one serves only if its accuracy on the model's holdout stays within "
+        "precision_tolerance of full precision.")
+    precision_tolerance: float = Field(
+        0.01, ge=0, le=1, description="Most holdout accuracy a reduced precision may lose.")
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_runs_here(cls, value: str, info: ValidationInfo) -> str:
+        if value == "full":
+            return value
+        from inference.quantize import require_device
+        from inference.torch_predictor import select_device
+
+        require_device(value, select_device(info.data.get("device")))
+        return value
 
     @field_validator("variants")
     @classmethod

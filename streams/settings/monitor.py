@@ -47,6 +47,11 @@ class MonitorSettings(BaseSettings):
                                  "error-rate rise over the baseline.")
     concept_min_increase: float = Field(0.05, ge=0, le=1, description="Smallest rise of the "
                                         "error rate (absolute) that counts as concept drift.")
+    estimate_max_drop: float = Field(0.05, ge=0, le=1, description="Drop of a window's "
+                                     "accuracy estimate (CBPE, before labels) below the "
+                                     "reference accuracy that counts as degraded.")
+    estimate_z: float = Field(3.0, gt=0, description="Half-width of the accuracy estimate's "
+                              "band, in standard errors of the realised accuracy.")
     embedding_sample: int = Field(128, ge=16, le=1024, description="Input embeddings kept "
                                   "per window (a bottom-k sample by request-id hash) and in "
                                   "a model's embedding reference.")

@@ -32,6 +32,7 @@ from detectors.burn_rate import BurnRateMonitor, LatencySLO
 from detectors.consumer_lag import ConsumerLag
 from detectors.dead_letter_rate import DeadLetterRate
 from detectors.error_rate import ErrorRateShift
+from detectors.performance_estimate import AccuracyEstimate
 from detectors.quantile_sketch import QuantileSketch
 from detectors.state import Stateful
 from detectors.sustained import SustainedCondition
@@ -214,6 +215,16 @@ def _aligned_step(counts: AlignedCounts, rng: np.random.Generator, i: int) -> An
     return counts.release() if i % 5 == 0 else None
 
 
+def _estimate_step(est: AccuracyEstimate, rng: np.random.Generator, i: int) -> Any:
+    if i % 100 == 0:  # a window closes and the next begins
+        est.reset()
+    low = 0.6 if (i // 1000) % 2 else 0.8
+    est.update_many(rng.uniform(low, 1.0, int(rng.integers(1, 20))))
+    if i % 7 == 0:
+        est.add_labels(int(rng.integers(0, 4)), 3)
+    return est.n, round(est.estimate, 12), est.realised, est.degraded
+
+
 def _change_detector(cls: type[Detector]) -> Case:
     binary = getattr(cls, "input_kind", "real") == "binary"
 
@@ -255,6 +266,8 @@ CASES: dict[str, Case] = {
     "ExperimentTest": Case(
         lambda: ExperimentTest("conversion", guardrails=(Guardrail("latency"),)),
         _experiment_step, max_bytes=1024, long=10_000),
+    "AccuracyEstimate": Case(lambda: AccuracyEstimate(0.9, max_drop=0.05), _estimate_step,
+                             max_bytes=1024),
     "ModelState": Case(lambda: ModelState("churn", DecisionConfig()), _model_state_step,
                        max_bytes=96 * 1024, long=10_000),
 }

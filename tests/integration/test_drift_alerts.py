@@ -70,7 +70,7 @@ def test_a_stable_stream_of_100k_events_raises_no_alert(
     assert judged(reports) >= 98_000
     assert {msgspec.json.decode(m.value, type=DetectorReport).detector for m in reports} == {
         "feature_drift", "prediction_drift", "latency_quantile", "slo_burn_rate",
-        "slo_error_burn_rate", "data_quality"}
+        "slo_error_burn_rate", "data_quality", "performance_estimate"}
     assert alerts == [], [a.annotations["summary"] for a in alerts]
 
 

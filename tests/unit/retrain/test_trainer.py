@@ -89,3 +89,21 @@ def test_output_reference_profiles_the_models_training_scores(tmp_path) -> None:
     assert prof.n == 2000 and int(prof.counts[0].sum()) == 2000
     assert np.all(np.diff(prof.edges[0]) > 0)
     assert prof.edges[0][0] > 0.0 and prof.edges[0][-1] < 1.0  # deciles of probabilities
+
+
+def test_performance_reference_is_the_holdouts_calibration_and_accuracy(
+        trained: TrainedModel) -> None:
+    from detectors.probability_calibration import fit_reference
+    from retrain import performance_reference
+
+    ref = performance_reference.PerformanceReference.load(
+        trained.model_path.parent / performance_reference.FILE_NAME)
+    assert ref.accuracy == pytest.approx(trained.accuracy) and ref.n == 5000
+    gen = FeatureGenerator(1)
+    gen.sample(5000)
+    holdout = gen.sample(5000)
+    scores = TorchPredictor.load(trained.model_path, device="cpu").predict_batch(
+        holdout.features).probabilities[:, 1]
+    assert ref.calibration == fit_reference(scores.astype(np.float64), holdout.labels)
+    # calibrated on the holdout, the estimate there is its accuracy up to the isotonic fit
+    assert ref.chances(scores).mean() == pytest.approx(trained.accuracy, abs=0.01)

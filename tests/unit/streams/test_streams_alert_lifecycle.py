@@ -31,6 +31,7 @@ KINDS = [
     ("concept_drift", "page", {}, True),
     ("data_quality", "page", {"feature": "f3", "segment": "*"}, True),
     ("latency_quantile", "ticket", {}, True),
+    ("performance_estimate", "ticket", {}, True),
     ("slo_burn_rate", "page", {}, False),
     ("slo_burn_rate", "ticket", {}, False),
     ("slo_error_burn_rate", "page", {}, False),

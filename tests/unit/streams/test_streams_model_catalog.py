@@ -140,3 +140,21 @@ def test_the_setting_is_read_into_a_binding(monkeypatch: pytest.MonkeyPatch) -> 
     binding = load(InferenceSettings).binding
     assert binding.refs == {("churn", "A"): "v1", ("churn", "B"): "latest"}
     assert binding.ref("churn", "C") == "latest"
+
+
+def test_the_performance_reference_is_the_latest_versions(store: ModelStore) -> None:
+    from retrain.performance_reference import FILE_NAME, PerformanceReference
+
+    catalog = ModelCatalog(store, "cpu")
+    assert catalog.performance_reference("churn") is None  # published without one
+    ref = PerformanceReference.from_holdout("churn", "v3", [0.9, 0.2, 0.7], [1, 0, 0])
+    build = store.root.parent / "build-v3"
+    build.mkdir()
+    torch.manual_seed(3)
+    save_artifact(build / "model.pt", StandardisedMLP([0.0] * 3, [1.0] * 3, [8], 2),
+                  {"model": "churn", "version": "v3", "features": FEATURES,
+                   "mean": [0.0] * 3, "std": [1.0] * 3, "hidden": [8], "n_classes": 2})
+    ref.save(build / FILE_NAME)
+    store.publish("churn", "v3", build)
+    catalog.invalidate("churn")
+    assert catalog.performance_reference("churn") == ref
