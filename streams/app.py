@@ -126,6 +126,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device,
                            cfg.inference.binding)
     if "inference" in cfg.roles:
+        from inference.torch_predictor import use_cpu_threads  # torch only where served
+        use_cpu_threads(cfg.inference.cpu_threads)
         catalog.check_binding(cfg.inference.split)
         catalog.warm_up(cfg.inference.split)
     if "decide" in cfg.roles:
