@@ -32,7 +32,7 @@ from streams.metric_rows import RowMapper
 from streams.model_catalog import ModelCatalog
 from streams.monitor_stage import MonitorStage
 from streams.record_writer import send_records
-from streams.settings import InferenceSettings
+from streams.settings import ClickHouseSettings, InferenceSettings
 from streams.simulator import Scenario, TrafficPlan
 from streams.stage import Output
 from streams.topics import Topics
@@ -100,16 +100,19 @@ def measure(n: int, model_dir: Path) -> dict[str, float]:
     mapper = RowMapper(topics, 1 << 20)
     tables = []
 
+    size = ClickHouseSettings().batch_max
+
     def rows() -> None:
-        for i in range(0, n, 2000):
-            tables.append(mapper.rows(topics.predictions, predictions[i:i + 2000])[0])
+        for i in range(0, n, size):
+            tables.append(mapper.rows(topics.predictions, predictions[i:i + size])[0])
 
     cost["sink rows"] = _cpu(rows)
     with tempfile.TemporaryDirectory() as tmp:
         store = ClickHouseStore(f"chdb://{tmp}/chdb")
         store.apply_schema()
         cost["sink insert"] = _cpu(lambda: [
-            store.insert(t.table, t.columns, t.rows, f"t{i}") for i, t in enumerate(tables)])
+            store.insert_columns(t.table, t.columns, t.data, f"t{i}")
+            for i, t in enumerate(tables)])
         store.close()
     return {stage: 1e6 * s / n for stage, s in cost.items()}
 

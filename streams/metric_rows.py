@@ -1,6 +1,7 @@
 """Rows of the ClickHouse tables, one mapping per source topic.
 
-Pure: raw records in, (table, columns, rows) out; records that fail to decode are
+Pure: raw records in, (table, column names, column values) out, the shape ClickHouse
+inserts without transposing rows; records that fail to decode are
 returned as rejections so the sink can dead-letter them too. Every row is built here, so
 the privacy policy (:class:`~streams.private_fields.PrivateFields`) is applied here, once;
 a dead letter becomes its reason and offsets, never its payload.
@@ -25,11 +26,24 @@ _json = msgspec.json.Encoder()
 
 @dataclass
 class TableRows:
-    """Rows for one table, in source order."""
+    """Rows for one table, in source order, held as one list of values per column."""
 
     table: str
     columns: tuple[str, ...]
-    rows: list[list[Any]] = field(default_factory=list)
+    data: list[list[Any]] = field(default_factory=list)
+
+    @classmethod
+    def of_rows(cls, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> TableRows:
+        return cls(table, columns, [list(c) for c in zip(*rows, strict=True)] if rows
+                   else [[] for _ in columns])
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """The same values, a list per row."""
+        return [list(r) for r in zip(*self.data, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.data[0]) if self.data else 0
 
 
 def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
@@ -37,6 +51,21 @@ def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
             p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
             p.latency.ttft_s, p.batch_size, p.device, p.segment, private.unit(p.unit_id),
             private.features(p.features), p.error]
+
+
+def _prediction_columns(ps: list[Prediction], private: PrivateFields) -> list[list[Any]]:
+    # a pass per column: each a list comprehension, no row lists to build and transpose
+    outs = [p.output for p in ps]
+    lats = [p.latency for p in ps]
+    return [[p.request_id for p in ps], [p.ts for p in ps], [p.model for p in ps],
+            [p.variant for p in ps], [p.model_version for p in ps], [o.label for o in outs],
+            [o.score for o in outs], [t.queue_s for t in lats], [t.inference_s for t in lats],
+            [t.total_s for t in lats], [t.ttft_s for t in lats], [p.batch_size for p in ps],
+            [p.device for p in ps], [p.segment for p in ps],
+            [private.unit(p.unit_id) for p in ps] if private.unit_id != "drop"
+            else [""] * len(ps),
+            [private.features(p.features) for p in ps] if private.private_features
+            else [p.features for p in ps], [p.error for p in ps]]
 
 
 def _outcome(o: Outcome, _: PrivateFields) -> list[Any]:
@@ -66,6 +95,8 @@ class _Mapping:
     event: type[Event]
     columns: tuple[str, ...]
     row: Callable[[Any, PrivateFields], list[Any]]
+    #: the columns of many events at once, where a hot topic needs it to be fast
+    columns_of: Callable[[list[Any], PrivateFields], list[list[Any]]] | None = None
 
 
 _MAPPINGS = {
@@ -73,7 +104,7 @@ _MAPPINGS = {
         "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
         "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
         "features", "error"),
-        _prediction),
+        _prediction, _prediction_columns),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
     "detector-reports": _Mapping("detector_reports", DetectorReport, (
         "ts", "detector", "model", "variant", "segment", "window_start", "window_end", "n",
@@ -116,17 +147,21 @@ class RowMapper:
             return _dead_rows(records, headers or [[] for _ in records]), []
         mapping = self._by_topic[topic]
         decoded = self._decoders[topic].decode(records)
-        out = TableRows(mapping.table, mapping.columns + _SOURCE)
-        for event, src in zip(decoded.events, decoded.sources, strict=True):
-            out.rows.append([*mapping.row(event, self.private), src.partition, src.offset])
-        return out, decoded.rejected
+        events, sources = decoded.events, decoded.sources
+        if mapping.columns_of is not None:
+            data = mapping.columns_of(events, self.private)
+        else:
+            data = TableRows.of_rows(mapping.table, mapping.columns,
+                                     [mapping.row(e, self.private) for e in events]).data
+        data += [[s.partition for s in sources], [s.offset for s in sources]]
+        return TableRows(mapping.table, mapping.columns + _SOURCE, data), decoded.rejected
 
 
 def _dead_rows(records: Sequence[RawRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:
-    out = TableRows("dead_letters", _DEAD_COLUMNS + _SOURCE)
+    rows = []
     for rec, hdrs in zip(records, headers, strict=True):
         h = {k: v.decode("utf-8", "replace") for k, v in hdrs}
-        out.rows.append([h.get(H_TOPIC, ""), int(h.get(H_PARTITION, 0) or 0),
-                         int(h.get(H_OFFSET, 0) or 0), h.get(H_KIND, ""), h.get(H_ERROR, ""),
-                         len(rec.value or b""), rec.partition, rec.offset])
-    return out
+        rows.append([h.get(H_TOPIC, ""), int(h.get(H_PARTITION, 0) or 0),
+                     int(h.get(H_OFFSET, 0) or 0), h.get(H_KIND, ""), h.get(H_ERROR, ""),
+                     len(rec.value or b""), rec.partition, rec.offset])
+    return TableRows.of_rows("dead_letters", _DEAD_COLUMNS + _SOURCE, rows)
