@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -77,6 +78,8 @@ def measure(n: int, model_dir: Path) -> dict[str, float]:
                                router=VariantRouter({"A": 1.0}), max_batch=256,
                                max_wait_ms=20.0, max_record_bytes=1 << 20)
     catalog.predictor("churn", "A")  # loaded before timing
+    gc.collect()
+    gc.freeze()  # as the worker does before its loops start
     outputs: list[Output] = []
 
     def infer() -> None:
