@@ -91,9 +91,10 @@ def murmur2_many(keys: Sequence[bytes]) -> np.ndarray:
 
 def _partitions(keys: list[bytes | None], parts: list[int]) -> list[int]:
     """Kafka's default partition of each key among ``parts`` (sorted), a batch at once."""
-    if None in keys:  # unkeyed records go where the default partitioner sends them
+    keyed = [k for k in keys if k is not None]
+    if len(keyed) < len(keys):  # unkeyed records go where the default partitioner sends them
         return [_partitioner(k, parts, parts) for k in keys]
-    hashed = (murmur2_many(keys) & np.uint32(0x7FFFFFFF)) % np.uint32(len(parts))
+    hashed = (murmur2_many(keyed) & np.uint32(0x7FFFFFFF)) % np.uint32(len(parts))
     return [parts[i] for i in hashed.tolist()]
 
 
