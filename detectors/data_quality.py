@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from detectors.base import check_range
 from detectors.multiple_testing import benjamini_hochberg
@@ -107,8 +107,9 @@ def quality_shift(n: int, bad: Mapping[str, int], reference: Mapping[str, float]
     if shares.min() < 0 or shares.max() > 1:
         raise ValueError(f"reference shares must be in [0, 1], got {dict(reference)}")
     expected = np.minimum(shares + tolerance, 1.0)
-    # P(X >= k) under Binomial(n, expected): sf(k - 1)
-    p = stats.binom.sf(counts - 1, n, expected)
+    # P(X >= k) under Binomial(n, expected): sf(k - 1), as scipy.stats.binom.sf computes
+    # it (bdtrc), without its ~0.3 ms of argument handling per call
+    p = special.bdtrc(counts - 1, n, expected)
     rejected, adjusted = benjamini_hochberg(np.clip(p, 0.0, 1.0), alpha=alpha)
     tests = [FeatureQuality(f, int(k), n, float(e), float(pv), float(pa), bool(r))
              for f, k, e, pv, pa, r in zip(names, counts, expected, p, adjusted, rejected,

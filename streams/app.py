@@ -133,6 +133,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
                            cfg.inference.binding, cfg.inference.precision,
                            cfg.inference.precision_tolerance)
     if "inference" in cfg.roles:
+        from inference.torch_predictor import use_cpu_threads  # torch only where served
+        use_cpu_threads(cfg.inference.cpu_threads)
         catalog.check_binding(cfg.inference.split)
         catalog.warm_up(cfg.inference.split)
     if "decide" in cfg.roles:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -309,6 +310,10 @@ def _worker(kafka: KafkaSettings, roles_text: str) -> int:
     asyncio.run(create_topics(kafka))
     import faust
     app = create_app(cfg)
+    # what is built so far (modules, models, the app) lives as long as the worker: out of
+    # the collector's generations, a full collection walks only what the loops allocate
+    gc.collect()
+    gc.freeze()
     faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
     return 0
 

@@ -99,10 +99,21 @@ class ClickHouseStore:
 
     def insert(self, table: str, columns: Sequence[str], rows: list[list[Any]], token: str) -> None:
         """Insert ``rows`` once, however often it is retried with the same ``token``."""
+        self._insert(table, columns, rows, token, column_oriented=False)
+
+    def insert_columns(self, table: str, columns: Sequence[str], data: list[list[Any]],
+                       token: str) -> None:
+        """Insert the rows whose values ``data`` holds a list per column, once: as
+        :meth:`insert`, without the driver transposing rows into columns first."""
+        self._insert(table, columns, data, token, column_oriented=True)
+
+    def _insert(self, table: str, columns: Sequence[str], data: list[list[Any]], token: str,
+                *, column_oriented: bool) -> None:
         attempt = 0
         while True:
             try:
-                self.client.insert(table, rows, column_names=list(columns),
+                self.client.insert(table, data, column_names=list(columns),
+                                   column_oriented=column_oriented,
                                    settings=_DEDUP | {"insert_deduplication_token": token})
                 return
             except Exception as exc:  # the driver raises many kinds; retriable() sorts them

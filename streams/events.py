@@ -4,6 +4,11 @@ Each event is a ``msgspec.Struct`` with a ``schema_version`` field fixed to the 
 this code speaks; decoding validates types, the version and the values (finite numbers,
 known enums) in one pass, without per-event pydantic. Timestamps are seconds since the
 epoch (float, UTC). Field names are the JSON keys.
+
+Events are untracked by the cyclic garbage collector (``gc=False``): they hold only
+strings, numbers and containers of them, so they can never be part of a reference cycle,
+and a decoded batch no longer wakes the collector to walk every struct (a third of the
+decoding cost of a Prediction).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ def _check_embedding(embedding: list[float] | None) -> None:
         _require_finite("embedding", embedding)
 
 
-class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=False, gc=False):
     """Base of every event: carries the schema version the producer spoke."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -73,7 +78,7 @@ class InferenceRequest(Event, kw_only=True):
         _check_embedding(self.embedding)
 
 
-class Latency(msgspec.Struct, kw_only=True):
+class Latency(msgspec.Struct, kw_only=True, gc=False):
     """Latency parts of one prediction, in seconds; ``ttft_s`` (time to first token) for
     generative models that stream."""
 
@@ -83,7 +88,7 @@ class Latency(msgspec.Struct, kw_only=True):
     ttft_s: float | None = None
 
 
-class ModelOutput(msgspec.Struct, kw_only=True):
+class ModelOutput(msgspec.Struct, kw_only=True, gc=False):
     """What the model answered: a label, its score and the class probabilities."""
 
     label: int

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from inference.predictor import Predictor
 from inference.routing import VariantRouter
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.events import InferenceRequest, Latency, ModelOutput, Prediction
+from streams.feature_rows import feature_rows
 from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
 
@@ -31,8 +32,15 @@ log = logging.getLogger(__name__)
 PredictorLookup = Callable[[str, str], Predictor | None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Answered(Prediction):
+    """A Prediction made of checked parts (a decoded request, the model's output, our
+    clock), so its checks are not run again: ~1.2 µs a prediction. Encodes as one."""
+
+    def __post_init__(self) -> None:
+        pass
+
+
+class _Pending(NamedTuple):
     request: InferenceRequest
     source: RawRecord
     variant: str
@@ -117,7 +125,7 @@ class InferenceStage:
         outputs = []
         for i, p in enumerate(items):
             req = p.request
-            pred = Prediction(
+            pred = _Answered(
                 request_id=req.id, ts=published, model=req.model, variant=variant,
                 model_version=version,
                 output=ModelOutput(label=labels[i], score=scores[i],
@@ -157,12 +165,8 @@ class InferenceStage:
 
 def _feature_matrix(items: list[_Pending], names: list[str]) -> tuple[np.ndarray, list[_Pending]]:
     """Rows in the model's feature order; requests missing a feature are left out."""
-    try:
-        rows = np.array([[p.request.features[n] for n in names] for p in items],
-                        dtype=np.float32)
-        return rows.reshape(len(items), len(names)), items
-    except KeyError:
-        pass  # some request lacks a feature: keep the others
-    ok = [p for p in items if all(n in p.request.features for n in names)]
-    rows = np.array([[p.request.features[n] for n in names] for p in ok], dtype=np.float32)
-    return rows.reshape(len(ok), len(names)), ok
+    rows = feature_rows(names, [p.request.features for p in items], np.float32)
+    complete = ~np.isnan(rows).any(axis=1)
+    if complete.all():
+        return rows, items
+    return rows[complete], [p for p, ok in zip(items, complete.tolist(), strict=True) if ok]

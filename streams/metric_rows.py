@@ -1,6 +1,7 @@
 """Rows of the ClickHouse tables, one mapping per source topic.
 
-Pure: raw records in, (table, columns, rows) out; records that fail to decode are
+Pure: raw records in, (table, column names, column values) out, the shape ClickHouse
+inserts without transposing rows; records that fail to decode are
 returned as rejections so the sink can dead-letter them too. Every row is built here, so
 the privacy policy (:class:`~streams.private_fields.PrivateFields`) is applied here, once;
 a dead letter becomes its reason and offsets, never its payload.
@@ -35,13 +36,27 @@ _json = msgspec.json.Encoder()
 
 @dataclass
 class TableRows:
-    """Rows for one table, in source order; ``also``: rows the same records give other
-    tables (a candidate's validation checks beside its version), to insert first."""
+    """Rows for one table, in source order, held as one list of values per column;
+    ``also``: rows the same records give other tables (a candidate's validation checks
+    beside its version, an experiment's decisions beside model versions), to insert first."""
 
     table: str
     columns: tuple[str, ...]
-    rows: list[list[Any]] = field(default_factory=list)
+    data: list[list[Any]] = field(default_factory=list)
     also: list[TableRows] = field(default_factory=list)
+
+    @classmethod
+    def of_rows(cls, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> TableRows:
+        return cls(table, columns, [list(c) for c in zip(*rows, strict=True)] if rows
+                   else [[] for _ in columns])
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """The same values, a list per row."""
+        return [list(r) for r in zip(*self.data, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.data[0]) if self.data else 0
 
 
 def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
@@ -49,6 +64,21 @@ def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
             p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
             p.latency.ttft_s, p.batch_size, p.device, p.segment, private.unit(p.unit_id),
             private.features(p.features), p.error]
+
+
+def _prediction_columns(ps: list[Prediction], private: PrivateFields) -> list[list[Any]]:
+    # a pass per column: each a list comprehension, no row lists to build and transpose
+    outs = [p.output for p in ps]
+    lats = [p.latency for p in ps]
+    return [[p.request_id for p in ps], [p.ts for p in ps], [p.model for p in ps],
+            [p.variant for p in ps], [p.model_version for p in ps], [o.label for o in outs],
+            [o.score for o in outs], [t.queue_s for t in lats], [t.inference_s for t in lats],
+            [t.total_s for t in lats], [t.ttft_s for t in lats], [p.batch_size for p in ps],
+            [p.device for p in ps], [p.segment for p in ps],
+            [private.unit(p.unit_id) for p in ps] if private.unit_id != "drop"
+            else [""] * len(ps),
+            [private.features(p.features) for p in ps] if private.private_features
+            else [p.features for p in ps], [p.error for p in ps]]
 
 
 def _outcome(o: Outcome, _: PrivateFields) -> list[Any]:
@@ -138,6 +168,8 @@ class _Mapping:
     keep: Callable[[bytes | None], bool] | None = None
     #: other tables the same topic feeds, each with its own ``keep`` (inserted first)
     extra: tuple[_Mapping, ...] = ()
+    #: the columns of many events at once, where a hot topic needs it to be fast
+    columns_of: Callable[[list[Any], PrivateFields], list[list[Any]]] | None = None
 
 
 _MAPPINGS = {
@@ -145,7 +177,7 @@ _MAPPINGS = {
         "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
         "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
         "features", "error"),
-        _prediction),
+        _prediction, columns_of=_prediction_columns),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
     "detector-reports": _Mapping("detector_reports", DetectorReport, (
         "ts", "detector", "model", "variant", "segment", "window_start", "window_end", "n",
@@ -208,37 +240,41 @@ class RowMapper:
         if topic == self.topics.dead_letter:
             return _dead_rows(records, headers or [[] for _ in records]), []
         mapping = self._by_topic[topic]
-        out = TableRows(mapping.table, mapping.columns + _SOURCE)
+        also: list[TableRows] = []
         rejected: list[Rejected] = []
         for extra in mapping.extra:  # not JSON at all: the main mapping's to dead-letter
             mine = [r for r in records if extra.keep is None or extra.keep(r.value)]
             if mine:
-                rows = TableRows(extra.table, extra.columns + _SOURCE)
                 found = self._extra_decoders[extra.table].decode(mine)
                 rejected.extend(found.rejected)
-                rows.rows.extend([*extra.row(e, self.private), src.partition, src.offset]
-                                 for e, src in zip(found.events, found.sources, strict=True))
-                out.also.append(rows)
+                also.append(TableRows.of_rows(extra.table, extra.columns + _SOURCE, [
+                    [*extra.row(e, self.private), src.partition, src.offset]
+                    for e, src in zip(found.events, found.sources, strict=True)]))
         if mapping.keep is not None:
             records = [r for r in records if mapping.keep(r.value)]
         decoded = self._decoders[topic].decode(records)
-        side = None if mapping.side is None else TableRows(mapping.side.table,
-                                                            mapping.side.columns + _SOURCE)
-        for event, src in zip(decoded.events, decoded.sources, strict=True):
-            out.rows.append([*mapping.row(event, self.private), src.partition, src.offset])
-            if side is not None and mapping.side is not None:
-                side.rows.extend([*row, src.partition, src.offset]
-                                 for row in mapping.side.rows(event))
-        if side is not None and side.rows:
-            out.also.append(side)
-        return out, [*rejected, *decoded.rejected]
+        events, sources = decoded.events, decoded.sources
+        if mapping.columns_of is not None:
+            data = mapping.columns_of(events, self.private)
+        else:
+            data = TableRows.of_rows(mapping.table, mapping.columns,
+                                     [mapping.row(e, self.private) for e in events]).data
+        data += [[s.partition for s in sources], [s.offset for s in sources]]
+        if mapping.side is not None:
+            side = mapping.side
+            side_rows = [[*row, src.partition, src.offset]
+                         for e, src in zip(events, sources, strict=True) for row in side.rows(e)]
+            if side_rows:
+                also.append(TableRows.of_rows(side.table, side.columns + _SOURCE, side_rows))
+        return (TableRows(mapping.table, mapping.columns + _SOURCE, data, also),
+                [*rejected, *decoded.rejected])
 
 
 def _dead_rows(records: Sequence[RawRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:
-    out = TableRows("dead_letters", _DEAD_COLUMNS + _SOURCE)
+    rows = []
     for rec, hdrs in zip(records, headers, strict=True):
         h = {k: v.decode("utf-8", "replace") for k, v in hdrs}
-        out.rows.append([h.get(H_TOPIC, ""), int(h.get(H_PARTITION, 0) or 0),
-                         int(h.get(H_OFFSET, 0) or 0), h.get(H_KIND, ""), h.get(H_ERROR, ""),
-                         len(rec.value or b""), rec.partition, rec.offset])
-    return out
+        rows.append([h.get(H_TOPIC, ""), int(h.get(H_PARTITION, 0) or 0),
+                     int(h.get(H_OFFSET, 0) or 0), h.get(H_KIND, ""), h.get(H_ERROR, ""),
+                     len(rec.value or b""), rec.partition, rec.offset])
+    return TableRows.of_rows("dead_letters", _DEAD_COLUMNS + _SOURCE, rows)

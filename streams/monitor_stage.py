@@ -23,6 +23,7 @@ from retrain.performance_reference import PerformanceReference
 from retrain.reference import ReferenceProfile
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.events import MonitorSummary, Prediction
+from streams.feature_rows import feature_rows
 from streams.stage import Output, dead_letter_outputs
 from streams.topics import Topics
 from streams.unit_sighting import UnitSighting
@@ -105,15 +106,19 @@ class MonitorStage:
 
     def _summarise(self, win: _Window) -> MonitorSummary:
         preds = win.predictions
-        request_ts = np.array([p.ts - p.latency.total_s for p in preds])
+        lats = [p.latency for p in preds]
+        # one pass for the latency parts: columns queue, inference, total
+        parts = np.array([(t.queue_s, t.inference_s, t.total_s) for t in lats],
+                         dtype=np.float64).reshape(len(preds), len(LATENCY_PARTS))
+        request_ts = np.array([p.ts for p in preds]) - parts[:, 2]
         latency, slo_good = {}, 0
-        ttft = [p.latency.ttft_s for p in preds if p.latency.ttft_s is not None]
+        ttft = [t.ttft_s for t in lats if t.ttft_s is not None]
         if ttft:
             sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
             sketch.update_many(np.array(ttft))
             latency["ttft"] = sketch.snapshot()
-        for part in LATENCY_PARTS:
-            values = np.array([getattr(p.latency, f"{part}_s") for p in preds])
+        for j, part in enumerate(LATENCY_PARTS):
+            values = parts[:, j]
             sketch = QuantileSketch(relative_accuracy=self.relative_accuracy)
             sketch.update_many(values)
             latency[part] = sketch.snapshot()
@@ -156,9 +161,7 @@ class MonitorStage:
         ref = self.references(model)
         if ref is None:
             return {}, {}, {}
-        names = ref.names
-        X = np.array([[p.features.get(n, np.nan) for n in names] for p in preds],
-                     dtype=np.float64).reshape(len(preds), len(names))
+        X = feature_rows(ref.names, [p.features for p in preds])
         quality = _quality_counts(ref, X, preds)
         complete = np.asarray(~np.isnan(X).any(axis=1))
         if not complete.any():
@@ -166,11 +169,12 @@ class MonitorStage:
         rows = [p for p, ok in zip(preds, complete, strict=True) if ok]
         idx = ref.bin_indices(X[complete])
         histograms = _bincounts(ref, idx)
-        labels = [{f"{k}={v}" for k, v in p.segment.items()} for p in rows]
-        segments = {}
-        for label in sorted(set().union(*labels)):
-            mask = np.fromiter((label in row for row in labels), dtype=bool, count=len(rows))
-            segments[label] = _bincounts(ref, idx[mask])
+        members: dict[str, list[int]] = {}  # segment label -> its rows, in one pass
+        for i, p in enumerate(rows):
+            for k, v in p.segment.items():
+                members.setdefault(f"{k}={v}", []).append(i)
+        segments = {label: _bincounts(ref, idx[np.array(members[label], dtype=np.intp)])
+                    for label in sorted(members)}
         return histograms, segments, quality
 
     def _confidence(self, model: str, preds: list[Prediction]) -> dict[str, Any]:
@@ -194,10 +198,10 @@ class MonitorStage:
         ref = self.output_references(model) if self.output_references else None
         if ref is None:
             return {}
-        scores = np.array([[p.output.score] for p in preds if p.error is None])
+        scores = np.array([p.output.score for p in preds if p.error is None])
         if not len(scores):
             return {}
-        return _bincounts(ref, ref.bin_indices(scores))
+        return _bincounts(ref, ref.bin_indices(scores.reshape(-1, 1)))
 
 
 def _quality_counts(ref: ReferenceProfile, X: np.ndarray, preds: list[Prediction]
@@ -210,9 +214,11 @@ def _quality_counts(ref: ReferenceProfile, X: np.ndarray, preds: list[Prediction
     outside = np.isfinite(X) & (np.less(X, low) | np.greater(X, high))
     known = set(ref.names)
     unknown: Counter[str] = Counter()
-    for p in preds:
-        if len(p.features) > len(known) or not known.issuperset(p.features):
-            unknown.update(n for n in p.features if n not in known)
+    # a row with every known feature and no more names carries no unknown one
+    sizes = np.fromiter((len(p.features) for p in preds), dtype=np.int64, count=len(preds))
+    suspects = np.flatnonzero(missing.any(axis=1) | (sizes != len(known)))
+    for i in suspects.tolist():
+        unknown.update(n for n in preds[i].features if n not in known)
     return {"checked": len(preds), "missing": _nonzero(ref.names, missing),
             "nonfinite": _nonzero(ref.names, nonfinite),
             "out_of_range": _nonzero(ref.names, outside),

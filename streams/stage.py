@@ -8,16 +8,14 @@ only this module, not aiokafka.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from streams.codec import RawRecord, Rejected
 from streams.dead_letter import dead_letter
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One record to produce."""
+class Output(NamedTuple):
+    """One record to produce (a tuple: a frozen dataclass cost ~1 µs more per record)."""
 
     topic: str
     key: bytes | None

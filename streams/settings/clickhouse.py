@@ -36,9 +36,12 @@ class ClickHouseSettings(BaseSettings):
     ca_file: Path | None = Field(None, description="CA bundle (PEM) that signed the https "
                                  "server's certificate; default: the system's.")
     path: Path = Field(_ROOT / "var" / "chdb", description="Data folder of the embedded engine.")
-    batch_max: int = Field(2000, ge=1, description="Most records per insert (smaller batches "
-                           "keep the event loop, shared with inference, responsive).")
-    batch_wait_ms: int = Field(500, ge=1, description="Longest wait to fill a batch.")
+    batch_max: int = Field(10000, ge=1, description="Most records per insert; a batch is "
+                           "written when this many are held (an insert's fixed cost, ~40 ms of "
+                           "ClickHouse CPU, spreads over its rows: 20 µs a row at 2,000, 8 at "
+                           "10,000).")
+    batch_wait_ms: int = Field(500, ge=1, description="…or when the oldest record held has "
+                               "waited this long: a quiet stream is written within it.")
     retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between insert retries.")
     unit_id: Literal["drop", "hash", "keep"] = Field(
         "drop", description="What predictions.unit_id stores of the A/B unit (a user, a "

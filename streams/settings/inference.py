@@ -29,6 +29,9 @@ class InferenceSettings(BaseSettings):
     max_wait_ms: float = Field(
         20.0, ge=0, le=60_000, description="…or when the oldest waited this long.")
     device: str | None = Field(None, description="Force a torch device; default cuda if present.")
+    cpu_threads: int = Field(
+        1, ge=1, le=1024, description="torch threads for a forward pass on CPU; one is "
+        "fastest for the hot path's small batches (more spin on cores the loops need).")
     variants: str = Field("A=1.0", description="Traffic split, e.g. 'A=0.9,B=0.1'.")
     experiment: str = Field(
         "", description="The experiment the traffic split serves: it salts the sticky hash "

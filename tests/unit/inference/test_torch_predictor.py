@@ -94,3 +94,15 @@ def test_asking_for_cuda_without_one_says_so(monkeypatch: pytest.MonkeyPatch) ->
 def test_prediction_batch_rejects_a_vector() -> None:
     with pytest.raises(ValueError, match="n, k >= 2"):
         PredictionBatch.from_probabilities(np.array([0.5, 0.5]), 0.0)
+
+
+def test_use_cpu_threads_sets_torchs_threads_and_refuses_zero() -> None:
+    from inference.torch_predictor import use_cpu_threads
+    before = torch.get_num_threads()
+    try:
+        use_cpu_threads(1)
+        assert torch.get_num_threads() == 1
+        with pytest.raises(ValueError, match="threads must be >= 1"):
+            use_cpu_threads(0)
+    finally:
+        torch.set_num_threads(before)

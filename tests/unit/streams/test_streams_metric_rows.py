@@ -25,7 +25,7 @@ from streams.events import (
     Prediction,
     RetrainRequested,
 )
-from streams.metric_rows import RowMapper
+from streams.metric_rows import RowMapper, _prediction
 from streams.private_fields import PrivateFields, UnitIdPolicy
 from streams.settings import ClickHouseSettings, load
 from streams.topics import Topics
@@ -181,6 +181,26 @@ def test_prediction_rows_apply_the_privacy_policy(policy: UnitIdPolicy, stored: 
     assert columns["unit_id"] == stored
     assert columns["features"] == {"f0": 1.5}
     assert "52123.25" not in repr(row) and ("user-42" in repr(row)) == (policy == "keep")
+
+
+@pytest.mark.parametrize("policy", ["drop", "keep", "hash"])
+def test_prediction_columns_hold_the_rows_of_the_per_event_mapping(policy: UnitIdPolicy) -> None:
+    """The column builder of the hot topic and the per-event row mapping agree."""
+    private = PrivateFields(unit_id=policy, private_features=frozenset({"income"}),
+                            hash_key=b"k" * 16)
+    events = [msgspec.structs.replace(EVENTS["predictions"], request_id=f"r{i}",
+                                      unit_id=f"u{i % 3}", ts=10.0 + i,
+                                      features={"f0": i / 3, "income": 1.0 * i},
+                                      latency=Latency(queue_s=0.01, inference_s=0.02,
+                                                      total_s=0.04, ttft_s=i or None))
+              for i in range(7)]
+    recs = [SourceRecord(TOPICS.predictions, i % 2, 100 + i, b"k", encode(e))
+            for i, e in enumerate(events)]
+    rows, _ = RowMapper(TOPICS, max_record_bytes=4096, private=private).rows(
+        TOPICS.predictions, recs)
+    assert len(rows) == len(events)
+    assert rows.rows == [[*_prediction(e, private), r.partition, r.offset]
+                         for e, r in zip(events, recs, strict=True)]
 
 
 def test_hashing_without_a_key_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
