@@ -1,12 +1,12 @@
-"""Train a candidate from the champion's weights on recent labelled examples (a seam).
+"""Train a candidate from the champion's weights on recent labelled examples.
 
-:class:`CandidateTrainer` is what the retrain job calls; :func:`warm_start` is the
-implementation it uses until the trainer's ``fine_tune`` (early stopping on a validation
-split, device choice) is wired in its place: continue Adam from the champion's weights on
-the training rows, keeping the champion's architecture and input scaling, deterministic
-under a seed. The candidate's folder gets what a published version holds: ``model.pt``,
-``reference.json`` (its training rows' profile, so drift is judged against what it
-learnt) and the output reference.
+:class:`CandidateTrainer` is what the retrain job calls. The retrain worker uses
+:func:`fine_tuned`, the trainer's ``fine_tune`` (early stopping on the newest rows, cuda
+when present). :func:`warm_start` is the plain one (tests, benchmarks): continue Adam
+from the champion's weights on the training rows, keeping the champion's architecture and
+input scaling, deterministic under a seed. The candidate's folder gets what a published
+version holds: ``model.pt``, ``reference.json`` (its training rows' profile, so drift is
+judged against what it learnt) and the output reference.
 
 This module imports torch, as the trainer does.
 """
@@ -31,7 +31,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("retrain.candidate needs torch: `pip install torch==2.13.0`") from exc
 
-__all__ = ["CandidateTrainer", "TrainedCandidate", "warm_start"]
+__all__ = ["CandidateTrainer", "TrainedCandidate", "fine_tuned", "warm_start"]
 
 _BATCH_SIZE = 128
 _LEARNING_RATE = 1e-3
@@ -96,3 +96,24 @@ def warm_start(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, se
     ReferenceProfile.from_features(model, version, OUTPUTS, scores[:, None]).save(
         out_dir / OUTPUT_REFERENCE)
     return TrainedCandidate(len(X), max_epochs, train_s, "cpu")
+
+
+def fine_tuned(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, seed: int,
+               max_epochs: int, on_epoch: Callable[[int], None] | None = None
+               ) -> TrainedCandidate:
+    """The trainer the retrain worker uses: :func:`retrain.fine_tune.fine_tune` (the
+    champion's weights, early stopping on the newest rows, cuda when present)."""
+    from retrain.fine_tune import fine_tune, load_champion
+    from retrain.training_set import TrainingSet
+
+    names = tuple(load_champion(champion_dir)[1]["features"])
+    if set(names) != set(train.names):
+        raise ValueError(f"the champion reads features {names}, the examples hold "
+                         f"{train.names}: a warm start needs the same features")
+    order = np.argsort(train.ts, kind="stable")
+    rows = TrainingSet(train.features[order][:, [train.names.index(n) for n in names]],
+                       train.labels[order], names, timestamps=train.ts[order])
+    model = fine_tune(champion_dir, rows, out_dir, version="candidate", seed=seed,
+                      max_epochs=max_epochs,
+                      on_epoch=None if on_epoch is None else lambda e, _: on_epoch(e))
+    return TrainedCandidate(model.n_train, model.best_epoch, model.train_s, model.device)

@@ -1,9 +1,11 @@
-"""Whether a candidate may replace the champion: holdout accuracy gain (a seam).
+"""Whether a candidate may replace the champion: its checks on the recent holdout.
 
-:class:`Validator` is what the retrain job calls; :class:`HoldoutGate` is the
-implementation it uses until the paired tests (McNemar, segments, latency) of
-``retrain.validation`` are wired in its place. Both models score the same recent
-holdout; the candidate passes when its accuracy beats the champion's by ``margin``.
+:class:`Validator` is what the retrain job calls. :class:`PairedGate` is the one the
+retrain worker uses: both models score the same recent holdout, and the candidate passes
+the checks of :mod:`retrain.validation` (an accuracy gain of at least the margin under
+McNemar's paired test, no declared segment worse beyond a tolerance, no batch-latency
+regression beyond a tolerance); every check is a row of the ``validations`` table.
+:class:`HoldoutGate` is the plain accuracy gain alone (tests and benchmarks).
 
 Examples
 --------
@@ -31,8 +33,12 @@ import numpy as np
 
 from inference.predictor import Predictor
 from retrain.examples import LabelledExamples
+from retrain.validation import ValidationPolicy, time_batches, validate_candidate
 
-__all__ = ["GateReport", "HoldoutGate", "Validator", "accuracy"]
+__all__ = ["GateReport", "HoldoutGate", "PairedGate", "Validator", "accuracy"]
+
+#: rows of the holdout timed for the batch-latency check
+_LATENCY_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class GateReport:
     candidate_accuracy: float
     margin: float
     n: int
+    #: every check as (name, figure, threshold, passed); empty: the accuracy gain alone
+    checks: tuple[tuple[str, float, float, bool], ...] = ()
+    detail: str = ""
 
     @property
     def reason(self) -> str:
@@ -51,10 +60,12 @@ class GateReport:
         verdict = "passed" if self.passed else "rejected"
         return (f"{verdict}: holdout accuracy {self.candidate_accuracy:.4f} vs champion "
                 f"{self.champion_accuracy:.4f} (gain {gain:+.4f}, margin {self.margin}) "
-                f"on {self.n} recent examples")
+                f"on {self.n} recent examples{self.detail}")
 
     def rows(self) -> list[tuple[str, float, float, bool]]:
         """One ``(check, value, threshold, passed)`` row per check, for the validations table."""
+        if self.checks:
+            return list(self.checks)
         gain = self.candidate_accuracy - self.champion_accuracy
         return [("accuracy_gain", gain, self.margin, self.passed)]
 
@@ -84,3 +95,32 @@ class HoldoutGate:
         before, after = accuracy(champion, holdout), accuracy(candidate, holdout)
         return GateReport(after - before >= self.margin, before, after, self.margin,
                           len(holdout))
+
+
+def _columns(predictor: Predictor, examples: LabelledExamples) -> np.ndarray:
+    return examples.features[:, [examples.names.index(name) for name in predictor.features]]
+
+
+@dataclass(frozen=True)
+class PairedGate:
+    """The checks of :func:`retrain.validation.validate_candidate` under ``policy``."""
+
+    policy: ValidationPolicy
+
+    def validate(self, champion: Predictor, candidate: Predictor,
+                 holdout: LabelledExamples) -> GateReport:
+        x_old, x_new = _columns(champion, holdout), _columns(candidate, holdout)
+        old = champion.predict_batch(x_old).labels
+        new = candidate.predict_batch(x_new).labels
+        latency = time_batches(lambda _: champion.predict_batch(x_old[:_LATENCY_BATCH]),
+                               lambda _: candidate.predict_batch(x_new[:_LATENCY_BATCH]),
+                               x_old[:_LATENCY_BATCH])
+        report = validate_candidate(holdout.labels, old, new, self.policy, latency=latency)
+        pvalues = [f"; {c.name} p {c.p_value:.3g}" for c in report.checks
+                   if c.p_value is not None]
+        failed = f"; failed: {', '.join(report.failed)}" if report.failed else ""
+        return GateReport(
+            report.passed, float(np.mean(old == holdout.labels)),
+            float(np.mean(new == holdout.labels)), self.policy.margin, len(holdout),
+            checks=tuple((c.name, c.figure, c.threshold, c.passed) for c in report.checks),
+            detail="".join(pvalues) + failed)

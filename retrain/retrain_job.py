@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference.model_card import Lineage
 from inference.registry import ModelStore
 from inference.torch_predictor import TorchPredictor
 from retrain.candidate import CandidateTrainer, warm_start
@@ -151,7 +152,11 @@ class RetrainJob:
                 "created_at": self.clock(),
             }
             (out / RETRAIN_FILE).write_text(json.dumps(record, sort_keys=True))
-            self.store.publish(model, self._next_version(model), out)
+            self.store.publish(model, self._next_version(model), out, lineage=Lineage(
+                parent=parent, data_range=data_range, device=trained.device, metrics={
+                    "champion_accuracy": report.champion_accuracy,
+                    "candidate_accuracy": report.candidate_accuracy,
+                    "n_train": float(len(train)), "n_holdout": float(len(holdout))}))
         version = self.find(model, retrain_id)
         assert version is not None  # just published
         return self._settle(model, version, replayed=False)
@@ -164,7 +169,8 @@ class RetrainJob:
         log = self.store.root / model / SETTLED_FILE
         settled = json.loads(log.read_text()) if log.is_file() else {}
         if alias is not None and record["retrain_id"] not in settled:
-            self.store.set_alias(model, alias, version)
+            self.store.set_alias(model, alias, version,
+                                 reason=f"retrain {record['retrain_id']}: {record['reason']}")
             settled[record["retrain_id"]] = {"alias": alias, "version": version}
             tmp = log.with_suffix(".tmp")
             tmp.write_text(json.dumps(settled, sort_keys=True))

@@ -295,15 +295,19 @@ def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics, readiness: Readiness
 
 
 def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
-    from retrain.holdout_gate import HoldoutGate
+    from retrain.candidate import fine_tuned
+    from retrain.holdout_gate import PairedGate
     from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
+    from retrain.validation import ValidationPolicy
     from streams.labelled_examples import clickhouse_source, topic_source
     from streams.retrain_worker import RetrainWorker
     s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
     # an experiment splits the traffic: a new version starts as its challenger, and the
     # experiment's decision promotes it; without one it becomes champion on validation
     experiment = sum(1 for share in cfg.inference.split.values() if share > 0) > 1
-    job = RetrainJob(store, HoldoutGate(s.margin), seed=s.seed, max_epochs=s.max_epochs,
+    gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
+                                       latency_tolerance=s.latency_tolerance))
+    job = RetrainJob(store, gate, trainer=fine_tuned, seed=s.seed, max_epochs=s.max_epochs,
                      holdout_fraction=s.holdout_fraction,
                      alias=CHALLENGER if experiment else CHAMPION)
     source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url

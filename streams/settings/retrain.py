@@ -13,6 +13,11 @@ class RetrainSettings(BaseSettings):
 
     margin: float = Field(0.01, ge=0, le=1, description="A candidate replaces the champion "
                           "only if its holdout accuracy beats the champion's by this much.")
+    alpha: float = Field(0.05, gt=0, lt=1, description="A candidate's accuracy gain must "
+                         "be significant at this level (McNemar's paired test, one-sided).")
+    latency_tolerance: float = Field(
+        0.5, ge=0, description="A candidate whose batch latency on this machine exceeds the "
+        "champion's by more than this share is rejected (generous: a shared machine is noisy).")
     min_examples: int = Field(500, ge=20, description="Labelled examples a retrain needs "
                               "over its data range; fewer and the worker waits, then rejects.")
     min_new_labels: int = Field(0, ge=0, description="The policy (decide role) asks for a "

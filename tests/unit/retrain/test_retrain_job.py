@@ -116,3 +116,36 @@ def test_with_an_experiment_a_passing_candidate_becomes_challenger_not_champion(
     assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
     with pytest.raises(ValueError, match="alias must be"):
         RetrainJob(store, HoldoutGate(0.0), alias="latest")
+
+
+def test_the_workers_trainer_and_gate_fine_tune_validate_with_mcnemar_and_card_the_version(
+        tmp_path: Path, champion_dir: Path) -> None:
+    from scipy.stats import binomtest
+
+    from retrain.candidate import fine_tuned
+    from retrain.holdout_gate import PairedGate
+    from retrain.validation import ValidationPolicy
+
+    store = _store(tmp_path, champion_dir)
+    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=3.0))
+    job = RetrainJob(store, gate, trainer=fine_tuned, max_epochs=8)
+    examples = _examples(3000, 1)
+    result = job.run("rt-9", "churn", examples, data_range=(0.0, 3000.0))
+    assert (result.version, result.passed, store.aliases("churn")) == ("v2", True,
+                                                                       {CHAMPION: "v2"})
+    checks = {row[0]: row for row in result.record["checks"]}
+    assert set(checks) == {"accuracy", "latency"} and all(
+        row[3] for row in checks.values())
+    # the McNemar p-value in the reason is the exact binomial test on the discordant pairs
+    _, holdout = examples.time_holdout(0.3)
+    old = store.load_predictor("churn", "v1", "cpu").predict_batch(holdout.features).labels
+    new = store.load_predictor("churn", "v2", "cpu").predict_batch(holdout.features).labels
+    b = int(np.sum((old == holdout.labels) & (new != holdout.labels)))
+    c = int(np.sum((old != holdout.labels) & (new == holdout.labels)))
+    exact = binomtest(c, b + c, 0.5, alternative="greater").pvalue
+    assert exact < 0.05 and "accuracy p" in result.record["reason"]
+    card = store.card("churn", "v2")
+    assert card is not None and card.lineage.parent == "v1"
+    assert card.lineage.data_range == (0.0, 3000.0)
+    (move,) = store.alias_history("churn", CHAMPION)[-1:]
+    assert move.version == "v2" and "rt-9" in move.reason
