@@ -99,8 +99,8 @@ def warm_start(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, se
 
 
 def fine_tuned(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, seed: int,
-               max_epochs: int, on_epoch: Callable[[int], None] | None = None
-               ) -> TrainedCandidate:
+               max_epochs: int, on_epoch: Callable[[int], None] | None = None,
+               patience: int = 3) -> TrainedCandidate:
     """The trainer the retrain worker uses: :func:`retrain.fine_tune.fine_tune` (the
     champion's weights, early stopping on the newest rows, cuda when present)."""
     from retrain.fine_tune import fine_tune, load_champion
@@ -114,6 +114,6 @@ def fine_tuned(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, se
     rows = TrainingSet(train.features[order][:, [train.names.index(n) for n in names]],
                        train.labels[order], names, timestamps=train.ts[order])
     model = fine_tune(champion_dir, rows, out_dir, version="candidate", seed=seed,
-                      max_epochs=max_epochs,
+                      max_epochs=max_epochs, patience=patience,
                       on_epoch=None if on_epoch is None else lambda e, _: on_epoch(e))
     return TrainedCandidate(model.n_train, model.best_epoch, model.train_s, model.device)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -307,8 +308,8 @@ def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[No
     experiment = sum(1 for share in cfg.inference.split.values() if share > 0) > 1
     gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
                                        latency_tolerance=s.latency_tolerance))
-    job = RetrainJob(store, gate, trainer=fine_tuned, seed=s.seed, max_epochs=s.max_epochs,
-                     holdout_fraction=s.holdout_fraction,
+    job = RetrainJob(store, gate, trainer=partial(fine_tuned, patience=s.patience),
+                     seed=s.seed, max_epochs=s.max_epochs, holdout_fraction=s.holdout_fraction,
                      alias=CHALLENGER if experiment else CHAMPION)
     source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url
               else topic_source(cfg.kafka))

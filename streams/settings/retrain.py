@@ -29,6 +29,8 @@ class RetrainSettings(BaseSettings):
     holdout_fraction: float = Field(0.3, gt=0, lt=1, description="Share of the examples, "
                                     "the most recently labelled, held out to validate on.")
     seed: int = Field(0, description="Seeds the candidate's training (a replay trains alike).")
+    patience: int = Field(3, ge=1, description="Stop a fine-tune after this many epochs "
+                          "without a better validation loss (the best epoch's weights kept).")
     max_epochs: int = Field(20, ge=1, le=1000, description="Passes over the training rows.")
     label_wait_s: float = Field(60.0, ge=0, description="How long to wait for min_examples "
                                 "labelled examples to arrive before deciding without them.")

@@ -234,7 +234,8 @@ def test_kill9_of_the_retrain_worker_mid_training_gives_one_version(
     store = _store(model_dir, tmp_path)
     kafka = kafka_of(env)
     env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(store.root), **RETRAIN_ENV,
-                "INFERWATCH_RETRAIN_MAX_EPOCHS": "1000"})
+                "INFERWATCH_RETRAIN_MAX_EPOCHS": "1000",
+                "INFERWATCH_RETRAIN_PATIENCE": "1000"})  # trains until killed
     asyncio.run(kafka_clients.create_topics(kafka))
     req = asyncio.run(_labelled_traffic(kafka, 2500, seed=31))
     _start_retrain(worker)
