@@ -64,5 +64,5 @@ class DecisionConfig:
         3
         """
         values = {f.name: overrides[f.name] if f.name in overrides else getattr(settings, f.name)
-                  for f in fields(cls)}
-        return cls(**values)
+                  for f in fields(cls) if f.name in overrides or hasattr(settings, f.name)}
+        return cls(**values)  # a field the settings lack (another group's) keeps its default

@@ -53,7 +53,7 @@ def test_compose_refuses_a_broken_file(tmp_path: Path) -> None:
 
 def test_the_stack_has_every_part(services: dict[str, Any]) -> None:
     assert set(services) == {"kafka", "clickhouse", "grafana", "alertmanager", "model-init",
-                             "worker-1", "worker-2", "router"}
+                             "worker-1", "worker-2", "router", "retrainer"}
     kafka = services["kafka"]["environment"]
     assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert services["kafka"]["image"] == "apache/kafka:" + _pinned_kafka()
@@ -72,7 +72,7 @@ def test_two_workers_with_their_own_ids_and_one_router(services: dict[str, Any])
     assert len(ids) == 2  # one transactional id each, or they would fence each other
     for w in workers:
         roles = w["command"][w["command"].index("--roles") + 1].split(",")
-        assert set(roles) == set(ROLES) - {"route", "health"}
+        assert set(roles) == set(ROLES) - {"route", "health", "retrain"}
         assert w["depends_on"]["model-init"]["condition"] == "service_completed_successfully"
         assert w["environment"]["INFERWATCH_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert w["environment"]["INFERWATCH_CLICKHOUSE_URL"] == "http://clickhouse:8123/default"
@@ -83,6 +83,7 @@ def test_two_workers_with_their_own_ids_and_one_router(services: dict[str, Any])
     assert router["command"] == ["worker", "--roles", "route,health"]
     assert router["environment"]["INFERWATCH_ALERTING_ALERTMANAGER_URL"] == \
         "http://alertmanager:9093"
+    assert services["retrainer"]["command"] == ["worker", "--roles", "retrain"]
     assert not any(s.get("deploy", {}).get("replicas", 1) > 1 for s in services.values())
 
 

@@ -30,7 +30,7 @@ def test_report_explains_flagged_windows_and_escapes_event_text(tmp_path: Path) 
         store.insert("alerts", (*_MAPPINGS["alerts"].columns, *SRC), [
             ["fp1", "firing", "page", "churn", "feature_drift", "<script>alert(1)</script>",
              "psi=0.48", {"model": "churn"}, 150.0, None, "{}", 0, 1]], token="a")
-        store.insert("experiment_decisions", (*_MAPPINGS["model-updates"].columns, *SRC), [
+        store.insert("experiment_decisions", (*_MAPPINGS["model-updates"].extra[0].columns, *SRC), [
             [f"e{i}", 160.0 + i, "churn-v2", "churn", "A", "B", action, "label_error",
              "mixture-sprt-two-sided", -0.04123, -0.07, -0.011, 0.004, 900 + i, 880 + i, 0.8,
              "label_error better", 0, i] for i, action in enumerate(("continue", "promote"))],
