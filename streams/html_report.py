@@ -6,8 +6,10 @@ per window against the threshold with the alert's marks), latency quantiles agai
 SLO and the error budget left, the novel share of embedding-monitored models, a timeline
 of incidents and retrain requests (``streams/report_views.py``), then the tables: traffic
 and latency, every flagged window with its explanation, alerts, each experiment's latest
-look, retrain requests and dead letters. One file: inline SVG and CSS, no script, nothing
-fetched. Every value is HTML-escaped: labels and evidence come from events.
+look, retrain requests and the policy's decisions, each candidate's validation checks,
+model versions and alias moves, the accuracy estimated before labels, and dead letters.
+One file: inline SVG and CSS, no script, nothing fetched. Every value is HTML-escaped:
+labels and evidence come from events.
 """
 
 from __future__ import annotations
@@ -59,6 +61,26 @@ _QUERIES = {
     "Retrain requests": (
         ("time", "model", "reason", "id"),
         "SELECT requested_at, model, reason, id FROM retrain_events ORDER BY requested_at"),
+    "Retrain decisions (requested, or suppressed and why)": (
+        ("time", "model", "decision", "reason", "retrain id"),
+        "SELECT ts, model, status, reason, retrain_id FROM retrain_decisions ORDER BY ts"),
+    "Validations of retrained candidates against the champion": (
+        ("time", "model", "candidate", "champion", "check", "figure", "threshold", "passed"),
+        "SELECT ts, model, version, champion, check, round(value, 4), round(threshold, 4), "
+        "if(passed, 'yes', 'no') FROM validations ORDER BY ts, model, version, check"),
+    "Model versions and alias moves": (
+        ("time", "model", "version", "event", "alias", "previous", "parent", "passed",
+         "device", "reason"),
+        "SELECT ts, model, version, action, alias, previous, parent, "
+        "multiIf(isNull(passed), '', passed, 'yes', 'no'), device, reason "
+        "FROM model_versions FINAL ORDER BY ts"),
+    "Accuracy estimated before labels (flagged or last windows)": (
+        ("window end", "model", "variant", "estimated", "band low", "band high",
+         "reference", "realised", "labelled", "n", "degraded"),
+        "SELECT window_end, model, variant, round(estimated_accuracy, 4), round(band_low, 4), "
+        "round(band_high, 4), round(reference_accuracy, 4), round(realised_accuracy, 4), "
+        "labelled, n, if(degraded = 1, 'yes', 'no') FROM performance_estimates "
+        "ORDER BY degraded DESC, window_end DESC LIMIT 50"),
     "Dead letters": (
         ("source topic", "kind", "records"),
         "SELECT source_topic, kind, count() FROM dead_letters GROUP BY source_topic, kind "

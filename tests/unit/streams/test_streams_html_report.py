@@ -50,3 +50,65 @@ def test_report_explains_flagged_windows_and_escapes_event_text(tmp_path: Path) 
     assert page.count("<td>feature_drift</td>") == 2  # the flagged window and the alert
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Generated 1970-01-01 00:00:00Z" in page
+
+
+def test_report_shows_retrain_decisions_validations_versions_and_estimates(
+        tmp_path: Path) -> None:
+    from streams.codec import SourceRecord, encode
+    from streams.events import (
+        DetectorReport,
+        ModelVersionPublished,
+        RetrainDecided,
+        ValidationCheck,
+    )
+    from streams.metric_rows import RowMapper
+    from streams.topics import Topics
+
+    topics = Topics("t.")
+    events = {
+        "retrain-decisions": [
+            RetrainDecided(model="churn", status="requested", reason="input drift sustained",
+                           incident_start=90.0, ts=100.0, retrain_id="rt-1"),
+            RetrainDecided(model="churn", status="suppressed", reason="cooldown: 3500 s left",
+                           incident_start=95.0, ts=130.0)],
+        "model-updates": [
+            ModelVersionPublished(
+                model="churn", version="v2", artifact="/m/churn/v2/model.pt", ts=120.0,
+                retrain_id="rt-1", parent="v1", device="cpu", passed=True,
+                reason="passed: holdout accuracy 0.8880 vs champion 0.8100",
+                checks=[ValidationCheck(check="accuracy", value=0.078, threshold=0.01,
+                                        passed=True),
+                        ValidationCheck(check="latency", value=0.03, threshold=0.5,
+                                        passed=True)]),
+            ModelVersionPublished(model="churn", version="v2", artifact="", ts=121.0,
+                                  action="promoted", alias="champion", previous="v1")],
+        "detector-reports": [
+            DetectorReport(detector="performance_estimate", model="churn", variant="A",
+                           segment="*", window_start=10.0, window_end=20.0, n=500,
+                           statistic=0.71, threshold=0.84, decision="drift",
+                           evidence={"band_low": 0.67, "band_high": 0.75,
+                                     "reference_accuracy": 0.89, "labelled": 40.0,
+                                     "realised_accuracy": 0.7}, ts=21.0)],
+    }
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    try:
+        store.apply_schema()
+        mapper = RowMapper(topics, max_record_bytes=1 << 16)
+        for role, evs in events.items():
+            topic = topics.name(role)
+            rows, rejected = mapper.rows(topic, [SourceRecord(topic, 0, i, None, encode(e))
+                                                 for i, e in enumerate(evs)])
+            assert rejected == []
+            for table in (*rows.also, rows):
+                store.insert(table.table, table.columns, table.rows, token=f"{role}-{table.table}")
+        page = render(collect(store), generated=0.0)
+    finally:
+        store.close()
+    assert "<td>churn</td><td>requested</td><td>input drift sustained</td><td>rt-1</td>" in page
+    assert "<td>suppressed</td><td>cooldown: 3500 s left</td>" in page
+    assert ("<td>churn</td><td>v2</td><td>v1</td><td>accuracy</td><td>0.078</td>"
+            "<td>0.01</td><td>yes</td>") in page
+    assert "<td>v2</td><td>published</td><td></td><td></td><td>v1</td><td>yes</td>" in page
+    assert "<td>v2</td><td>promoted</td><td>champion</td><td>v1</td>" in page
+    assert ("<td>churn</td><td>A</td><td>0.71</td><td>0.67</td><td>0.75</td><td>0.89</td>"
+            "<td>0.7</td><td>40</td><td>500</td><td>yes</td>") in page
