@@ -139,7 +139,7 @@ class SinkLoop:
             dl = dead_letter(rej)
             await self._producer.send_and_wait(self.topics.dead_letter, dl.value, key=dl.key,
                                                headers=dl.headers)
-        if len(table):
+        if len(table) or any(len(side) for side in table.also):
             ranges: dict[int, list[int]] = {}
             for m in msgs:
                 ranges.setdefault(m.partition, [m.offset, m.offset])[1] = m.offset
@@ -148,10 +148,13 @@ class SinkLoop:
             for side in table.also:
                 # before the table whose high-water mark says "done": a crash between the
                 # two replays the records, and the side table's token absorbs the repeat
-                await asyncio.to_thread(self.store.insert_columns, side.table, side.columns,
-                                        side.data, f"{token}|{side.table}")
-            await asyncio.to_thread(self.store.insert_columns, table.table, table.columns,
-                                    table.data, token)
+                # (an experiment decision is kept once by its id in any case)
+                if len(side):
+                    await asyncio.to_thread(self.store.insert_columns, side.table,
+                                            side.columns, side.data, f"{token}|{side.table}")
+            if len(table):
+                await asyncio.to_thread(self.store.insert_columns, table.table,
+                                        table.columns, table.data, token)
             self.rows_written += len(table)
             if self.metrics is not None:
                 self.metrics.events_processed.labels(stage="sink").inc(len(table))

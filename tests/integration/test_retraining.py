@@ -296,3 +296,4 @@ async def _announce_request(kafka: KafkaSettings, req: RetrainRequested) -> None
                                      key=req.model.encode())
     finally:
         await producer.stop()
+
