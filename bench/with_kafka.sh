@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run one operations benchmark with a private Kafka: start it, train the model, run, stop.
+# Run one benchmark with a private Kafka: start it, train the model, run, stop.
 # Usage: bench/with_kafka.sh bench.micro_batching [ARGS...]   (a module, run with -m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
