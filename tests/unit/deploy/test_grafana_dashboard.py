@@ -157,6 +157,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
         _report(4, T0 + 30, "slo_error_burn_rate", "B", "*", 1.0, "ok",
                 {"slo": "errors", "budget_remaining": 0.99, "burn_1h": 1.0, "burn_6h": 0.5},
                 p_value=None),
+        # the accuracy estimate: a materialised view copies it into performance_estimates
+        _report(5, T0 + 40, "performance_estimate", "A", "*", 0.81, "drift",
+                {"band_low": 0.78, "band_high": 0.84, "reference_accuracy": 0.89,
+                 "labelled": 50.0, "realised_accuracy": 0.8}, p_value=None),
     ]
     alerts = [
         ["fp1", "firing", "page", "churn", "feature_drift", "drift", "d",
@@ -186,6 +190,17 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
                 ("experiment_decisions", decisions.columns, experiments)):
             store.insert(table, (*columns, *_SOURCE), table_rows, token=table)
         store.insert("dead_letters", (*_DEAD_COLUMNS, *_SOURCE), dead, token="dead")
+        side = _MAPPINGS["model-updates"].side
+        assert side is not None
+        store.insert("validations", (*side.columns, *_SOURCE), [
+            [T0 + 85, "churn", "v2", "v1", "rt1", check, value, threshold, passed, 0, i]
+            for i, (check, value, threshold, passed) in enumerate(
+                (("accuracy", 0.078, 0.01, True), ("latency", 0.03, 0.5, True)))],
+            token="validations")
+        store.insert("retrain_decisions", (*_MAPPINGS["retrain-decisions"].columns, *_SOURCE), [
+            [T0 + 80, "churn", "requested", "input drift sustained", T0 - 600, "rt1", 0, 0],
+            [T0 + 120, "churn", "suppressed", "cooldown", T0 + 100, "", 0, 1]],
+            token="retrain_decisions")
         yield store, {"times": times, "totals": totals}
     finally:
         store.close()
@@ -253,7 +268,8 @@ def test_explanation_table_shows_the_latest_non_ok_report_with_its_evidence(data
     store, _ = data
     rows = _run(store, _panel("Drift and breaches")["targets"][0]["rawSql"])
     by_detector = {r[1]: r for r in rows}
-    assert len(rows) == 2 and set(by_detector) == {"feature_drift", "slo_burn_rate"}
+    assert len(rows) == 3 and set(by_detector) == {"feature_drift", "slo_burn_rate",
+                                                   "performance_estimate"}
     (_, _, model, variant, segment, decision, statistic, threshold, p_value, feature,
      evidence_segment, evidence) = by_detector["feature_drift"]
     assert (model, variant, segment, decision) == ("churn", "A", "region=eu", "drift")
@@ -293,6 +309,18 @@ def test_alerts_retrain_and_dead_letters(data: tuple) -> None:
     dead = _run(store, _panel("Dead letters")["targets"][0]["rawSql"])
     assert [r[:4] for r in dead] == [("decode", "inferwatch.predictions", 2, 30),
                                      ("validation", "inferwatch.requests", 1, 30)]
+
+
+def test_retraining_panels_show_the_estimate_validations_and_decisions(data: tuple) -> None:
+    store, _ = data
+    (row,) = _run(store, _panel("Accuracy estimated")["targets"][0]["rawSql"])
+    assert row[1:] == ("churn/A", 0.81, 0.78, 0.84, 0.89, 0.8)
+    rows = _run(store, _panel("Validations of retrained")["targets"][0]["rawSql"])
+    assert [r[1:] for r in rows] == [("churn", "v2", "v1", "accuracy", 0.078, 0.01, True),
+                                     ("churn", "v2", "v1", "latency", 0.03, 0.5, True)]
+    rows = _run(store, _panel("Retrain decisions")["targets"][0]["rawSql"])
+    assert [r[2:] for r in rows] == [("suppressed", "cooldown", ""),
+                                     ("requested", "input drift sustained", "rt1")]
 
 
 def test_experiments_show_each_experiments_latest_look(data: tuple) -> None:
