@@ -39,7 +39,7 @@ from streams.health_loop import HealthLoop
 from streams.inference_stage import InferenceStage
 from streams.join_stage import JoinStage
 from streams.model_catalog import ModelCatalog
-from streams.model_load_alert import load_failure_alert
+from streams.model_load_alert import load_failure_alert, load_recovered_alert
 from streams.monitor_stage import MonitorStage
 from streams.ops_metrics import OpsMetrics
 from streams.readiness import Readiness
@@ -185,6 +185,9 @@ def create_app(cfg: WorkerConfig) -> faust.App:
                 for failure in failures:
                     alert = load_failure_alert(failure, update, now=time.time())
                     await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
+            for over in catalog.take_recovered():
+                alert = load_recovered_alert(over, now=time.time())
+                await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
 
     return app
 

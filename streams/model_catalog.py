@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +62,7 @@ class LoadFailure:
     version: str
     kept: str
     error: str
+    at: float = field(default_factory=time.time)
 
 
 class ModelCatalog:
@@ -94,6 +95,8 @@ class ModelCatalog:
         self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
         self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
         self._started: dict[str, tuple[float, ExperimentSpec | None]] = {}
+        self._failed: dict[tuple[str, str], LoadFailure] = {}  # (model, variant) -> open
+        self._recovered: list[LoadFailure] = []
         self.performance_reference = lru_cache(maxsize=256)(self._load_performance_reference)
 
     def check_binding(self, variants: Iterable[str]) -> None:
@@ -217,18 +220,27 @@ class ModelCatalog:
         left: set[str] = set()
         for variant, old in list(self.serving(model).items()):
             found = self.store.resolve(model, self.ref(model, variant))
-            if found is None or found == old:
+            if found is None:
+                continue
+            if found == old:
+                self._settled(model, variant, old)  # its reference came back to what serves
                 continue
             try:
                 self._check_fits(self._load(model, found), self._loaded.get((model, old)))
             except Exception as exc:  # a bad artifact must not stop serving: keep the old
                 self._loaded.pop((model, found), None)
-                failures.append(LoadFailure(model, variant, found, old,
-                                            f"{type(exc).__name__}: {exc}"))
+                failure = LoadFailure(model, variant, found, old, f"{type(exc).__name__}: {exc}")
+                failures.append(failure)
+                earlier = self._failed.get((model, variant))
+                if earlier is None or earlier.version != found:
+                    if earlier is not None:
+                        self._recovered.append(earlier)  # superseded by another version
+                    self._failed[(model, variant)] = failure  # kept from its first failure
                 log.error("cannot load %s %s for variant %s, still serving %s: %s", model,
                           found, variant, old, exc)
                 continue
             self._serving[(model, variant)] = found
+            self._settled(model, variant, found)
             left.add(old)
         kept = set(self.serving(model).values()) | left
         for key in [k for k in self._loaded if k[0] == model and k[1] not in kept]:
@@ -238,6 +250,19 @@ class ModelCatalog:
         self.embedding_reference.cache_clear()
         self.performance_reference.cache_clear()
         return failures
+
+    def _settled(self, model: str, variant: str, serving: str) -> None:
+        """``variant`` waits for no version that failed to load any more."""
+        earlier = self._failed.pop((model, variant), None)
+        if earlier is not None:
+            self._recovered.append(LoadFailure(earlier.model, variant, earlier.version,
+                                               serving, earlier.error, earlier.at))
+
+    def take_recovered(self) -> list[LoadFailure]:
+        """The load failures that are over since the last call (each with ``kept`` set to
+        what its variant serves now): the resolves of their ``model_load`` tickets."""
+        done, self._recovered = self._recovered, []
+        return done
 
     def loaded(self, model: str) -> list[str]:
         """The versions of ``model`` held in memory (served, or kept for a rollback)."""

@@ -140,8 +140,23 @@ def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_do
                                 until=lambda r: len(r) >= len(expected) + 500, timeout=60))
     versions = {msgspec.json.decode(m.value, type=Prediction).model_version
                 for m in later[len(expected):]}
-    assert worker.stop() == 0, worker.tail()
     assert versions == {"v2"}
+    # the operator moves the alias back: the variant waits for v3 no more, and the ticket
+    # ends with the identity it fired with
+    store.set_alias("churn", CHAMPION, "v2")
+    asyncio.run(_announce(kafka, ModelVersionPublished(
+        model="churn", version="v2", artifact=str(store.path_for("churn", "v2")),
+        action="rolled_back", alias=CHAMPION, previous="v3")))
+
+    def load_alerts_now() -> list[Alert]:
+        return [a for a in (msgspec.json.decode(v, type=Alert) for v in _read(kafka, "alerts"))
+                if a.labels.get("detector") == "model_load"]
+    _wait("the model_load ticket did not resolve",
+          lambda: len(load_alerts_now()) == 2, worker, timeout=60)
+    fired, resolved = load_alerts_now()
+    assert (fired.status, resolved.status) == ("firing", "resolved")
+    assert resolved.fingerprint == fired.fingerprint and resolved.labels == fired.labels
+    assert worker.stop() == 0, worker.tail()
 
 
 async def _announce(kafka: KafkaSettings, update: ModelVersionPublished) -> None:

@@ -91,3 +91,36 @@ def test_a_bad_artifact_fails_its_load_and_serving_goes_on_on_the_champion(
         model="churn", version="v2", artifact="x", action="promoted"), now=1.0)
     assert alert.status == "firing" and alert.labels["version"] == "v2"
     assert failures[0].error in alert.annotations["description"]
+
+
+def test_a_load_failure_ends_when_a_good_version_loads_or_the_alias_moves_back(
+        store: ModelStore) -> None:
+    from streams.model_load_alert import load_recovered_alert
+
+    store.set_alias("churn", CHAMPION, "v1")
+    catalog = ModelCatalog(store, "cpu")
+    _score(catalog)
+    _publish(store, "v2", seed=2, artifact=b"\x80\x04 not a torch file")
+    store.set_alias("churn", CHAMPION, "v2")
+    (failure,) = catalog.invalidate("churn")
+    assert catalog.take_recovered() == []
+    assert len(catalog.invalidate("churn")) == 1  # still failing: still open, nothing over
+    assert catalog.take_recovered() == []
+    _publish(store, "v3", seed=3)
+    store.set_alias("churn", CHAMPION, "v3")
+    assert catalog.invalidate("churn") == []
+    (over,) = catalog.take_recovered()
+    assert (over.variant, over.version, over.kept, over.at) == ("A", "v2", "v3", failure.at)
+    fired = load_failure_alert(failure, ModelVersionPublished(
+        model="churn", version="v2", artifact="x", action="promoted"), now=5.0)
+    resolved = load_recovered_alert(over, now=9.0)
+    assert (resolved.status, resolved.fingerprint, resolved.labels) == (
+        "resolved", fired.fingerprint, fired.labels)
+    assert catalog.take_recovered() == []  # once
+    # a second failure that ends because the alias goes back to what is served
+    _publish(store, "v4", seed=4, artifact=b"garbage")
+    store.set_alias("churn", CHAMPION, "v4")
+    assert [f.version for f in catalog.invalidate("churn")] == ["v4"]
+    store.set_alias("churn", CHAMPION, "v3")
+    assert catalog.invalidate("churn") == []
+    assert [(f.version, f.kept) for f in catalog.take_recovered()] == [("v4", "v3")]
