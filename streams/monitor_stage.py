@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from streams.unit_sighting import UnitSighting
 ReferenceLookup = Callable[[str], "ReferenceProfile | None"]
 PerformanceLookup = Callable[[str], "PerformanceReference | None"]
 LATENCY_PARTS = ("queue", "inference", "total")
+_UNIT_ID = attrgetter("unit_id")  # mapped in C over a window's predictions
 #: most unknown feature names a summary counts (the most frequent): a producer sending
 #: ever new names cannot grow a summary without bound
 MAX_UNKNOWN = 16
@@ -133,7 +135,7 @@ class MonitorStage:
             outputs=self._output_histograms(win.model, preds), slo_good=slo_good,
             errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds),
             unit_keys=self.units.first_seen(win.partition, win.model, win.variant,
-                                            (p.unit_id for p in preds)),
+                                            map(_UNIT_ID, preds)),
             **quality, **self._confidence(win.model, preds))
 
     def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:
