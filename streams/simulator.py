@@ -69,6 +69,8 @@ class Scenario:
     malformed_share: float = 0.0
     missing_feature: str | None = None
     missing_share: float = 0.0
+    #: how many distinct A/B units (users) the requests come from
+    units: int = 10_000
     challenger_share: float = 0.0
     challenger_lift: float = 0.0
     challenger_latency_s: float = 0.0
@@ -87,6 +89,8 @@ class Scenario:
                    drift=RETRAINING_DRIFT, outcome_share=outcome_share)
 
     def __post_init__(self) -> None:
+        if self.units < 1:
+            raise ValueError(f"units must be >= 1, got {self.units}")
         if self.count < 0 or self.rate < 0:
             raise ValueError(f"count and rate must be >= 0, got {self.count}, {self.rate}")
         if self.external_share + self.llm_share > 1:
@@ -167,7 +171,7 @@ class TrafficPlan:
                 features = dict(zip(FEATURES, batch.features[j].tolist(), strict=True))
                 if s.missing_feature and self._faults.random() < s.missing_share:
                     del features[s.missing_feature]
-                unit = f"u{int(self._rng.integers(0, 10_000))}"
+                unit = f"u{int(self._rng.integers(0, s.units))}"
                 if external[j]:
                     out.append(self._external(i, rid, now, features, batch.segments[j], unit))
                     continue
