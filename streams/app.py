@@ -183,7 +183,7 @@ def create_app(cfg: WorkerConfig) -> faust.App:
                 log.info("model %s %s %s; variants now served %s", update.model,
                          update.version, update.action, catalog.serving(update.model))
                 for failure in failures:
-                    alert = load_failure_alert(failure, update, now=time.time())
+                    alert = load_failure_alert(failure, update)
                     await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
             for over in catalog.take_recovered():
                 alert = load_recovered_alert(over, now=time.time())

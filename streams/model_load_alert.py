@@ -9,6 +9,8 @@ moved back to what it serves).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from detectors.fingerprint import incident_id
 from streams.events import Alert, ModelVersionPublished
 from streams.model_catalog import LoadFailure
@@ -16,28 +18,23 @@ from streams.model_catalog import LoadFailure
 DETECTOR = "model_load"
 
 
-def load_failure_alert(failure: LoadFailure, update: ModelVersionPublished, *,
-                       now: float) -> Alert:
-    """A firing ticket naming the version that failed to load, why, and what still serves.
+def load_failure_alert(failure: LoadFailure, update: ModelVersionPublished) -> Alert:
+    """A firing ticket naming the version that failed to load, why, and what still serves
+    (it starts when the load first failed).
 
     >>> f = LoadFailure("churn", "A", "v3", "v2", "ValueError: not an artifact", at=5.0)
     >>> u = ModelVersionPublished(model="churn", version="v3", artifact="/m/v3/model.pt")
-    >>> a = load_failure_alert(f, u, now=5.0)
+    >>> a = load_failure_alert(f, u)
     >>> a.labels["detector"], a.annotations["summary"]
     ('model_load', 'churn v3 cannot be loaded: variant A still serves v2')
     """
-    target = {"version": failure.version}
-    return Alert(
-        fingerprint=incident_id(failure.model, failure.variant, DETECTOR, "ticket", target),
-        status="firing", severity="ticket",
-        labels={"model": failure.model, "variant": failure.variant, "detector": DETECTOR,
-                "severity": "ticket", "version": failure.version},
-        annotations={
-            "summary": f"{failure.model} {failure.version} cannot be loaded: variant "
-                       f"{failure.variant} still serves {failure.kept}",
-            "description": f"{failure.error} (artifact {update.artifact}, event "
-                           f"{update.action}); republish a good artifact as a new version"},
-        starts_at=failure.at, evidence={"kept": failure.kept, "error": failure.error[:500]})
+    return _ticket(
+        failure, "firing",
+        f"{failure.model} {failure.version} cannot be loaded: variant {failure.variant} "
+        f"still serves {failure.kept}",
+        f"{failure.error} (artifact {update.artifact}, event {update.action}); republish a "
+        "good artifact as a new version",
+        {"kept": failure.kept, "error": failure.error[:500]})
 
 
 def load_recovered_alert(failure: LoadFailure, *, now: float) -> Alert:
@@ -50,17 +47,25 @@ def load_recovered_alert(failure: LoadFailure, *, now: float) -> Alert:
     >>> a.status, a.starts_at, a.ends_at, a.annotations["summary"]
     ('resolved', 2.0, 9.0, 'churn v3 no longer waited for: variant A serves v4')
     >>> a.fingerprint == load_failure_alert(f, ModelVersionPublished(
-    ...     model="churn", version="v3", artifact=""), now=2.0).fingerprint
+    ...     model="churn", version="v3", artifact="")).fingerprint
     True
     """
+    return _ticket(
+        failure, "resolved",
+        f"{failure.model} {failure.version} no longer waited for: variant "
+        f"{failure.variant} serves {failure.kept}",
+        f"was: {failure.error}", {"serves": failure.kept}, ends_at=now)
+
+
+def _ticket(failure: LoadFailure, status: Literal["firing", "resolved"], summary: str,
+            description: str, evidence: dict[str, float | str],
+            ends_at: float | None = None) -> Alert:
+    """Every event of one failure's ticket: its identity is the (model, variant, version)."""
     target = {"version": failure.version}
     return Alert(
         fingerprint=incident_id(failure.model, failure.variant, DETECTOR, "ticket", target),
-        status="resolved", severity="ticket",
+        status=status, severity="ticket",
         labels={"model": failure.model, "variant": failure.variant, "detector": DETECTOR,
                 "severity": "ticket", "version": failure.version},
-        annotations={
-            "summary": f"{failure.model} {failure.version} no longer waited for: variant "
-                       f"{failure.variant} serves {failure.kept}",
-            "description": f"was: {failure.error}"},
-        starts_at=failure.at, ends_at=now, evidence={"serves": failure.kept})
+        annotations={"summary": summary, "description": description},
+        starts_at=failure.at, ends_at=ends_at, evidence=evidence)

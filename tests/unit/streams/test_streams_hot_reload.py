@@ -88,7 +88,7 @@ def test_a_bad_artifact_fails_its_load_and_serving_goes_on_on_the_champion(
     np.testing.assert_allclose(scores, before[1])
     assert catalog.loaded("churn") == ["v1"]
     alert = load_failure_alert(failures[0], ModelVersionPublished(
-        model="churn", version="v2", artifact="x", action="promoted"), now=1.0)
+        model="churn", version="v2", artifact="x", action="promoted"))
     assert alert.status == "firing" and alert.labels["version"] == "v2"
     assert failures[0].error in alert.annotations["description"]
 
@@ -112,7 +112,7 @@ def test_a_load_failure_ends_when_a_good_version_loads_or_the_alias_moves_back(
     (over,) = catalog.take_recovered()
     assert (over.variant, over.version, over.kept, over.at) == ("A", "v2", "v3", failure.at)
     fired = load_failure_alert(failure, ModelVersionPublished(
-        model="churn", version="v2", artifact="x", action="promoted"), now=5.0)
+        model="churn", version="v2", artifact="x", action="promoted"))
     resolved = load_recovered_alert(over, now=9.0)
     assert (resolved.status, resolved.fingerprint, resolved.labels) == (
         "resolved", fired.fingerprint, fired.labels)
