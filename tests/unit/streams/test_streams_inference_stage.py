@@ -30,7 +30,9 @@ class Clock:
 class FakePredictor:
     """Scores p(class 1) = sigmoid(sum of features); advances the clock by INFER_S."""
 
-    def __init__(self, clock: Clock, version: str, features: tuple[str, ...] = ("a", "b")) -> None:
+    def __init__(self, clock: Clock, version: str, features: tuple[str, ...] = ("a", "b"),
+                 infer_s: float = INFER_S) -> None:
+        self.infer_s = infer_s
         self.model = "churn"
         self.version = version
         self.device = "cpu"
@@ -41,8 +43,8 @@ class FakePredictor:
     def predict_batch(self, features: np.ndarray) -> PredictionBatch:
         self.calls.append(features.copy())
         p1 = 1.0 / (1.0 + np.exp(-features.sum(axis=1, dtype=np.float64)))
-        self.clock.t += INFER_S
-        return PredictionBatch.from_probabilities(np.c_[1 - p1, p1], inference_s=INFER_S)
+        self.clock.t += self.infer_s
+        return PredictionBatch.from_probabilities(np.c_[1 - p1, p1], inference_s=self.infer_s)
 
 
 def _stage(clock: Clock, *, max_batch: int = 4, max_wait_ms: float = 50.0
@@ -120,6 +122,27 @@ def test_one_prediction_per_request_with_everything_copied() -> None:
     # the predictors saw the features in their declared order, as float32 rows
     assert sum(len(c) for c in preds["A"].calls + preds["B"].calls) == 4
     assert all(c.dtype == np.float32 and c.shape[1] == 2 for c in preds["A"].calls)
+
+
+def test_a_slow_variant_is_scored_after_the_fast_one_and_keeps_its_cost_to_itself() -> None:
+    clock = Clock(1000.0)
+    stage, preds, router = _stage(clock, max_batch=8)
+    preds["B"].infer_s = 0.2  # a slow challenger
+    ids = {v: [i for i in range(100) if router.assign(f"u{i}") == v][:10] for v in "AB"}
+    total: dict[str, list[float]] = {"A": [], "B": []}
+    for k in range(5):  # each batch: B's request arrives first, then A's, at the same time
+        batch = [_request(ids[v][2 * k + j], ts=clock.t) for v in "BA" for j in range(2)]
+        stage.add(_records(batch, first_offset=4 * k))
+        out = stage.flush(force=True)
+        assert out is not None
+        for p in sorted(_predictions(out), key=lambda p: p.request_id):
+            total[p.variant].append(p.latency.total_s)
+    # the first batch knows no cost yet: in arrival order, A waited behind B's 0.2 s
+    assert total["A"][:2] == pytest.approx([0.2 + INFER_S] * 2)
+    # from then on A goes first: its requests no longer wait for B's forward pass
+    assert total["A"][2:] == pytest.approx([INFER_S] * 8)
+    assert total["B"][:2] == pytest.approx([0.2] * 2)
+    assert total["B"][2:] == pytest.approx([INFER_S + 0.2] * 8)
 
 
 def test_flush_waits_for_max_batch() -> None:
