@@ -169,6 +169,11 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     async def model_updates(stream: Any) -> None:
         async for raw in stream:
             update = _decode_update(raw)
+            if "inference" in cfg.roles and isinstance(
+                    update, ModelVersionPublished | ExperimentStarted):
+                # read a new version in a thread: serving goes on while a large one loads
+                variants = set(actuator.split) | set(actuator.split_for(update.model))
+                await asyncio.to_thread(catalog.preload, update.model, sorted(variants))
             if isinstance(update, ExperimentDecided):
                 if "inference" in cfg.roles:
                     _act(update, catalog, actuator)

@@ -182,6 +182,26 @@ class ModelCatalog:
                  predictor.version, self.precision, check.accuracy, check.full_accuracy)
         return reduced
 
+    def preload(self, model: str, variants: Iterable[str]) -> list[str]:
+        """Load now the version each of ``variants`` of ``model`` is to serve, ahead of the
+        move (:meth:`invalidate`), and return the versions loaded.
+
+        Meant for a worker thread: a large artifact takes seconds to read, and the event
+        loop goes on serving the current versions meanwhile; the move then finds the new
+        version in memory. A version that fails to load is left to :meth:`invalidate`,
+        which tries it again, keeps the variant where it is and reports the failure.
+        """
+        done = []
+        for variant in variants:
+            try:
+                found = self.store.resolve(model, self.ref(model, variant))
+                if found is not None and (model, found) not in self._loaded:
+                    self._load(model, found)
+                    done.append(found)
+            except Exception:  # reported by invalidate, which tries again
+                continue
+        return done
+
     def serving(self, model: str) -> dict[str, str]:
         """The version each variant of ``model`` met so far is served."""
         return {v: ver for (m, v), ver in self._serving.items() if m == model}
@@ -242,7 +262,10 @@ class ModelCatalog:
             self._serving[(model, variant)] = found
             self._settled(model, variant, found)
             left.add(old)
-        kept = set(self.serving(model).values()) | left
+        # kept: what serves, what was left (a rollback's target), and what the bound
+        # references name now (a challenger preloaded before it gets its first request)
+        wanted = {self.store.resolve(model, ref) for m, _, ref in self.binding if m == model}
+        kept = set(self.serving(model).values()) | left | (wanted - {None})
         for key in [k for k in self._loaded if k[0] == model and k[1] not in kept]:
             del self._loaded[key]
         self.reference.cache_clear()

@@ -111,6 +111,29 @@ def test_a_model_update_moves_latest_variants_and_keeps_pinned_ones(store: Model
     assert catalog.loaded("churn") == ["v1", "v3", "v4"]  # only the last one left is kept
 
 
+def test_a_preloaded_version_is_moved_to_without_loading_it_again(
+        store: ModelStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = ModelCatalog(store, "cpu", VersionBinding.parse("churn:B=challenger"))
+    assert catalog.predictor("churn", "A").version == "v2"  # type: ignore[union-attr]
+    assert catalog.predictor("churn", "B") is None  # no challenger yet
+    _publish(store, "v3", seed=3)
+    store.set_alias("churn", "challenger", "v3")
+    _publish(store, "v4", seed=4)
+    (store.path_for("churn", "v4") / "model.pt").write_bytes(b"not torch")
+    loads: list[str] = []
+    load = store.load_predictor
+    monkeypatch.setattr(store, "load_predictor", lambda model, version, **kw: (
+        loads.append(version), load(model, version, **kw))[1])
+    assert catalog.preload("churn", ["A", "B"]) == ["v3"]  # A follows latest: v4, corrupt
+    assert catalog.loaded("churn") == ["v2", "v3"]  # v4 failed: left to invalidate
+    failures = catalog.invalidate("churn")  # B is not served yet: its v3 is kept loaded
+    assert [(f.variant, f.version) for f in failures] == [("A", "v4")]
+    assert catalog.loaded("churn") == ["v2", "v3"]
+    assert catalog.predictor("churn", "B").version == "v3"  # type: ignore[union-attr]
+    assert loads == ["v4", "v3", "v4"]  # v3 once, by the preload; v4 tried again
+    assert catalog.preload("churn", ["B"]) == []  # nothing left to load
+
+
 @pytest.mark.parametrize(("text", "problem"), [
     ("churn:B=v9", "'churn' has no version 'v9'"),
     ("churn:C=v1", "no variant 'C' in the traffic split"),
