@@ -66,12 +66,12 @@ class ExperimentActuator:
         return self.store.traffic(model) or dict(self.split)
 
     def apply(self, model: str, action: str, champion: str, challenger: str, *,
-              challenger_version: str | None) -> dict[str, float] | None:
+              challenger_version: str | None, reason: str = "") -> dict[str, float] | None:
         """Act on one decision; returns the model's new traffic split if it changed."""
         if action == "promote":
             if challenger_version is None:
                 raise ValueError(f"cannot promote {model}:{challenger}: it serves no version")
-            self.store.set_alias(model, CHAMPION, challenger_version)
+            self.store.set_alias(model, CHAMPION, challenger_version, reason=reason)
             return None
         if action != "rollback":
             return None
@@ -80,6 +80,6 @@ class ExperimentActuator:
             return None  # already rolled back (a redelivered decision)
         split[champion] = split.get(champion, 0.0) + split[challenger]
         split[challenger] = 0.0
-        self.store.set_traffic(model, split)
+        self.store.set_traffic(model, split, reason=reason)
         self._routers.pop(model, None)
         return split

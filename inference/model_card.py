@@ -31,8 +31,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Self
 
-__all__ = ["CARD_FILE", "AliasChange", "Lineage", "ModelCard", "content_hash"]
+__all__ = ["CARD_FILE", "AliasChange", "Lineage", "ModelCard", "TrafficChange", "content_hash"]
 
 #: the card's file name inside a version folder; it is not part of the content hash
 CARD_FILE = "card.json"
@@ -129,8 +130,21 @@ class ModelCard:
         return cls(**body, lineage=Lineage(**lineage))
 
 
+class _HistoryLine:
+    """A change kept as one JSON line of a history file (appended, read oldest first)."""
+
+    def to_json(self) -> str:
+        """One JSON line of the history."""
+        return json.dumps(asdict(self), sort_keys=True)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Read a line written by :meth:`to_json`."""
+        return cls(**json.loads(text))
+
+
 @dataclass(frozen=True)
-class AliasChange:
+class AliasChange(_HistoryLine):
     """One move of an alias: at ``at`` it went from ``previous`` (None: new) to ``version``."""
 
     model: str
@@ -140,11 +154,14 @@ class AliasChange:
     at: float
     reason: str = ""
 
-    def to_json(self) -> str:
-        """One JSON line of the alias history."""
-        return json.dumps(asdict(self), sort_keys=True)
 
-    @classmethod
-    def from_json(cls, text: str) -> AliasChange:
-        """Read a line written by :meth:`to_json`."""
-        return cls(**json.loads(text))
+@dataclass(frozen=True)
+class TrafficChange(_HistoryLine):
+    """One change of a model's traffic split: at ``at`` it became ``split`` (from
+    ``previous``; empty: the configured split), and why (an experiment's start, its rollback)."""
+
+    model: str
+    split: dict[str, float]
+    previous: dict[str, float]
+    at: float
+    reason: str = ""

@@ -44,7 +44,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inference.model_card import CARD_FILE, AliasChange, Lineage, ModelCard, content_hash
+from inference.model_card import (
+    CARD_FILE,
+    AliasChange,
+    Lineage,
+    ModelCard,
+    TrafficChange,
+    content_hash,
+)
 from inference.version_binding import LATEST
 
 if TYPE_CHECKING:
@@ -59,6 +66,7 @@ ALIASES_FILE, TRAFFIC_FILE = ".aliases.json", ".traffic.json"
 EXPERIMENT_FILE = ".experiment.json"
 #: per model: every alias move, one JSON line each, oldest first
 HISTORY_FILE = ".alias-history.jsonl"
+TRAFFIC_HISTORY_FILE = ".traffic-history.jsonl"
 
 
 def _check_name(field: str, value: str) -> str:
@@ -186,11 +194,30 @@ class ModelStore:
         """The traffic split that overrides the configured one for ``model`` (empty: none)."""
         return {k: float(v) for k, v in self._read(model, TRAFFIC_FILE).items()}  # type: ignore[arg-type]
 
-    def set_traffic(self, model: str, split: dict[str, float]) -> None:
-        """Override the traffic split of ``model`` (a rolled-back challenger gets 0)."""
+    def set_traffic(self, model: str, split: dict[str, float], *, reason: str = "") -> None:
+        """Override the traffic split of ``model`` (a rolled-back challenger gets 0).
+
+        A change is appended to the traffic history with the time, the previous split and
+        ``reason``; setting the split it already has changes and records nothing.
+        """
         if abs(sum(split.values()) - 1.0) > 1e-9 or min(split.values(), default=-1) < 0:
             raise ValueError(f"a traffic split needs shares >= 0 summing to 1, got {split}")
+        previous = self.traffic(model)
+        if previous == split:
+            return
         self._write(model, TRAFFIC_FILE, split)
+        change = TrafficChange(model, dict(split), previous, self.clock(), reason)
+        with (self.root / model / TRAFFIC_HISTORY_FILE).open("a") as f:
+            f.write(change.to_json() + "\n")
+
+    def traffic_history(self, model: str) -> list[TrafficChange]:
+        """Every change of ``model``'s traffic split, oldest first."""
+        path = self.root / _check_name("model", model) / TRAFFIC_HISTORY_FILE
+        try:
+            lines = path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [TrafficChange.from_json(line) for line in lines if line.strip()]
 
     def experiment(self, model: str) -> dict[str, object]:
         """The experiment started on ``model`` (name, champion, challenger, share); empty: none."""
@@ -200,7 +227,7 @@ class ModelStore:
                          split: dict[str, float]) -> None:
         """Record an experiment started on ``model`` and the split it serves (replacing
         any earlier experiment's, and a rolled-back challenger's zero share)."""
-        self.set_traffic(model, split)
+        self.set_traffic(model, split, reason=f"experiment {spec.get('name')} started")
         self._write(model, EXPERIMENT_FILE, spec)
 
     def models(self) -> list[str]:

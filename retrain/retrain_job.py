@@ -73,14 +73,15 @@ class RetrainJob:
         Trains the candidate from the champion (default: :func:`retrain.candidate.warm_start`).
     alias
         The alias a passing candidate takes: ``champion`` without an experiment,
-        ``challenger`` with one (the experiment then promotes or rolls it back).
+        ``challenger`` with one (the experiment then promotes or rolls it back); or a
+        function of the model's name that says which (each model has its own experiment).
     """
 
     def __init__(self, store: ModelStore, validator: Validator, *,
                  trainer: CandidateTrainer = warm_start, seed: int = 0, max_epochs: int = 20,
-                 holdout_fraction: float = 0.3, alias: str = CHAMPION,
+                 holdout_fraction: float = 0.3, alias: str | Callable[[str], str] = CHAMPION,
                  clock: Callable[[], float] = time.time) -> None:
-        if alias not in (CHAMPION, CHALLENGER):
+        if not callable(alias) and alias not in (CHAMPION, CHALLENGER):
             raise ValueError(f"alias must be {CHAMPION!r} or {CHALLENGER!r}, got {alias!r}")
         self.store = store
         self.validator = validator
@@ -165,7 +166,7 @@ class RetrainJob:
         """Move the alias to a passing version, once: a replay after the move (the
         request is in the settled log) leaves a later move, a rollback, as it is."""
         record = self.record(model, version)
-        alias = self.alias if record["passed"] else None
+        alias = self.alias_for(model) if record["passed"] else None
         log = self.store.root / model / SETTLED_FILE
         settled = json.loads(log.read_text()) if log.is_file() else {}
         if alias is not None and record["retrain_id"] not in settled:
@@ -177,6 +178,13 @@ class RetrainJob:
             tmp.replace(log)
         return RetrainResult(record["retrain_id"], model, version, record["parent"],
                              bool(record["passed"]), alias, record, replayed)
+
+    def alias_for(self, model: str) -> str:
+        """The alias a passing candidate of ``model`` takes."""
+        alias = self.alias(model) if callable(self.alias) else self.alias
+        if alias not in (CHAMPION, CHALLENGER):
+            raise ValueError(f"alias must be {CHAMPION!r} or {CHALLENGER!r}, got {alias!r}")
+        return alias
 
     def _next_version(self, model: str) -> str:
         numbers = [int(m.group(1)) for v in self.store.versions(model)

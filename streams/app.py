@@ -32,6 +32,7 @@ from streams.batch_loop import TransactionalLoop
 from streams.clickhouse_store import ClickHouseStore
 from streams.codec import encode
 from streams.decision.config import DecisionConfig
+from streams.decision.experiment_config import ExperimentSpec
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
 from streams.events import Alert, ExperimentDecided, ExperimentStarted, ModelVersionPublished
@@ -308,21 +309,25 @@ def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[No
     from retrain.holdout_gate import PairedGate
     from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
     from retrain.validation import ValidationPolicy
+    from streams.experiment_start import experiment_of
     from streams.labelled_examples import clickhouse_source, topic_source
     from streams.retrain_worker import RetrainWorker
     s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
-    # an experiment splits the traffic: a new version starts as its challenger, and the
-    # experiment's decision promotes it; without one it becomes champion on validation
-    experiment = sum(1 for share in cfg.inference.split.values() if share > 0) > 1
+    # a model with an experiment (configured, or started in the registry): a new version
+    # starts as the challenger of an experiment of its own, whose decision promotes or
+    # rolls it back; without one it becomes champion on validation
+
+    def experiment(model: str) -> ExperimentSpec | None:
+        return experiment_of(cfg.monitor.experiments, store, model)
     gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
                                        latency_tolerance=s.latency_tolerance))
     job = RetrainJob(store, gate, trainer=partial(fine_tuned, patience=s.patience),
                      seed=s.seed, max_epochs=s.max_epochs, holdout_fraction=s.holdout_fraction,
-                     alias=CHALLENGER if experiment else CHAMPION)
+                     alias=lambda model: CHALLENGER if experiment(model) else CHAMPION)
     source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url
               else topic_source(cfg.kafka))
     return RetrainWorker(kafka=cfg.kafka, settings=s, store=store, job=job,
-                         examples=source).run
+                         examples=source, experiments=experiment).run
 
 
 def _decode_alert(raw: bytes) -> Alert:
@@ -353,8 +358,10 @@ def _act(decision: ExperimentDecided, catalog: ModelCatalog,
     version = catalog.serving(model).get(challenger) or catalog.store.resolve(
         model, catalog.binding.ref(model, challenger))
     try:
-        split = actuator.apply(model, decision.action, decision.champion, challenger,
-                               challenger_version=version)
+        split = actuator.apply(
+            model, decision.action, decision.champion, challenger, challenger_version=version,
+            reason=f"experiment {decision.experiment} {decision.action} on {decision.metric} "
+                   f"({challenger} {version}): {decision.reason}")
     except (OSError, ValueError) as exc:
         log.error("experiment %s: %s not applied: %s", decision.experiment, decision.action, exc)
         return

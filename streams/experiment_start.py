@@ -11,6 +11,12 @@ the model-updates topic tells the running inference workers to read the model's 
 registry's experiment within a few seconds and judges it from its next windows. An
 experiment named in ``INFERWATCH_MONITOR_EXPERIMENTS`` for the same model is replaced by
 the started one. ``inferwatch experiment stop NAME`` rolls it back.
+
+The retrain worker starts one the same way for each candidate that passed validation on a
+model with an experiment (:func:`start_for_challenger`): the experiment ``MODEL-VERSION``,
+with the arms and share of the model's experiment, so every retrained challenger is judged
+on its own windows from its start, and a rollback of an earlier one (its zero share) does
+not keep the next from being served.
 """
 
 from __future__ import annotations
@@ -68,6 +74,30 @@ def start(store: ModelStore, spec: ExperimentSpec, challenger_version: str | Non
                              challenger=spec.challenger, share=spec.share,
                              challenger_version=challenger_version, ts=now)
 
+
+
+def experiment_of(configured: str, store: ModelStore, model: str) -> ExperimentSpec | None:
+    """``model``'s experiment: the config's, else the one last started in the registry."""
+    for spec in parse_experiments(configured):
+        if spec.model == model:
+            return spec
+    return from_plain(model, store.experiment(model))
+
+
+def start_for_challenger(store: ModelStore, template: ExperimentSpec, version: str,
+                         now: float) -> ExperimentStarted | None:
+    """Start the experiment of challenger ``version`` with ``template``'s arms and share,
+    once; the event that announces it (again, for a replay), or None when the challenger
+    alias has moved on to another version since (nothing to start)."""
+    if store.aliases(template.model).get("challenger") != version:
+        return None
+    spec = ExperimentSpec(f"{template.model}-{version}", template.model, template.champion,
+                          template.challenger, template.share)
+    if store.experiment(spec.model).get("name") != spec.name:  # else started before: as is
+        start(store, spec, None, now)
+    return ExperimentStarted(experiment=spec.name, model=spec.model, champion=spec.champion,
+                             challenger=spec.challenger, share=spec.share,
+                             challenger_version=version, ts=now)
 
 
 def run(settings: KafkaSettings, store: ModelStore, spec: ExperimentSpec,

@@ -11,7 +11,9 @@ For a request it reads the model's labelled examples from the request's ``data_f
 ``MIN_EXAMPLES`` of them (labels come late), then runs the
 :class:`~retrain.retrain_job.RetrainJob` in a thread (progress in the log, and on a
 terminal) and publishes a ``published`` event for the version and, when validation
-passed, a ``promoted`` event for the alias it moved. Too few examples: nothing is
+passed, a ``promoted`` event for the alias it moved; a challenger (its model has an
+experiment) then gets an experiment of its own, announced by an ``ExperimentStarted``
+(:func:`streams.experiment_start.start_for_challenger`). Too few examples: nothing is
 trained. An undecodable request, or one that cannot be served as it stands (no
 champion, examples or an artifact that do not fit), goes to the dead-letter topic with
 the reason; any other failure stops the worker, and the request is retried.
@@ -28,11 +30,18 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from inference.registry import ModelStore
 from retrain.examples import LabelledExamples
-from retrain.retrain_job import RetrainJob, RetrainResult
+from retrain.retrain_job import CHALLENGER, RetrainJob, RetrainResult
 from streams import kafka_clients
 from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.dead_letter import dead_letter
-from streams.events import ModelVersionPublished, RetrainRequested, ValidationCheck
+from streams.decision.experiment_config import ExperimentSpec
+from streams.events import (
+    ExperimentStarted,
+    ModelVersionPublished,
+    RetrainRequested,
+    ValidationCheck,
+)
+from streams.experiment_start import start_for_challenger
 from streams.labelled_examples import ExampleSource
 from streams.progress import ProgressBar
 from streams.settings import KafkaSettings, RetrainSettings
@@ -70,12 +79,15 @@ class RetrainWorker:
 
     def __init__(self, *, kafka: KafkaSettings, settings: RetrainSettings, store: ModelStore,
                  job: RetrainJob, examples: ExampleSource,
+                 experiments: Callable[[str], ExperimentSpec | None] = lambda model: None,
                  clock: Callable[[], float] = time.time) -> None:
         self.kafka = kafka
         self.settings = settings
         self.store = store
         self.job = job
         self.examples = examples
+        #: a model's experiment (the template of its challengers'), None if it has none
+        self.experiments = experiments
         self.clock = clock
         self.topics = Topics(kafka.topic_prefix)
         self._decoder = BatchDecoder(RetrainRequested, max_record_bytes=kafka.max_record_bytes)
@@ -123,9 +135,26 @@ class RetrainWorker:
             if result is None:
                 continue
             artifact = str(self.store.path_for(result.model, result.version) / "model.pt")
-            for event in version_events(result, artifact, self.clock()):
+            events: list[ModelVersionPublished | ExperimentStarted] = []
+            events += version_events(result, artifact, self.clock())
+            started = await asyncio.to_thread(self._experiment, result)
+            if started is not None:
+                events.append(started)
+            for event in events:
                 await producer.send_and_wait(self.topics.model_updates, encode(event),
                                              key=result.model.encode())
+
+    def _experiment(self, result: RetrainResult) -> ExperimentStarted | None:
+        """The experiment that judges a new challenger (started once), if it has one."""
+        template = self.experiments(result.model)
+        if result.alias != CHALLENGER or template is None:
+            return None
+        started = start_for_challenger(self.store, template, result.version, self.clock())
+        if started is not None:
+            log.info("retrain %s: experiment %s judges %s %s (%s) against %s", result.retrain_id,
+                     started.experiment, result.model, started.challenger, result.version,
+                     started.champion)
+        return started
 
     async def handle(self, req: RetrainRequested) -> RetrainResult | None:
         """Run one request (or find it done); None when it had too few examples."""

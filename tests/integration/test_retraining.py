@@ -1,10 +1,12 @@
 """The retraining loop on the real broker: drift → one request → a validated version →
-served without losing or doubling a request; a worse candidate, a corrupt artifact and a
-kill -9 mid-training each end where they should."""
+served without losing or doubling a request; a worse candidate, a corrupt artifact, a
+candidate that passes validation but is too slow in serving (rolled back by its
+experiment) and a kill -9 mid-training each end where they should."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 
@@ -12,15 +14,18 @@ import msgspec
 import numpy as np
 
 from inference.registry import ModelStore
-from retrain.candidate import TrainedCandidate, warm_start
+from retrain.candidate import TrainedCandidate, fine_tuned, warm_start
 from retrain.examples import LabelledExamples
-from retrain.holdout_gate import HoldoutGate
-from retrain.retrain_job import CHAMPION, RetrainJob
+from retrain.holdout_gate import HoldoutGate, PairedGate
+from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
 from retrain.synthetic import FEATURES, FeatureGenerator
+from retrain.validation import ValidationPolicy
 from streams import kafka_clients
 from streams.codec import encode
+from streams.decision.experiment import ROLLOUT_GRACE_S
 from streams.events import (
     Alert,
+    ExperimentDecided,
     Latency,
     ModelOutput,
     ModelVersionPublished,
@@ -28,6 +33,7 @@ from streams.events import (
     Prediction,
     RetrainRequested,
 )
+from streams.experiment_start import experiment_of
 from streams.labelled_examples import topic_source
 from streams.retrain_worker import RetrainWorker
 from streams.settings import KafkaSettings, RetrainSettings
@@ -53,7 +59,7 @@ def _read(kafka: KafkaSettings, role: str, timeout: float = 3.0) -> list[bytes]:
 
 def _updates(kafka: KafkaSettings) -> list[ModelVersionPublished]:
     return [msgspec.json.decode(v, type=ModelVersionPublished)
-            for v in _read(kafka, "model-updates")]
+            for v in _read(kafka, "model-updates") if b'"event":"experiment_' not in v]
 
 
 def _wait(what: str, check: object, worker: Worker | None, timeout: float = 240) -> None:
@@ -312,3 +318,151 @@ async def _announce_request(kafka: KafkaSettings, req: RetrainRequested) -> None
     finally:
         await producer.stop()
 
+
+
+#: identity layers that make a candidate slow without changing one answer (~25 µs each;
+#: torch's load_state_dict takes time quadratic in the layers of one Sequential)
+SLOW_LAYERS = 2000
+
+
+def _slowed(artifact_dir: Path, extra: int) -> None:
+    """Rewrite ``artifact_dir``'s network with ``extra`` identity layers (``Linear`` with
+    weight I and bias 0, then ReLU) after its last hidden layer: the inputs of that layer
+    are ReLU outputs (>= 0), so every answer is bit for bit the same, only slower."""
+    import torch
+    path = artifact_dir / "model.pt"
+    blob = torch.load(path, weights_only=True)
+    meta, state = dict(blob["metadata"]), dict(blob["state_dict"])
+    hidden, width = list(meta["hidden"]), meta["hidden"][-1]
+    out_w = state.pop(f"layers.{2 * len(hidden)}.weight")
+    out_b = state.pop(f"layers.{2 * len(hidden)}.bias")
+    for i in range(len(hidden), len(hidden) + extra):
+        state[f"layers.{2 * i}.weight"] = torch.eye(width)
+        state[f"layers.{2 * i}.bias"] = torch.zeros(width)
+    last = 2 * (len(hidden) + extra)
+    state[f"layers.{last}.weight"], state[f"layers.{last}.bias"] = out_w, out_b
+    torch.save({**blob, "metadata": {**meta, "hidden": hidden + [width] * extra},
+                "state_dict": state}, path)
+
+
+def _forward_s(artifact_dir: Path, rows: int) -> float:
+    """Median seconds of one forward pass of ``rows`` rows of the artifact's network."""
+    from inference.torch_predictor import TorchPredictor, use_cpu_threads
+    use_cpu_threads(1)  # as the worker serves it
+    predictor = TorchPredictor.load(artifact_dir, "cpu")
+    x = np.zeros((rows, len(predictor.features)))
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        predictor.predict_batch(x)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def test_a_candidate_that_passes_validation_but_is_slow_in_serving_is_rolled_back(
+        worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    store = _store(model_dir, tmp_path)
+    store.set_alias("churn", CHAMPION, "v1")
+    probe = tmp_path / "probe"
+    shutil.copytree(model_dir / "churn" / "v1", probe)
+    _slowed(probe, SLOW_LAYERS)
+    slow_s = _forward_s(probe, rows=40)  # what a slow batch costs here, now
+    # The SLO threshold: the slow forward pass. The challenger's requests all wait for it
+    # and for their batch to fill; the champion's (scored first in each batch) wait for
+    # their batch only, and sometimes for the slow pass of the batch before
+    experiments = "churn-exp=churn:A:B:0.5"
+    env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(store.root), **RELAXED_LATENCY,
+                **RETRAIN_ENV,
+                "INFERWATCH_MONITOR_SLO_THRESHOLD_S": f"{slow_s:.4f}",
+                "INFERWATCH_INFERENCE_MAX_WAIT_MS": "5",
+                "INFERWATCH_INFERENCE_VARIANTS": "A=1.0,B=0.0",  # B: once it has a version
+                "INFERWATCH_INFERENCE_VARIANT_VERSIONS": "churn:B=challenger",
+                "INFERWATCH_MONITOR_EXPERIMENTS": experiments,
+                "INFERWATCH_MONITOR_WINDOW_SIZE": "200",
+                "INFERWATCH_MONITOR_SUMMARY_INTERVAL_S": "0.5"})
+    kafka = kafka_of(env)
+    worker.start(roles="inference,monitor,join,decide")
+    pre = Scenario.retraining(5000, rate=1000, seed=41, run_id="pre", drift_at=0,
+                              outcome_share=1.0)
+    asyncio.run(simulate(kafka, pre))
+
+    def slow_trainer(champion: Path, train: LabelledExamples, out: Path, **kw: object
+                     ) -> TrainedCandidate:
+        trained = fine_tuned(champion, train, out, **kw)  # type: ignore[arg-type]
+        _slowed(out, SLOW_LAYERS)
+        return trained
+
+    settings = RetrainSettings(min_examples=1500, max_epochs=10, label_wait_s=60, margin=0.01)
+    # the user's validation allows a slower model (say it is served on faster machines)
+    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0))
+    job = RetrainJob(store, gate, trainer=slow_trainer, max_epochs=settings.max_epochs,
+                     alias=CHALLENGER)
+    retrainer = RetrainWorker(kafka=kafka, settings=settings, store=store, job=job,
+                              examples=topic_source(kafka),
+                              experiments=lambda m: experiment_of(experiments, store, m))
+    # the drift of the first traffic is evidence: the decision step requests one retrain
+    _wait("no retrain was requested", lambda: _read(kafka, "retrain"), worker, timeout=90)
+    asyncio.run(_run_until_done(retrainer))
+    published = [u for u in _updates(kafka) if u.action == "published"]
+    assert [(u.version, u.passed) for u in published] == [("v2", True)], published
+    latency = next(c for c in published[0].checks if c.check == "latency")
+    assert latency.value > 3 and latency.passed  # much slower, within the user's tolerance
+    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
+    assert store.experiment("churn")["name"] == "churn-v2"
+    _wait("the agents did not serve v2 as B", lambda: "churn-v2 started on churn"
+          in worker.log.read_text(), worker, timeout=60)
+
+    during = Scenario(count=8000, rate=500, seed=42, run_id="during", drift_at=0,
+                      drift=RETRAINING_DRIFT, outcome_share=1.0)
+    asyncio.run(simulate(kafka, during))
+    topic = Topics(kafka.topic_prefix).model_updates
+
+    def decided(records: list) -> list[ExperimentDecided]:  # type: ignore[type-arg]
+        return [msgspec.json.decode(r.value, type=ExperimentDecided) for r in records
+                if b'"experiment_decided"' in r.value and b'"churn-v2"' in r.value]
+    final = [d for d in decided(asyncio.run(consume(
+        kafka, topic, until=lambda rs: any(d.action != "continue" for d in decided(rs)),
+        timeout=120))) if d.action != "continue"]
+    assert [(d.action, d.metric, d.challenger) for d in final] == [
+        ("rollback", "slow", "B")], worker.tail()
+    _wait("the rollback did not reach the registry", lambda: store.traffic("churn") == {
+        "A": 1.0, "B": 0.0}, worker, timeout=60)
+    # the champion alias never moved; the registry shows how the challenger came and went
+    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
+    history = [(c.alias, c.version, c.reason) for c in store.alias_history("churn")]
+    assert [(a, v) for a, v, _ in history] == [(CHAMPION, "v1"), (CHALLENGER, "v2")]
+    request = msgspec.json.decode(_read(kafka, "retrain")[0], type=RetrainRequested)
+    assert history[1][2].startswith(f"retrain {request.id}")
+    traffic = [(c.split, c.reason) for c in store.traffic_history("churn")]
+    assert [split for split, _ in traffic] == [{"A": 0.5, "B": 0.5}, {"A": 1.0, "B": 0.0}]
+    assert traffic[0][1] == "experiment churn-v2 started"
+    assert traffic[1][1].startswith("experiment churn-v2 rollback on slow (B v2)"), traffic
+
+    time.sleep(ROLLOUT_GRACE_S)
+    after = Scenario(count=3000, rate=1000, seed=43, run_id="after", drift_at=0,
+                     drift=RETRAINING_DRIFT, outcome_share=1.0)
+    asyncio.run(simulate(kafka, after))
+
+    def guardrail(records: list) -> list[Alert]:  # type: ignore[type-arg]
+        return [a for a in (msgspec.json.decode(r.value, type=Alert) for r in records)
+                if a.labels.get("detector") == "experiment_guardrail"]
+    pages = guardrail(asyncio.run(consume(
+        kafka, Topics(kafka.topic_prefix).alerts, timeout=60,
+        until=lambda rs: any(a.status == "resolved" for a in guardrail(rs)))))
+    assert [a.status for a in pages] == ["firing", "resolved"], worker.tail()
+    assert pages[0].fingerprint == pages[1].fingerprint
+    served = {msgspec.json.decode(v, type=Prediction).model_version for v in
+              _read(kafka, "predictions") if b'"after-' in v}
+    assert served == {"v1"}  # the slow version answers nothing after its rollback
+    assert worker.stop() == 0, worker.tail()
+
+
+async def _run_until_done(worker: RetrainWorker, timeout: float = 180) -> None:
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(worker.run(stop))
+    deadline = time.monotonic() + timeout
+    while not worker.done and time.monotonic() < deadline and not task.done():
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)  # its events and its commit
+    stop.set()
+    await task

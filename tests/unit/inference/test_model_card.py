@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from inference.model_card import CARD_FILE, AliasChange, Lineage, ModelCard, content_hash
+from inference.model_card import (
+    CARD_FILE,
+    AliasChange,
+    Lineage,
+    ModelCard,
+    TrafficChange,
+    content_hash,
+)
 from inference.registry import ModelStore
 
 
@@ -96,6 +103,23 @@ def test_alias_history_records_every_move_with_time_and_previous(
     assert store.aliases("churn") == {"champion": "v1", "challenger": "v2"}
     assert ModelStore(tmp_path / "models").alias_history("churn") == history  # it persists
     assert store.alias_history("other") == []
+
+
+def test_traffic_history_records_each_change_of_the_split_and_why(tmp_path: Path) -> None:
+    ticks = count(20)
+    store = ModelStore(tmp_path / "models", clock=lambda: float(next(ticks)))
+    store.start_experiment("churn", {"name": "churn-v2", "champion": "A", "challenger": "B",
+                                     "share": 0.5}, {"A": 0.5, "B": 0.5})
+    store.set_traffic("churn", {"A": 1.0, "B": 0.0}, reason="experiment churn-v2 rollback")
+    store.set_traffic("churn", {"A": 1.0, "B": 0.0}, reason="a redelivered decision")
+    assert store.traffic_history("churn") == [
+        TrafficChange("churn", {"A": 0.5, "B": 0.5}, {}, 20.0, "experiment churn-v2 started"),
+        TrafficChange("churn", {"A": 1.0, "B": 0.0}, {"A": 0.5, "B": 0.5}, 21.0,
+                      "experiment churn-v2 rollback"),
+    ]
+    assert ModelStore(tmp_path / "models").traffic_history("churn") == (
+        store.traffic_history("churn"))
+    assert store.traffic_history("other") == []
 
 
 def test_versions_ignore_the_history_file(tmp_path: Path, build: Path) -> None:
