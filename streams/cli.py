@@ -46,6 +46,7 @@ EXAMPLES = {
     "experiment": "inferwatch experiment start churn-v2 --model churn --share 0.1 "
                   "--challenger-version v2 && inferwatch experiment status",
     "summary": "INFERWATCH_CLICKHOUSE_PATH=var/demo/chdb inferwatch summary",
+    "models": "INFERWATCH_INFERENCE_MODEL_DIR=var/demo/models inferwatch models churn",
 }
 
 
@@ -178,6 +179,12 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--challenger", default="B", help="start: the challenger variant (B)")
     x.add_argument("--challenger-version", help="start: move the registry's 'challenger' "
                    "alias to this version (bind the variant to it: MODEL:B=challenger)")
+    m = sub.add_parser("models", help="the model registry: versions, aliases, their history",
+                       description="Read the registry the workers serve from "
+                                   "(INFERWATCH_INFERENCE_MODEL_DIR): each model's versions and "
+                                   "aliases; with MODEL, each version's card and every alias "
+                                   "move and traffic change, with its time and reason.")
+    m.add_argument("model", nargs="?", help="one model, in full")
     sub.add_parser("summary", help="print a summary read back from ClickHouse",
                    description="Events, latency quantiles, alerts and retrain events from "
                                "ClickHouse. Needs the worker stopped when using embedded chDB.")
@@ -248,11 +255,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "experiment":
         return _experiment(kafka, args)
+    if args.command == "models":
+        return _models(args.model)
     if args.command == "summary":
         from streams.summary import print_summary
         print_summary(load(ClickHouseSettings))
         return 0
     raise AssertionError(args.command)
+
+
+def _models(model: str | None) -> int:
+    from inference.registry import ModelStore
+    from streams.registry_view import describe_model, describe_models
+    store = ModelStore(load(InferenceSettings).model_dir)
+    try:
+        lines = describe_models(store) if model is None else describe_model(store, model)
+    except ValueError as exc:
+        raise ConfigError(f"models: {exc}") from None
+    print("\n".join(lines))
+    return 0
 
 
 def _experiment(kafka: KafkaSettings, args: argparse.Namespace) -> int:
