@@ -87,9 +87,10 @@ class RetrainPolicy:
         if n > 0:
             self._labels[model] = self._labels.get(model, 0) + n
 
-    def decide(self, model: str, streak: int, *, incident_start: float,
-               now: float) -> PolicyDecision | None:
-        """The decision on a drift streak; None for a blip (shorter than ``after``)."""
+    def decide(self, model: str, streak: int, *, incident_start: float, now: float,
+               evidence: str = "input drift") -> PolicyDecision | None:
+        """The decision on a streak of bad windows of ``evidence`` (what went bad, for the
+        request's reason); None for a blip (shorter than ``after``)."""
         if streak < self.after:
             return None
         last = self._last.get(model)
@@ -115,7 +116,7 @@ class RetrainPolicy:
         spent.append(now)
         digest = hashlib.sha256(f"{model}|drift|{incident_start!r}".encode()).hexdigest()[:16]
         request = RetrainDecision(f"rt-{digest}", model,
-                                  f"input drift sustained for {streak} windows")
+                                  f"{evidence} sustained for {streak} windows")
         return PolicyDecision("requested", model, request.reason, request)
 
     def worth_telling(self, decision: PolicyDecision, incident_start: float) -> bool:

@@ -220,8 +220,11 @@ class DecisionStage:
         rule = state.alerts.state(win.variant, verdict.detector, verdict.severity)
         if not rule.firing:
             return
+        evidence = ("estimated accuracy drop" if verdict.detector == PerformanceEstimate.detector
+                    else "input drift")
         verdict_of_policy = state.retrain.decide(win.model, rule.bad_streak,
-                                                 incident_start=rule.starts_at, now=now)
+                                                 incident_start=rule.starts_at, now=now,
+                                                 evidence=evidence)
         if verdict_of_policy is None:
             return
         if state.retrain.worth_telling(verdict_of_policy, rule.starts_at):

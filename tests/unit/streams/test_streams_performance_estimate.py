@@ -134,6 +134,7 @@ def test_a_drop_in_the_estimate_opens_a_ticket_and_asks_for_one_retrain(
     assert alert.labels["detector"] == "performance_estimate"
     (retrain,) = retrains  # after retrain_after = 2 degraded windows, and only one
     assert retrain.evidence["estimated_accuracy"] == pytest.approx(statistics[1], abs=1e-6)
+    assert retrain.reason == "estimated accuracy drop sustained for 2 windows"
 
 
 def _join(labelled: int, errors: int) -> MonitorSummary:
