@@ -132,7 +132,8 @@ def main() -> None:
     ap.add_argument("--drifts", type=int, default=20)
     ap.add_argument("--shift", type=float, default=1.0, help="f0's shift, in its stds")
     ap.add_argument("--window", type=int, default=1000, help="predictions per window")
-    ap.add_argument("--group-wait", type=float, default=2.0, help="the router's group_wait_s")
+    ap.add_argument("--group-wait", type=float, default=0.5, help="the router's group_wait_s "
+                    "(its default)")
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds before the first drift")
     ap.add_argument("--settle", type=float, default=2.0, help="seconds after each resolve")
     ap.add_argument("--webhook-port", type=int, default=port_from_env())

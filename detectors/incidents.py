@@ -14,7 +14,8 @@ get:
   ``resolve_after_evaluations`` evaluations in a row or for ``resolve_after_s`` seconds;
 - **group wait**: a new incident is notified ``group_wait_s`` after it opens (on the next
   evaluation or tick), so alerts that fire together (a feature's drift and the prediction
-  drift it causes) reach on-call as one notification that lists them all;
+  drift it causes, judged on one window) reach on-call as one notification that lists
+  them all; alerts that join the incident later are not notified again;
 - **cooldown**: an incident that fires again within ``cooldown_s`` of being resolved is
   reopened silently; it is notified (as a new episode) only if it is still firing when
   the cooldown ends, so flapping makes no noise and a real recurrence is not lost;

@@ -29,9 +29,11 @@ class AlertingSettings(BaseSettings):
                                                     "routing key.")
     spill_dir: Path = Field(_ROOT / "var" / "outbox", description="Outbox overflow and the "
                             "accepted-notification log (no incident is notified twice).")
-    group_wait_s: float = Field(2.0, ge=0, description="A new incident waits this long for "
+    group_wait_s: float = Field(0.5, ge=0, description="A new incident waits this long for "
                                 "more alerts before its first notification, so alerts that "
-                                "fire together arrive as one.")
+                                "fire together (one decision window's) arrive as one; longer "
+                                "also gathers later windows' alerts, and pages that much "
+                                "later.")
     cooldown_s: float = Field(1800.0, ge=0, description="A resolved incident that fires again "
                               "within this is reopened quietly.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Port of the worker's Prometheus "
