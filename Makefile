@@ -98,7 +98,7 @@ bench-micro-batching: venv
 bench-detection-latency: venv
 	$(OPS) bench.detection_latency --rate 2000 --drifts 20
 bench-scale-out: venv
-	$(OPS) bench.scale_out --n 100000 --rate 2000
+	$(OPS) bench.scale_out --n 400000 --rate 2000
 bench-soak: venv
 	$(OPS) bench.soak --minutes 10 --rate 500
 bench-ops: bench-micro-batching bench-detection-latency bench-scale-out bench-soak

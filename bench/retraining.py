@@ -4,9 +4,12 @@ model retrained from scratch on the same labels.
 The champion is trained as ``inferwatch train --rows 8000`` trains it; the traffic then
 drifts as ``simulate --scenario retraining`` drifts it (f7 spread threefold). Each seed
 draws the labelled examples a retrain gets (``--examples``, the worker's share of the
-drifted traffic in the end-to-end test), runs the worker's job on them (warm start,
-validated on the most recent 30%), trains a fresh model of the same architecture on the
-same training rows, and scores all three on 20,000 unseen drifted rows.
+drifted traffic in the end-to-end test), runs the worker's job on them as the worker
+configures it (``fine_tune`` from the champion's weights with early stopping, patience 3;
+``PairedGate``: McNemar gain over the 0.01 margin, segments, batch latency; on the most
+recent 30%), trains a fresh model of the same architecture on the same training rows,
+and scores all three on 20,000 unseen drifted rows. ``--trainer warm_start`` runs the
+plain warm start (fixed epochs) with the accuracy-gain gate instead.
 
     python -m bench.retraining --seeds 5
 """
@@ -16,16 +19,19 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from inference.registry import ModelStore
+from retrain.candidate import fine_tuned
 from retrain.examples import LabelledExamples
-from retrain.holdout_gate import HoldoutGate, accuracy
+from retrain.holdout_gate import HoldoutGate, PairedGate, accuracy
 from retrain.retrain_job import RetrainJob
 from retrain.synthetic import FEATURES, FeatureGenerator
 from retrain.trainer import HIDDEN, _accuracy, _fit, train_classifier
+from retrain.validation import ValidationPolicy
 from streams.simulator import RETRAINING_DRIFT
 
 
@@ -34,6 +40,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--examples", type=int, default=5800)
     p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--trainer", choices=["fine_tune", "warm_start"], default="fine_tune")
     args = p.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,7 +55,13 @@ def main() -> None:
             held = LabelledExamples(np.zeros(len(test)), test.features, test.labels, FEATURES)
             store = ModelStore(Path(tmp) / f"store{seed}")
             store.publish("churn", "v1", champion_dir)
-            job = RetrainJob(store, HoldoutGate(0.01), seed=seed, max_epochs=args.epochs)
+            if args.trainer == "fine_tune":  # as streams/app.py configures the worker
+                job = RetrainJob(store, PairedGate(ValidationPolicy(margin=0.01, alpha=0.05,
+                                                                    latency_tolerance=0.5)),
+                                 trainer=partial(fine_tuned, patience=3), seed=seed,
+                                 max_epochs=args.epochs)
+            else:
+                job = RetrainJob(store, HoldoutGate(0.01), seed=seed, max_epochs=args.epochs)
             start = time.perf_counter()
             result = job.run(f"rt-{seed}", "churn", ex, data_range=(0.0, 1.0))
             warm_s = time.perf_counter() - start

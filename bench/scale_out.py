@@ -16,7 +16,7 @@ same gaps before either event, and the longest ``total_s`` of a request sent aro
 Nothing may be lost or doubled across the kill (its open transaction is aborted and
 replayed by the survivor).
 
-Usage: bench/with_kafka.sh bench.scale_out --n 100000 --rate 2000
+Usage: bench/with_kafka.sh bench.scale_out --n 400000 --rate 2000
 """
 
 from __future__ import annotations
@@ -207,7 +207,8 @@ def throughputs(n: int, workdir: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100_000, help="backlog for the throughput")
+    ap.add_argument("--n", type=int, default=400_000, help="backlog for the throughput (a "
+                    "single worker must not drain it before a second one has joined)")
     ap.add_argument("--rate", type=float, default=2000.0, help="steady rate for the pauses")
     ap.add_argument("--phase", type=float, default=20.0, help="seconds between the events")
     ap.add_argument("--pauses-only", action="store_true", help="skip the throughput part")

@@ -47,7 +47,7 @@ async def soak(args: argparse.Namespace) -> None:
 
 async def _run(args: argparse.Namespace, kafka: KafkaSettings, prefix: str,
                worker: WorkerProcess, hook: WebhookReceiver) -> None:
-    traffic = SteadyTraffic(kafka, args.rate, run_id="soak")
+    traffic = SteadyTraffic(kafka, args.rate, run_id="soak", outcome_share=args.outcome_share)
     watch, follower = Watch(kafka), Follower(kafka, Topics(prefix).predictions)
     stop, sending = asyncio.Event(), asyncio.Event()
     samples: list[tuple[float, float, dict[str, int]]] = []  # (t, RSS MiB, lag per group)
@@ -108,6 +108,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
+    ap.add_argument("--outcome-share", type=float, default=1.0,
+                    help="share of requests whose label is sent (0: the join fills up to "
+                         "its bound of waiting predictions, 200,000)")
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between samples")
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before 'start' RSS")
     ap.add_argument("--webhook-port", type=int, default=port_from_env())

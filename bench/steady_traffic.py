@@ -17,7 +17,7 @@ import numpy as np
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
 from streams import kafka_clients
 from streams.codec import encode
-from streams.events import InferenceRequest
+from streams.events import InferenceRequest, Outcome
 from streams.record_writer import send_records
 from streams.settings import KafkaSettings
 from streams.stage import Output
@@ -42,12 +42,19 @@ class SteadyTraffic:
         Seed of the feature generator and the A/B units.
     limit
         Most requests to send; the loop ends by itself there.
+    outcome_share
+        Share of the requests whose true label is sent at once as an outcome (the join
+        then lets their predictions go; unlabelled ones wait in it, bounded).
     """
 
     def __init__(self, kafka: KafkaSettings, rate: float, run_id: str, seed: int = 0,
-                 limit: int = 10_000_000) -> None:
+                 limit: int = 10_000_000, outcome_share: float = 0.0) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be > 0, got {rate!r}")
+        if not 0.0 <= outcome_share <= 1.0:
+            raise ValueError(f"outcome_share must be in [0, 1], got {outcome_share!r}")
+        self.outcome_share = outcome_share
+        self.outcomes = Topics(kafka.topic_prefix).outcomes
         self.kafka = kafka
         self.rate = rate
         self.run_id = run_id
@@ -65,13 +72,19 @@ class SteadyTraffic:
         batch = self._gen.sample(n, drift=self.drift)
         units = self._rng.integers(0, 10_000, n).tolist()
         rows = batch.features.tolist()
+        labelled = (self._rng.random(n) < self.outcome_share).tolist()
+        labels = batch.labels.tolist()
         out = []
+        now = time.time()
         for j in range(n):
             rid = f"{self.run_id}-{self.sent + j:09d}"
-            req = InferenceRequest(id=rid, ts=time.time(), model="churn",
+            req = InferenceRequest(id=rid, ts=now, model="churn",
                                    features=dict(zip(FEATURES, rows[j], strict=True)),
                                    unit_id=f"u{units[j]}", segment=batch.segments[j])
             out.append(Output(self.topic, rid.encode(), encode(req)))
+            if labelled[j]:
+                out.append(Output(self.outcomes, rid.encode(), encode(Outcome(
+                    request_id=rid, ts=now, kind="label", value=float(labels[j])))))
         return out
 
     async def run(self, stop: asyncio.Event) -> None:
