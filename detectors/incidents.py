@@ -236,6 +236,13 @@ class IncidentTracker:
         """Apply time-based resolution and cooldown ends at the clock's time."""
         return self._step(self.clock())
 
+    def next_due(self) -> float | None:
+        """When the first incident still waiting for its first notification is due (the
+        end of its group wait, or of its cooldown), so a caller can tick then; None when
+        none waits."""
+        return min((inc.hold_until for inc in self._incidents.values()
+                    if inc.state == "firing" and not inc.notified), default=None)
+
     # -- the state machine -------------------------------------------------------------
     def _step(self, now: float) -> list[Notification]:
         for fp in [fp for fp, m in self._members.items() if self._is_clear(m, now)]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 
 import msgspec
@@ -101,10 +102,12 @@ class AlertRouter:
             log.info("alert router started: %s", ", ".join(repr(s) for s in sinks))
             last_tick = time.monotonic()
             while not stop.is_set():
-                for msgs in (await consumer.getmany(timeout_ms=int(TICK_S * 1000))).values():
+                # wake for the next tick, or sooner when an incident's group wait ends then
+                wait = min(TICK_S, max(self._due_in(), 0.0))
+                for msgs in (await consumer.getmany(timeout_ms=int(wait * 1000))).values():
                     for m in msgs:
                         self._route(outbox, m.value or b"")
-                if time.monotonic() - last_tick >= TICK_S:
+                if time.monotonic() - last_tick >= TICK_S or self._due_in() <= 0:
                     self._submit(outbox, self.tracker.tick())
                     last_tick = time.monotonic()
                 if self.progress is not None:  # it commits nothing: a replay rebuilds it
@@ -118,6 +121,11 @@ class AlertRouter:
             await consumer.stop()
             for sink in sinks:
                 await sink.aclose()
+
+    def _due_in(self) -> float:
+        """Seconds until an incident's first notification is due (inf: none waits)."""
+        due = self.tracker.next_due()
+        return math.inf if due is None else due - self.tracker.clock()
 
     def _route(self, outbox: Outbox, raw: bytes) -> None:
         try:

@@ -207,8 +207,10 @@ def test_bad_parameters_name_the_valid_range(kwargs: dict, message: str) -> None
 
 def test_group_wait_gathers_alerts_that_fire_together_into_one_notification() -> None:
     tracker, clock = _tracker(group_wait_s=2.0)
+    assert tracker.next_due() is None
     assert _feed(tracker, clock, 1000.0, AlertSignal("churn", "feature_drift", "firing")) == []
     assert _feed(tracker, clock, 1000.5, AlertSignal("churn", "prediction_drift", "firing")) == []
+    assert tracker.next_due() == 1002.0  # the caller ticks then, not a whole tick later
     clock.now = 1001.9
     assert tracker.tick() == []  # still waiting for more members
     clock.now = 1002.0
@@ -217,6 +219,7 @@ def test_group_wait_gathers_alerts_that_fire_together_into_one_notification() ->
     lines = note.annotations["description"].splitlines()
     assert [line.split(" on ")[0] for line in lines] == ["feature_drift", "prediction_drift"]
     assert tracker.tick() == []  # notified once
+    assert tracker.next_due() is None
 
 
 def test_group_wait_must_not_be_negative() -> None:
