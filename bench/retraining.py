@@ -77,7 +77,7 @@ def main() -> None:
             scratch_s = time.perf_counter() - start
             scratch = _accuracy(net, test.features, test.labels)
             rows.append((nothing, warm, scratch, result.passed, warm_s, scratch_s))
-            print(f"seed {seed}: nothing {nothing:.4f}  warm start {warm:.4f} "
+            print(f"seed {seed}: nothing {nothing:.4f}  {args.trainer} {warm:.4f} "
                   f"(validation {'passed' if result.passed else 'rejected'})  "
                   f"scratch {scratch:.4f}", flush=True)
         pre = FeatureGenerator(99).sample(20_000)
@@ -86,7 +86,8 @@ def main() -> None:
                                                   pre.labels, FEATURES))
     a = np.array(rows, dtype=float)
     print(f"\nchampion before the drift: {before:.4f}")
-    for name, col in (("do nothing", 0), ("warm start (worker)", 1), ("from scratch", 2)):
+    trained = "fine-tune" if args.trainer == "fine_tune" else "warm start"
+    for name, col in (("do nothing", 0), (f"{trained} (worker)", 1), ("from scratch", 2)):
         print(f"{name}: mean {a[:, col].mean():.4f}, min {a[:, col].min():.4f}, "
               f"max {a[:, col].max():.4f}")
     print(f"validation passed {int(a[:, 3].sum())}/{len(a)}; train s: warm "
