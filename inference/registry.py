@@ -42,7 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from inference.model_card import (
     CARD_FILE,
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelStore"]
 
+_Change = TypeVar("_Change", AliasChange, TrafficChange)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: per model: the aliases an experiment moves (``champion``), its traffic override, and
 #: the experiment an operator started (``inferwatch experiment start``)
@@ -76,6 +77,25 @@ def _check_name(field: str, value: str) -> str:
             f"digit, got {value!r}"
         )
     return value
+
+
+def _history(path: Path, read: Callable[[str], _Change]) -> list[_Change]:
+    """The changes of a history file, oldest first ([] when it does not exist); a line that
+    is not one raises ValueError naming the file and the line."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    changes = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            changes.append(read(line))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path} line {number} is not a history entry ({exc}): "
+                             f"{line[:120]!r}") from None
+    return changes
 
 
 def _natural_key(version: str) -> list[tuple[int, int | str]]:
@@ -157,12 +177,8 @@ class ModelStore:
 
     def alias_history(self, model: str, alias: str | None = None) -> list[AliasChange]:
         """Every move of ``model``'s aliases (or of ``alias`` only), oldest first."""
-        path = self.root / _check_name("model", model) / HISTORY_FILE
-        try:
-            lines = path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        changes = [AliasChange.from_json(line) for line in lines if line.strip()]
+        changes = _history(self.root / _check_name("model", model) / HISTORY_FILE,
+                           AliasChange.from_json)
         return [c for c in changes if alias is None or c.alias == alias]
 
     def card(self, model: str, version: str) -> ModelCard | None:
@@ -212,12 +228,8 @@ class ModelStore:
 
     def traffic_history(self, model: str) -> list[TrafficChange]:
         """Every change of ``model``'s traffic split, oldest first."""
-        path = self.root / _check_name("model", model) / TRAFFIC_HISTORY_FILE
-        try:
-            lines = path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        return [TrafficChange.from_json(line) for line in lines if line.strip()]
+        return _history(self.root / _check_name("model", model) / TRAFFIC_HISTORY_FILE,
+                        TrafficChange.from_json)
 
     def experiment(self, model: str) -> dict[str, object]:
         """The experiment started on ``model`` (name, champion, challenger, share); empty: none."""

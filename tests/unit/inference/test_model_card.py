@@ -137,3 +137,17 @@ def test_versions_ignore_the_history_file(tmp_path: Path, build: Path) -> None:
 def test_bad_lineage_names_the_field(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Lineage(**kwargs)
+
+
+def test_a_history_line_that_is_not_one_is_named_with_its_file_and_line(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "models", clock=lambda: 1.0)
+    store.set_traffic("churn", {"A": 1.0})
+    path = tmp_path / "models" / "churn" / ".traffic-history.jsonl"
+    with path.open("a") as f:
+        f.write("\n{not json\n")
+    with pytest.raises(ValueError, match=r"traffic-history.jsonl line 3 is not a history "
+                                         r"entry .*'\{not json'"):
+        store.traffic_history("churn")
+    (tmp_path / "models" / "churn" / ".alias-history.jsonl").write_text('{"model": "churn"}\n')
+    with pytest.raises(ValueError, match=r"alias-history\.jsonl line 1 is not a history entry"):
+        store.alias_history("churn")
