@@ -70,10 +70,14 @@ def start(store: ModelStore, spec: ExperimentSpec, challenger_version: str | Non
     if challenger_version is not None:
         store.set_alias(spec.model, "challenger", challenger_version)
     store.start_experiment(spec.model, to_plain(spec), split_of(spec))
+    return _announcement(spec, challenger_version, now)
+
+
+def _announcement(spec: ExperimentSpec, challenger_version: str | None,
+                  now: float) -> ExperimentStarted:
     return ExperimentStarted(experiment=spec.name, model=spec.model, champion=spec.champion,
                              challenger=spec.challenger, share=spec.share,
                              challenger_version=challenger_version, ts=now)
-
 
 
 def experiment_of(configured: str, store: ModelStore, model: str) -> ExperimentSpec | None:
@@ -94,10 +98,8 @@ def start_for_challenger(store: ModelStore, template: ExperimentSpec, version: s
     spec = ExperimentSpec(f"{template.model}-{version}", template.model, template.champion,
                           template.challenger, template.share)
     if store.experiment(spec.model).get("name") != spec.name:  # else started before: as is
-        start(store, spec, None, now)
-    return ExperimentStarted(experiment=spec.name, model=spec.model, champion=spec.champion,
-                             challenger=spec.challenger, share=spec.share,
-                             challenger_version=version, ts=now)
+        start(store, spec, None, now)  # the retrain moved the alias already
+    return _announcement(spec, version, now)
 
 
 def run(settings: KafkaSettings, store: ModelStore, spec: ExperimentSpec,
