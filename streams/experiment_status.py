@@ -10,7 +10,6 @@ p-value, and the sample-ratio test's p-value. The fold is pure; :func:`gather` r
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer
@@ -19,6 +18,7 @@ from streams.events import ExperimentDecided
 from streams.settings import KafkaSettings
 from streams.status import decode_values, read_topic
 from streams.topics import Topics
+from streams.utc_time import utc_stamp
 
 
 def latest(decisions: Iterable[ExperimentDecided]) -> dict[str, ExperimentDecided]:
@@ -42,7 +42,7 @@ def lines(decisions: dict[str, ExperimentDecided]) -> list[str]:
     out = []
     for name in sorted(decisions):
         d = decisions[name]
-        at = dt.datetime.fromtimestamp(d.ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        at = utc_stamp(d.ts)
         out += [
             f"experiment {name}: model {d.model}, champion {d.champion}, challenger "
             f"{d.challenger}: {d.action.upper()} ({d.reason}) at {at}",

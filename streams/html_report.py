@@ -33,6 +33,7 @@ from streams.report_queries import (
     retrain_requests,
 )
 from streams.report_views import SECTIONS, ReportData
+from streams.utc_time import utc_stamp
 
 _QUERIES = {
     "Traffic and latency": (
@@ -168,7 +169,7 @@ def render(report: Report, *, title: str = "inferwatch report",
     >>> "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     True
     """
-    stamp = _time(generated if generated is not None else dt.datetime.now(dt.UTC).timestamp())
+    stamp = utc_stamp(generated if generated is not None else dt.datetime.now(dt.UTC).timestamp())
     parts = ["<!doctype html><html lang='en'><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              "<meta name='color-scheme' content='light dark'>",
@@ -197,7 +198,7 @@ def _cell(header: str, value: Any) -> str:
     if value is None:
         return ""
     if header == "time" and isinstance(value, int | float):
-        return _time(float(value))
+        return utc_stamp(float(value))
     if header == "evidence" and isinstance(value, str):
         try:
             items = json.loads(value).items()
@@ -206,7 +207,3 @@ def _cell(header: str, value: Any) -> str:
         return "<br>".join(f"<code>{html.escape(str(k))}</code> = {html.escape(str(v))}"
                            for k, v in items)
     return html.escape(str(value))
-
-
-def _time(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")

@@ -7,17 +7,14 @@ every change of the traffic split, oldest first, each with its time and reason. 
 the file-backed registry that the workers read (``INFERWATCH_INFERENCE_MODEL_DIR``);
 reading it changes nothing.
 
->>> _when(0.0)
-'1970-01-01 00:00:00Z'
 >>> _split({"A": 0.9, "B": 0.1})
 'A 90% / B 10%'
 """
 
 from __future__ import annotations
 
-import time
-
 from inference.registry import ModelStore
+from streams.utc_time import utc_stamp
 
 __all__ = ["describe_model", "describe_models"]
 
@@ -58,10 +55,11 @@ def describe_model(store: ModelStore, model: str) -> list[str]:
             lines.append(f"  {version}  (published without a card)")
             continue
         lineage = card.lineage
-        facts = [f"created {_when(card.created_at)}",
+        facts = [f"created {utc_stamp(card.created_at)}",
                  f"parent {lineage.parent or '-'}", f"device {lineage.device or '-'}"]
         if lineage.data_range is not None:
-            facts.append(f"data {_when(lineage.data_range[0])} .. {_when(lineage.data_range[1])}")
+            first, last = lineage.data_range
+            facts.append(f"data {utc_stamp(first)} .. {utc_stamp(last)}")
         accuracy = lineage.metrics.get("candidate_accuracy")
         if accuracy is not None:
             facts.append(f"holdout accuracy {accuracy:.4f}")
@@ -85,12 +83,8 @@ def describe_model(store: ModelStore, model: str) -> list[str]:
                        f"{_split(c.split)}" + (f": {c.reason}" if c.reason else ""))
                 for c in store.traffic_history(model)]
     lines.append("history:" if history else "history: none")
-    lines += [f"  {_when(at)}  {what}" for at, what in sorted(history, key=lambda h: h[0])]
+    lines += [f"  {utc_stamp(at)}  {what}" for at, what in sorted(history, key=lambda h: h[0])]
     return lines
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
 
 
 def _split(split: dict[str, float]) -> str:

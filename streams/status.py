@@ -7,7 +7,6 @@ then locked by the worker's sink). The folds are pure; :func:`gather` does the r
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from streams.alert_log import format_alert
 from streams.events import Alert, DetectorReport
 from streams.settings import KafkaSettings
 from streams.topics import Topics
+from streams.utc_time import utc_stamp
 
 E = TypeVar("E")
 
@@ -44,7 +44,7 @@ class Status:
         out += [f"  {group:32} {topic:32} {n:>10}" for group, topics in sorted(self.lag.items())
                 for topic, n in sorted(topics.items())] or ["  no consumer groups yet"]
         out.append("last window closed:")
-        out += [f"  {model}/{variant:10} {_ago(r.window_end, now)} ({_stamp(r.window_end)}, "
+        out += [f"  {model}/{variant:10} {_ago(r.window_end, now)} ({utc_stamp(r.window_end)}, "
                 f"{r.n} predictions)" for (model, variant), r in sorted(self.windows.items())
                 ] or ["  none yet"]
         out.append(f"open incidents: {len(self.open_alerts)}")
@@ -154,8 +154,6 @@ def _ago(ts: float, now: float) -> str:
     return f"{max(0.0, now - ts):8.1f} s ago"
 
 
-def _stamp(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def run(settings: KafkaSettings, now: float) -> list[str]:
