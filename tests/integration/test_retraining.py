@@ -221,16 +221,7 @@ def test_a_worse_candidate_is_rejected_by_validation_and_the_champion_alias_stay
     worker = RetrainWorker(kafka=kafka, settings=settings, store=store, job=job,
                            examples=topic_source(kafka))
 
-    async def run_until_done() -> None:
-        stop = asyncio.Event()
-        task = asyncio.ensure_future(worker.run(stop))
-        deadline = time.monotonic() + 120
-        while not worker.done and time.monotonic() < deadline and not task.done():
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(1.0)  # its events and its commit
-        stop.set()
-        await task
-    asyncio.run(run_until_done())
+    asyncio.run(_run_until_done(worker, timeout=120))
     updates = _updates(kafka)
     assert [(u.action, u.version, u.passed, u.retrain_id) for u in updates] == [
         ("published", "v2", False, req.id)]
@@ -458,6 +449,7 @@ def test_a_candidate_that_passes_validation_but_is_slow_in_serving_is_rolled_bac
 
 
 async def _run_until_done(worker: RetrainWorker, timeout: float = 180) -> None:
+    """Run an in-process retrain worker until it has done a request (or ``timeout``)."""
     stop = asyncio.Event()
     task = asyncio.ensure_future(worker.run(stop))
     deadline = time.monotonic() + timeout
