@@ -122,7 +122,7 @@ def feature_names(features: int) -> list[str]:
 def ours_binned(ref: np.ndarray, cur: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Reference decile bins, chunked histograms that add up, ``binned_drift`` at defaults."""
     from detectors.feature_drift import binned_drift
-    from retrain.reference import ReferenceProfile
+    from detectors.reference.profile import ReferenceProfile
 
     prof = ReferenceProfile.from_features("bench", "v1", names, ref)
     hist = [np.zeros(len(e) + 1, dtype=np.int64) for e in prof.edges]
@@ -226,7 +226,7 @@ def run_worker(method: str, data: Path, repeat: int, memory: bool = True) -> dic
         version = f"evidently {evidently.__version__}"
     else:
         preload("detectors.feature_drift", "detectors.multiple_testing", "detectors.stats.ks",
-                "retrain.reference")
+                "detectors.reference.profile")
         fn_ours = ours_binned if method == "ours-binned" else ours_ks_bh
 
         def fn() -> dict[str, Any]:

@@ -11,10 +11,10 @@ import time
 
 import msgspec
 
-from streams import kafka_clients
-from streams.events import Alert, DetectorReport
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
-from streams.topics import Topics
+from streams.wire.events import Alert, DetectorReport
+from streams.wire.topics import Topics
 
 
 class Watch:

@@ -39,9 +39,9 @@ from bench.steady_traffic import SteadyTraffic
 from bench.webhook_receiver import WebhookReceiver, port_from_env
 from bench.worker_process import WorkerProcess, bootstrap
 from retrain.synthetic import Drift
-from streams.kafka_clients import create_topics
+from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
-from streams.topics import Topics
+from streams.wire.topics import Topics
 
 
 async def run(args: argparse.Namespace) -> list[dict[str, float]]:

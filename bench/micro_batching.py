@@ -33,10 +33,10 @@ import numpy as np
 from bench.prediction_census import Follower, census, ids, lag
 from bench.steady_traffic import SteadyTraffic
 from bench.worker_process import REPO, WorkerProcess, bootstrap
-from streams.kafka_clients import create_topics
+from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.topics import Topics
 
 DEFAULT_MAX_BATCH = 256  # streams/settings/inference.py
 

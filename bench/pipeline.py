@@ -37,10 +37,10 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.profile_top import report
-from streams.kafka_clients import create_topics
+from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.topics import Topics
 
 REPO = Path(__file__).resolve().parent.parent
 RECORDED = Path(__file__).resolve().parent / "recorded.json"

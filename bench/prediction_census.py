@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import msgspec
 from aiokafka import TopicPartition
 
-from streams import kafka_clients
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
 
 

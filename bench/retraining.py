@@ -32,7 +32,7 @@ from retrain.retrain_job import RetrainJob
 from retrain.synthetic import FEATURES, FeatureGenerator
 from retrain.trainer import HIDDEN, _accuracy, _fit, train_classifier
 from retrain.validation import ValidationPolicy
-from streams.simulator import RETRAINING_DRIFT
+from streams.simulation.simulator import RETRAINING_DRIFT
 
 
 def main() -> None:

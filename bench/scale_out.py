@@ -36,11 +36,11 @@ from aiokafka.errors import KafkaError
 from bench.prediction_census import Arrival, Follower, Latency, Seen, census, ids
 from bench.steady_traffic import SteadyTraffic
 from bench.worker_process import WorkerProcess, bootstrap
-from streams import kafka_clients
-from streams.kafka_clients import create_topics
+from streams.kafka import clients as kafka_clients
+from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.topics import Topics
 
 ENV = {"OMP_NUM_THREADS": "1"}
 

@@ -27,10 +27,10 @@ from bench.prediction_census import Census, Follower, census, ids
 from bench.steady_traffic import SteadyTraffic
 from bench.webhook_receiver import WebhookReceiver, port_from_env
 from bench.worker_process import WorkerProcess, bootstrap
-from streams.kafka_clients import create_topics
+from streams.cli.status import gather
+from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
-from streams.status import gather
-from streams.topics import Topics
+from streams.wire.topics import Topics
 
 
 async def soak(args: argparse.Namespace) -> None:

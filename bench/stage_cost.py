@@ -26,17 +26,17 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
 from inference.torch_predictor import use_cpu_threads
-from streams.clickhouse_store import ClickHouseStore
-from streams.codec import SourceRecord
-from streams.inference_stage import InferenceStage
-from streams.metric_rows import RowMapper
-from streams.model_catalog import ModelCatalog
-from streams.monitor_stage import MonitorStage
-from streams.record_writer import send_records
+from streams.kafka.record_writer import send_records
+from streams.kafka.stage import Output
+from streams.monitoring.monitor_stage import MonitorStage
+from streams.serving.inference_stage import InferenceStage
+from streams.serving.model_catalog import ModelCatalog
 from streams.settings import ClickHouseSettings, InferenceSettings
-from streams.simulator import Scenario, TrafficPlan
-from streams.stage import Output
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, TrafficPlan
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.storage.metric_rows import RowMapper
+from streams.wire.codec import SourceRecord
+from streams.wire.topics import Topics
 
 
 class _Producer:

@@ -4,7 +4,7 @@ The operations benchmarks (detection latency, scale-out, soak) need traffic pace
 real time, stamped when it is sent, and a drift that a controller toggles: the
 simulator's scenario fixes its one drift by request index, so it cannot serve 20 drifts
 that each wait for the previous one to resolve. Records go out a batch per partition
-(:func:`streams.record_writer.send_records`), so the producer costs a few µs per request.
+(:func:`streams.kafka.record_writer.send_records`), so the producer costs a few µs per request.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import time
 import numpy as np
 
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
-from streams import kafka_clients
-from streams.codec import encode
-from streams.events import InferenceRequest, Outcome
-from streams.record_writer import send_records
+from streams.kafka import clients as kafka_clients
+from streams.kafka.record_writer import send_records
+from streams.kafka.stage import Output
 from streams.settings import KafkaSettings
-from streams.stage import Output
-from streams.topics import Topics
+from streams.wire.codec import encode
+from streams.wire.events import InferenceRequest, Outcome
+from streams.wire.topics import Topics
 
 #: sends per second; each sends rate / TICKS_PER_S requests
 TICKS_PER_S = 50

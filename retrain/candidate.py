@@ -21,8 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from retrain.examples import LabelledExamples
-from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 
 try:
     import torch

@@ -7,7 +7,7 @@ shuffling from seeded torch generators. The output directory gets
 
 - ``model.pt``: the artifact that :class:`~inference.torch_predictor.TorchPredictor`
   loads (weights, feature names, input mean and std, hidden sizes);
-- ``reference.json``: the :class:`~retrain.reference.ReferenceProfile` of the training
+- ``reference.json``: the :class:`~detectors.reference.profile.ReferenceProfile` of the training
   features, for the drift detectors.
 
 This is one of the two modules that import torch.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from detectors.reference import performance as performance_reference
+from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from inference.quantize import HOLDOUT_FILE
-from retrain import performance_reference
-from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from retrain.synthetic import FEATURES, FeatureGenerator
 
 try:

@@ -1,8 +1,8 @@
 """The worker: a faust app hosting the batch loops and the low-rate agents.
 
 High-rate paths (requests → predictions, predictions → summaries, everything → the
-sink) are :class:`~streams.batch_loop.TransactionalLoop` and
-:class:`~streams.sink_loop.SinkLoop` instances run as services of the app; faust agents
+sink) are :class:`~streams.kafka.batch_loop.TransactionalLoop` and
+:class:`~streams.storage.sink_loop.SinkLoop` instances run as services of the app; faust agents
 serve the low-rate topics (alerts, model updates). A loop that fails crashes the worker
 loudly rather than leaving it half alive.
 """
@@ -25,26 +25,22 @@ from aiokafka import TopicPartition
 from inference.experiment_actuator import ExperimentActuator
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
-from streams import kafka_clients
-from streams.alert_log import format_alert
-from streams.alert_router import AlertRouter
-from streams.batch_loop import TransactionalLoop
-from streams.clickhouse_store import ClickHouseStore
-from streams.codec import encode
+from streams.alerting.alert_log import format_alert
+from streams.alerting.router import AlertRouter
 from streams.decision.config import DecisionConfig
-from streams.decision.experiment_config import ExperimentSpec
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
-from streams.events import Alert, ExperimentDecided, ExperimentStarted, ModelVersionPublished
-from streams.health_loop import HealthLoop
-from streams.inference_stage import InferenceStage
-from streams.join_stage import JoinStage
-from streams.model_catalog import ModelCatalog
-from streams.model_load_alert import load_failure_alert, load_recovered_alert
-from streams.monitor_stage import MonitorStage
-from streams.ops_metrics import OpsMetrics
-from streams.readiness import Readiness
-from streams.record_writer import partition_of
+from streams.experiments.spec import ExperimentSpec
+from streams.health.loop import HealthLoop
+from streams.kafka import clients as kafka_clients
+from streams.kafka.batch_loop import TransactionalLoop
+from streams.kafka.record_writer import partition_of
+from streams.kafka.topic_reader import read_latest
+from streams.monitoring.join_stage import JoinStage
+from streams.monitoring.monitor_stage import MonitorStage
+from streams.serving.inference_stage import InferenceStage
+from streams.serving.model_catalog import ModelCatalog
+from streams.serving.model_load_alert import load_failure_alert, load_recovered_alert
 from streams.settings import (
     AlertingSettings,
     ClickHouseSettings,
@@ -55,10 +51,14 @@ from streams.settings import (
     RetrainSettings,
     WebSettings,
 )
-from streams.sink_loop import SinkLoop
-from streams.state_topic import read_latest
-from streams.topics import Topics
-from streams.web_port import WebPort
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.storage.sink_loop import SinkLoop
+from streams.telemetry.ops_metrics import OpsMetrics
+from streams.telemetry.readiness import Readiness
+from streams.telemetry.web_port import WebPort
+from streams.wire.codec import encode
+from streams.wire.events import Alert, ExperimentDecided, ExperimentStarted, ModelVersionPublished
+from streams.wire.topics import Topics
 
 log = logging.getLogger(__name__)
 ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health", "retrain")
@@ -309,9 +309,9 @@ def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[No
     from retrain.holdout_gate import PairedGate
     from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
     from retrain.validation import ValidationPolicy
-    from streams.experiment_start import experiment_of
-    from streams.labelled_examples import clickhouse_source, topic_source
-    from streams.retrain_worker import RetrainWorker
+    from streams.experiments.start import experiment_of
+    from streams.retraining.labelled_examples import clickhouse_source, topic_source
+    from streams.retraining.worker import RetrainWorker
     s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
     # a model with an experiment (configured, or started in the registry): a new version
     # starts as the challenger of an experiment of its own, whose decision promotes or

@@ -18,11 +18,15 @@ import numpy as np
 
 from detectors.feature_drift import segmented_drift
 from detectors.fingerprint import fingerprint
-from retrain.reference import ReferenceProfile
-from streams.clickhouse_store import ClickHouseStore
-from streams.codec import SourceRecord, encode
+from detectors.reference.profile import ReferenceProfile
 from streams.decision.binned_drift import drift_evidence as _drift_evidence
-from streams.events import (
+from streams.decision.slo_tracker import SLO_BURN
+from streams.report.html import model_store_profiles
+from streams.report.queries import DRIFT, EMBEDDING, LATENCY, ProfileLookup
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.storage.metric_rows import RowMapper
+from streams.wire.codec import SourceRecord, encode
+from streams.wire.events import (
     Alert,
     DetectorReport,
     Event,
@@ -31,11 +35,7 @@ from streams.events import (
     Prediction,
     RetrainRequested,
 )
-from streams.html_report import model_store_profiles
-from streams.metric_rows import RowMapper
-from streams.report_queries import DRIFT, EMBEDDING, LATENCY, ProfileLookup
-from streams.slo_tracker import SLO_BURN
-from streams.topics import Topics
+from streams.wire.topics import Topics
 
 T0 = 1_764_000_000.0
 WINDOW_S = 10.0

@@ -17,8 +17,8 @@ from typing import Any
 from detectors.alert_rule import AlertRule, RuleState
 from detectors.fingerprint import incident_id
 from streams.decision.verdict import Evidence, Verdict, target_key
-from streams.decision_window import GLOBAL
-from streams.events import Alert
+from streams.decision.window import GLOBAL
+from streams.wire.events import Alert
 
 
 @dataclass

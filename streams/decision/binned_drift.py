@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from detectors.feature_drift import SegmentShift, segmented_drift
-from retrain.reference import ReferenceProfile
+from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
 from streams.decision.verdict import Evidence, Verdict, target_key
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.wire.events import DetectorReport
 
 
 def binned_verdict(detector: str, win: DecisionWindow,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.wire.events import DetectorReport
 
 
 class ConceptDrift:

@@ -10,13 +10,13 @@ feature, what is wrong with it, and the segment (``*``: the counts are global).
 from __future__ import annotations
 
 from detectors.data_quality import FeatureQuality, quality_shift
-from retrain.reference import ReferenceProfile
+from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
 from streams.decision.judge import ReferenceLookup
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict, target_key
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.wire.events import DetectorReport
 
 DATA_QUALITY = "data_quality"
 #: other flagged features whose share the evidence lists beside the worst

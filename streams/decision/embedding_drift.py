@@ -15,8 +15,8 @@ from detectors.embedding_drift import embedding_shift, farthest
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.wire.events import DetectorReport
 
 #: fewest embeddings in a window that sets a reference or is tested
 MIN_EMBEDDINGS = 32

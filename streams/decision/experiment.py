@@ -6,13 +6,13 @@ join's labelled predictions and label errors (the primary metric, an error rate:
 better), the monitor's predictions that missed the latency SLO (``slow``) and that carried a
 model error (``model_error``), both guardrails, and the units per arm for the sample-ratio
 test (the units each summary saw first, less those already counted,
-:mod:`streams.unit_sighting`; aligned in time across the arms,
+:mod:`streams.monitoring.unit_sighting`; aligned in time across the arms,
 :mod:`streams.decision.aligned_counts`). Units, not predictions: assignment is sticky per
 unit, so predictions per arm are overdispersed by heavy users and a healthy split would be
 flagged. No per-event work: a summary adds a few integers and a set update.
 
 When a window of the challenger closes, the experiment is judged once. Its decision goes to
-the model-updates topic as an :class:`~streams.events.ExperimentDecided` (``on_decision``),
+the model-updates topic as an :class:`~streams.wire.events.ExperimentDecided` (``on_decision``),
 where the serving side acts on it (a promote moves the registry's ``champion`` alias, a
 rollback sends the challenger's share to zero). A final decision (promote, rollback,
 inconclusive) ends the experiment: later windows are not judged again. A guardrail's
@@ -33,7 +33,10 @@ from collections.abc import Callable
 
 from detectors.ab.experiment import SRM_TEST, Decision, ExperimentTest
 from streams.decision.config import DecisionConfig
-from streams.decision.experiment_config import (
+from streams.decision.state import ModelState
+from streams.decision.verdict import Evidence, Verdict
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.experiments.spec import (
     MODEL_ERROR,
     PRIMARY,
     SLOW,
@@ -42,10 +45,7 @@ from streams.decision.experiment_config import (
     no_started,
     parse_experiments,
 )
-from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport, ExperimentDecided, MonitorSummary
+from streams.wire.events import DetectorReport, ExperimentDecided, MonitorSummary
 
 GUARDRAIL, SRM = "experiment_guardrail", "experiment_srm"
 #: seconds (request time) for a rollback to reach every inference worker: requests the

@@ -6,8 +6,8 @@ from typing import Protocol
 
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import DecisionWindow
-from streams.monitor_stage import ReferenceLookup
+from streams.decision.window import DecisionWindow
+from streams.monitoring.monitor_stage import ReferenceLookup
 
 __all__ = ["Judge", "ReferenceLookup"]
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from detectors.performance_estimate import AccuracyEstimate
-from retrain.performance_reference import PerformanceReference
+from detectors.reference.performance import PerformanceReference
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.wire.events import DetectorReport
 
 PerformanceLookup = Callable[[str], "PerformanceReference | None"]
 

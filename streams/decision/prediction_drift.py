@@ -8,7 +8,7 @@ from streams.decision.config import DecisionConfig
 from streams.decision.judge import ReferenceLookup
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import GLOBAL, DecisionWindow
+from streams.decision.window import GLOBAL, DecisionWindow
 
 
 class PredictionDrift:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from detectors.burn_rate import DEFAULT_RULES, BurnRateAlert
+from streams.decision.slo_tracker import ERROR_BURN, SLO_BURN, SloTracker, burn_evidence
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
-from streams.decision_window import GLOBAL, DecisionWindow
-from streams.events import DetectorReport
-from streams.slo_tracker import ERROR_BURN, SLO_BURN, SloTracker, burn_evidence
+from streams.decision.window import GLOBAL, DecisionWindow
+from streams.wire.events import DetectorReport
 
 #: the rule whose burn rate a report shows: the fastest page (1 h at 14.4x by default)
 FAST_PAGE = min((r for r in DEFAULT_RULES if r.severity == "page"),

@@ -1,7 +1,7 @@
 """The decision step: merged summaries in; reports, alerts and retrain requests out.
 
 Low rate (a few summaries per partition per second). Per (model, variant) it merges
-summaries into a :class:`~streams.decision_window.DecisionWindow`; when the window holds
+summaries into a :class:`~streams.decision.window.DecisionWindow`; when the window holds
 ``window_size`` predictions (or is old and big enough) every detector adapter
 (:class:`~streams.decision.judge.Judge`) judges it; each verdict becomes a DetectorReport
 and, through the model's :class:`~streams.decision.alert_book.AlertBook`, alert events
@@ -25,26 +25,26 @@ from collections.abc import Callable, Container, Mapping, Sequence
 import msgspec
 import numpy as np
 
-from streams.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.decision.concept_drift import ConceptDrift
 from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.experiment import ExperimentJudge
-from streams.decision.experiment_config import StartedLookup, no_started
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
 from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
 from streams.decision.prediction_drift import PredictionDrift
 from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
+from streams.decision.slo_tracker import SloTracker
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
 from streams.decision.verdict import Verdict
-from streams.decision_window import DecisionWindow
-from streams.events import MonitorSummary, RetrainDecided, RetrainRequested
-from streams.slo_tracker import SloTracker
-from streams.stage import Output, dead_letter_outputs
-from streams.topics import Topics
+from streams.decision.window import DecisionWindow
+from streams.experiments.spec import StartedLookup, no_started
+from streams.kafka.stage import Output, dead_letter_outputs
+from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
+from streams.wire.events import MonitorSummary, RetrainDecided, RetrainRequested
+from streams.wire.topics import Topics
 
 log = logging.getLogger(__name__)
 

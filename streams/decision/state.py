@@ -6,7 +6,7 @@ Keys of the compacted decision-state topic:
   policy, concept baselines, open windows), rewritten by every batch that changes it;
 - ``REFERENCE_KEY + model``: its learnt embedding reference, written only when it changes;
 - ``SLO_KEY + model + NUL + variant + NUL + part``: its SLO burn counts
-  (:mod:`streams.slo_tracker`).
+  (:mod:`streams.decision.slo_tracker`).
 
 Model names cannot hold a NUL (the codec refuses them), so no model passes for the others.
 """
@@ -27,16 +27,16 @@ from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
 from streams.decision.aligned_counts import AlignedCounts
 from streams.decision.config import DecisionConfig
-from streams.decision.experiment_config import (
+from streams.decision.slo_tracker import SLO_KEY
+from streams.decision.window import DecisionWindow, pack_rows, unpack_packed
+from streams.experiments.spec import (
     ExperimentSpec,
     StartedLookup,
     new_test,
     no_started,
     parse_experiments,
 )
-from streams.decision_window import DecisionWindow, pack_rows, unpack_packed
-from streams.slo_tracker import SLO_KEY
-from streams.unit_sighting import UnitTally
+from streams.monitoring.unit_sighting import UnitTally
 
 #: decision-state key prefix of a model's embedding reference (the rest is the model)
 REFERENCE_KEY = b"\x00embedding-reference\x00"

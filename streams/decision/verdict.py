@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from streams.events import DetectorReport
+from streams.wire.events import DetectorReport
 
 Evidence = dict[str, float | str]
 Severity = Literal["page", "ticket"]

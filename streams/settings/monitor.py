@@ -9,7 +9,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.decision.experiment_config import parse_experiments
+from streams.experiments.spec import parse_experiments
 
 
 class MonitorSettings(BaseSettings):

@@ -42,10 +42,10 @@ from streams.decision.aligned_counts import AlignedCounts
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
 from streams.decision.verdict import Verdict
-from streams.decision_window import DecisionWindow
-from streams.events import DetectorReport, MonitorSummary
-from streams.health_watch import HealthWatch
+from streams.decision.window import DecisionWindow
+from streams.health.watch import HealthWatch
 from streams.settings import HealthSettings
+from streams.wire.events import DetectorReport, MonitorSummary
 
 NEXT = 10_000
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from streams import kafka_clients
-from streams.events import Alert
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.events import Alert
+from streams.wire.topics import Topics
 from tests.integration import script_kafka
 from tests.integration.script_kafka import ScriptKafka
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from detectors.incidents import AlertSignal, IncidentTracker
-from streams.notify import AlertmanagerSink
+from streams.alerting.notifiers import AlertmanagerSink
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
+from streams.simulation.simulator import Scenario, simulate
 from tests.integration.conftest import Receiver, Worker
 
 pytestmark = pytest.mark.alertmanager

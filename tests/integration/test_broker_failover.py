@@ -14,12 +14,12 @@ from pathlib import Path
 
 import msgspec
 
-from streams import kafka_clients
-from streams.clickhouse_store import ClickHouseStore
-from streams.events import Prediction
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, SimulationResult, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, SimulationResult, simulate
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.wire.events import Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 from tests.integration.script_kafka import ScriptKafka, env_of
 

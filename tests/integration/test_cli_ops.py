@@ -20,16 +20,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 
-from streams.codec import encode
-from streams.events import Alert, DetectorReport
-from streams.kafka_clients import create_topics
+from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
-from streams.topics import ROLES as TOPIC_ROLES
+from streams.wire.codec import encode
+from streams.wire.events import Alert, DetectorReport
+from streams.wire.topics import ROLES as TOPIC_ROLES
 
 REPO = Path(__file__).resolve().parents[2]
 #: another process that opens an embedded ClickHouse path and keeps it
 _HOLDER = """import sys, time
-from streams.clickhouse_store import ClickHouseStore
+from streams.storage.clickhouse_store import ClickHouseStore
 held = ClickHouseStore("chdb://" + sys.argv[1])
 held.query("SELECT 1")
 print("holding", flush=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 import msgspec
 
 from retrain.synthetic import Drift
-from streams.clickhouse_store import ClickHouseStore
-from streams.events import Alert, Prediction
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, SimulationResult, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, SimulationResult, simulate
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.wire.events import Alert, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume, judged_after
 
 N = 15000

@@ -9,9 +9,9 @@ from pathlib import Path
 import msgspec
 
 from retrain.synthetic import Drift
-from streams.events import DetectorReport, Prediction
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.events import DetectorReport, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import RELAXED_LATENCY, Receiver, Worker, consume
 from tests.integration.conftest import alerts_of as _alerts
 from tests.integration.conftest import kafka_of as _kafka

@@ -1,8 +1,8 @@
 """On the real broker: champion/challenger experiments decided on the stream.
 
-The outside ranker runs an experiment (``streams.simulator``: units assigned by the sticky
-hash of (experiment, unit id), true labels as outcomes); the worker's monitor, outcome join
-and decision step judge it, and its inference role acts on the decision. A truly better
+The outside ranker runs an experiment (``streams.simulation.simulator``: units assigned by
+the sticky hash of (experiment, unit id), true labels as outcomes); the worker's monitor,
+outcome join and decision step judge it, and its inference role acts on the decision. A truly better
 challenger is promoted, and the registry's ``champion`` alias moves to its version; a
 slower one is rolled back by the latency guardrail, pages once, and its share goes to
 zero in the registry (the page ends once B gets no more traffic); a 52/48 split
@@ -21,12 +21,12 @@ from pathlib import Path
 import msgspec
 
 from inference.registry import ModelStore
-from streams.clickhouse_store import ClickHouseStore
 from streams.decision.experiment import ROLLOUT_GRACE_S
-from streams.events import Alert, ExperimentDecided
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.wire.events import Alert, ExperimentDecided
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 
 
@@ -168,7 +168,7 @@ def test_a_52_48_router_bug_is_flagged_by_the_sample_ratio_test(
 def test_assignment_stays_sticky_across_a_kill_9_and_a_second_worker(
         env: dict[str, str], tmp_path: Path) -> None:
     from inference.routing import VariantRouter
-    from streams.events import Prediction
+    from streams.wire.events import Prediction
 
     env.update({"INFERWATCH_INFERENCE_VARIANTS": "A=0.5,B=0.5",
                 "INFERWATCH_INFERENCE_EXPERIMENT": "churn-v2"})
@@ -205,9 +205,9 @@ def test_assignment_stays_sticky_across_a_kill_9_and_a_second_worker(
 
 def test_an_operator_stop_sends_the_challengers_share_to_zero(
         worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
-    from streams.decision.experiment_config import parse_experiments
-    from streams.experiment_status import latest
-    from streams.experiment_stop import run as stop
+    from streams.cli.experiment import latest
+    from streams.experiments.spec import parse_experiments
+    from streams.experiments.stop import run as stop
 
     kafka, store = _setup(env, tmp_path, model_dir)
     worker.start(roles="inference")
@@ -222,10 +222,10 @@ def test_an_operator_stop_sends_the_challengers_share_to_zero(
 def test_an_experiment_started_on_a_running_worker_splits_its_traffic_and_is_judged(
         worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
     from inference.routing import VariantRouter
-    from streams.events import Prediction
-    from streams.experiment_start import run as start
-    from streams.experiment_start import spec_from_args
-    from streams.experiment_stop import run as stop
+    from streams.experiments.start import run as start
+    from streams.experiments.start import spec_from_args
+    from streams.experiments.stop import run as stop
+    from streams.wire.events import Prediction
 
     root = tmp_path / "models"
     shutil.copytree(model_dir, root)

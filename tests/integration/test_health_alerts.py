@@ -8,12 +8,12 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from retrain.reference import ReferenceProfile
+from detectors.reference.profile import ReferenceProfile
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
-from streams.events import Alert
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.events import Alert
+from streams.wire.topics import Topics
 from tests.integration.conftest import (
     RELAXED_LATENCY,
     Receiver,

@@ -17,12 +17,12 @@ import msgspec
 
 from inference.registry import ModelStore
 from retrain.synthetic import FEATURES, Drift, FeatureGenerator
-from streams import kafka_clients
-from streams.codec import encode
-from streams.events import Alert, Latency, ModelOutput, Prediction
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.codec import encode
+from streams.wire.events import Alert, Latency, ModelOutput, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Receiver, Worker, consume
 from tests.integration.test_drift_alerts import RELAXED_LATENCY
 

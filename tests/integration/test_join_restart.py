@@ -8,12 +8,12 @@ import time
 
 import msgspec
 
-from streams import kafka_clients
-from streams.codec import encode
-from streams.events import Latency, ModelOutput, MonitorSummary, Outcome, Prediction
+from streams.kafka import clients as kafka_clients
+from streams.kafka.topic_reader import read_latest
 from streams.settings import KafkaSettings
-from streams.state_topic import read_latest
-from streams.topics import Topics
+from streams.wire.codec import encode
+from streams.wire.events import Latency, ModelOutput, MonitorSummary, Outcome, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 
 N, WRONG = 300, 100

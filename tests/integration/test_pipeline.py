@@ -9,11 +9,11 @@ import msgspec
 import numpy as np
 
 from retrain.synthetic import Drift
-from streams.clickhouse_store import ClickHouseStore
-from streams.events import Alert, DetectorReport, Prediction
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.wire.events import Alert, DetectorReport, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 
 N = 8000

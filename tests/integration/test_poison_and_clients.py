@@ -10,12 +10,12 @@ import urllib.request
 
 import msgspec
 
-from streams import kafka_clients
-from streams.codec import encode
-from streams.dead_letter import reason_of
-from streams.events import InferenceRequest, Prediction
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
-from streams.topics import Topics
+from streams.wire.codec import encode
+from streams.wire.dead_letter import reason_of
+from streams.wire.events import InferenceRequest, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 
 

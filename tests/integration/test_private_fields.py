@@ -22,10 +22,10 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streams.clickhouse_store import ClickHouseStore
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 
 KEY = "test-hash-key-0123456789"

@@ -8,10 +8,10 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.metric_rows import RowMapper
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.storage.metric_rows import RowMapper
+from streams.wire.topics import Topics
 from tests.http_probe import free_port, get
 from tests.integration.conftest import Worker, consume
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import msgspec
 
 from retrain.synthetic import Drift
-from streams.events import Alert
-from streams.record_writer import partition_of
+from streams.kafka.record_writer import partition_of
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.events import Alert
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume, judged_after
 
 

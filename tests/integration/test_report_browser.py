@@ -23,10 +23,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from retrain.synthetic import Drift
-from streams.clickhouse_store import ClickHouseStore
-from streams.html_report import collect, render
+from streams.report.html import collect, render
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
+from streams.simulation.simulator import Scenario, simulate
+from streams.storage.clickhouse_store import ClickHouseStore
 from tests.integration.conftest import Worker
 from tests.report_scenario import THRESHOLD_S, profiles, store_scenario
 

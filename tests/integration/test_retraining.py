@@ -20,10 +20,15 @@ from retrain.holdout_gate import HoldoutGate, PairedGate
 from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
 from retrain.synthetic import FEATURES, FeatureGenerator
 from retrain.validation import ValidationPolicy
-from streams import kafka_clients
-from streams.codec import encode
 from streams.decision.experiment import ROLLOUT_GRACE_S
-from streams.events import (
+from streams.experiments.start import experiment_of
+from streams.kafka import clients as kafka_clients
+from streams.retraining.labelled_examples import topic_source
+from streams.retraining.worker import RetrainWorker
+from streams.settings import KafkaSettings, RetrainSettings
+from streams.simulation.simulator import RETRAINING_DRIFT, Scenario, simulate
+from streams.wire.codec import encode
+from streams.wire.events import (
     Alert,
     ExperimentDecided,
     Latency,
@@ -33,12 +38,7 @@ from streams.events import (
     Prediction,
     RetrainRequested,
 )
-from streams.experiment_start import experiment_of
-from streams.labelled_examples import topic_source
-from streams.retrain_worker import RetrainWorker
-from streams.settings import KafkaSettings, RetrainSettings
-from streams.simulator import RETRAINING_DRIFT, Scenario, simulate
-from streams.topics import Topics
+from streams.wire.topics import Topics
 from tests.integration.conftest import RELAXED_LATENCY, Worker, consume, kafka_of
 
 RETRAIN_ENV = {"INFERWATCH_RETRAIN_MIN_EXAMPLES": "1500", "INFERWATCH_RETRAIN_MAX_EPOCHS": "10",

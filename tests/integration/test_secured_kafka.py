@@ -16,12 +16,12 @@ import msgspec
 import pytest
 from aiokafka.errors import TopicAuthorizationFailedError
 
-from streams import kafka_clients
 from streams.errors import KafkaAccessError
-from streams.events import Prediction
+from streams.kafka import clients as kafka_clients
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.events import Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 from tests.integration.script_kafka import ScriptKafka, env_of
 

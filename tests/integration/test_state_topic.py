@@ -8,9 +8,9 @@ import uuid
 
 from aiokafka.admin import NewTopic
 
-from streams import kafka_clients
+from streams.kafka import clients as kafka_clients
+from streams.kafka.topic_reader import read_latest
 from streams.settings import KafkaSettings
-from streams.state_topic import read_latest
 
 
 async def _write(bootstrap: str, topic: str, records: list[tuple[bytes, bytes | None]]) -> None:

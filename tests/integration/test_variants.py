@@ -24,11 +24,11 @@ from inference.registry import ModelStore
 from inference.routing import VariantRouter
 from inference.torch_predictor import TorchPredictor
 from retrain.synthetic import FEATURES
-from streams.codec import encode
-from streams.events import ModelVersionPublished, Prediction
 from streams.settings import KafkaSettings
-from streams.simulator import Scenario, simulate
-from streams.topics import Topics
+from streams.simulation.simulator import Scenario, simulate
+from streams.wire.codec import encode
+from streams.wire.events import ModelVersionPublished, Prediction
+from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 
 N = 400

@@ -14,9 +14,9 @@ import mlflow
 import numpy as np
 import pytest
 
+from inference.mlflow_registry import MlflowRegistry
 from inference.model_card import Lineage, ModelCard, content_hash
 from inference.torch_predictor import TorchPredictor
-from retrain.mlflow_registry import MlflowRegistry
 from retrain.synthetic import FeatureGenerator
 from retrain.trainer import train_classifier
 

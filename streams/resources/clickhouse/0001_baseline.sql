@@ -106,7 +106,7 @@ SETTINGS non_replicated_deduplication_window = 10000;
 -- (segment '*') and per segment label. States merge: a dashboard asks
 -- quantilesDDMerge(0.005, 0.5, 0.9, 0.99, 0.999)(total) over any minutes and segments.
 -- ClickHouse answers with a bucket edge: measured within 3 x 0.005 = 1.5% of numpy's
--- quantiles (tests/unit/streams/test_streams_latency_minutely.py).
+-- quantiles (tests/unit/streams/storage/test_latency_minutely.py).
 CREATE TABLE IF NOT EXISTS latency_minutely (
     model LowCardinality(String),
     variant LowCardinality(String),

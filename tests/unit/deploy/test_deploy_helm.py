@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from streams.app import ROLES
-from streams.cli import main as cli_main
+from streams.cli.main import main as cli_main
 from streams.settings import variables
-from streams.topics import Topics
+from streams.wire.topics import Topics
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "deploy" / "helm" / "inferwatch"

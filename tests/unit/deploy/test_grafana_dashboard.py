@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from streams.clickhouse_store import ClickHouseStore
 from streams.errors import ConfigError, SinkError
-from streams.grafana_provision import DASHBOARD, DATASOURCE_UID, ClickHouseSource, provision
-from streams.metric_rows import _DEAD_COLUMNS, _MAPPINGS, _SOURCE
+from streams.report.grafana import DASHBOARD, DATASOURCE_UID, ClickHouseSource, provision
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.storage.metric_rows import _DEAD_COLUMNS, _MAPPINGS, _SOURCE
 
 DS_UID = "inferwatch-clickhouse"
 T0 = 1_700_000_040.0  # a minute boundary

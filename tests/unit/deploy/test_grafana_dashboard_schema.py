@@ -20,7 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from streams.grafana_provision import DASHBOARD
+from streams.report.grafana import DASHBOARD
 
 #: the grafana-clickhouse-datasource target: {"editorType": "sql", "rawSql", "format",
 #: "queryType"} beside the fields every target has

@@ -18,7 +18,7 @@ import venv
 import zipfile
 from pathlib import Path
 
-from streams.clickhouse_migrations import load
+from streams.storage.migrations import load
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = ("pyproject.toml", "README.md", "streams", "detectors", "inference", "retrain")
@@ -47,7 +47,7 @@ def test_the_installed_wheel_runs_help_and_summary_on_chdb(tmp_path: Path) -> No
     assert {"streams/resources/clickhouse/0001_baseline.sql",
             "streams/resources/clickhouse/0002_prediction_unit_id.sql",
             "streams/resources/clickhouse/0003_experiment_decisions.sql",
-            "streams/resources/grafana/inferwatch.json", "streams/cli.py"} <= names
+            "streams/resources/grafana/inferwatch.json", "streams/cli/main.py"} <= names
     assert not any(n.startswith(("tests/", "deploy/", "bench/")) for n in names)
 
     fresh = tmp_path / "venv"
@@ -67,8 +67,8 @@ def test_the_installed_wheel_runs_help_and_summary_on_chdb(tmp_path: Path) -> No
     assert "== inferwatch summary (from ClickHouse) ==" in summary
     assert "alerts       firing 0, resolved 0" in summary
     # the store was made from the migrations inside the wheel, and the dashboard is there
-    check = ("from streams.clickhouse_store import ClickHouseStore; "
-             "from streams.grafana_provision import DASHBOARD; import json; "
+    check = ("from streams.storage.clickhouse_store import ClickHouseStore; "
+             "from streams.report.grafana import DASHBOARD; import json; "
              f"s = ClickHouseStore('chdb://{tmp_path / 'chdb'}'); "
              "print(s.query('SELECT version FROM schema_migrations ORDER BY version'), "
              "json.loads(DASHBOARD.read_text())['uid'])")

@@ -21,7 +21,7 @@ from inference.quantize import (
 )
 from inference.registry import ModelStore
 from inference.torch_predictor import StandardisedMLP, TorchPredictor, save_artifact
-from streams.model_catalog import ModelCatalog
+from streams.serving.model_catalog import ModelCatalog
 from streams.settings import InferenceSettings
 
 META = {"model": "churn", "version": "v1", "features": ["a", "b", "c", "d"],
@@ -147,7 +147,7 @@ def test_the_catalog_serves_full_precision_without_a_holdout(
         predictor: TorchPredictor, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = ModelStore(tmp_path / "models")
     _publish(store, predictor, tmp_path / "build", None)
-    with caplog.at_level(logging.ERROR, logger="streams.model_catalog"):
+    with caplog.at_level(logging.ERROR, logger="streams.serving.model_catalog"):
         served = ModelCatalog(store, "cpu", precision="int8").predictor("churn", "A")
     assert isinstance(served, TorchPredictor) and served.precision == "full"
     assert "no holdout at" in caplog.text and "at full precision" in caplog.text

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from detectors.reference.profile import ReferenceProfile
 from inference.torch_predictor import TorchPredictor
-from retrain.reference import ReferenceProfile
 from retrain.synthetic import FEATURES, FeatureGenerator
 from retrain.trainer import TrainedModel, train_classifier
 
@@ -80,7 +80,7 @@ def test_bad_arguments_raise(tmp_path: Path) -> None:
 
 
 def test_output_reference_profiles_the_models_training_scores(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from retrain.reference import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
+    from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
     from retrain.trainer import train_classifier
 
     train_classifier(tmp_path, n=2000, epochs=2, seed=3)
@@ -94,7 +94,7 @@ def test_output_reference_profiles_the_models_training_scores(tmp_path) -> None:
 def test_performance_reference_is_the_holdouts_calibration_and_accuracy(
         trained: TrainedModel) -> None:
     from detectors.probability_calibration import fit_reference
-    from retrain import performance_reference
+    from detectors.reference import performance as performance_reference
 
     ref = performance_reference.PerformanceReference.load(
         trained.model_path.parent / performance_reference.FILE_NAME)

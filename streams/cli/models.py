@@ -1,0 +1,91 @@
+"""``inferwatch models [MODEL]``: what the model registry holds, and how it got there.
+
+Without a model: one line per model (its versions, its aliases, a traffic override and
+the experiment started on it). With one: each version with its card (created, parent,
+device, data range, holdout accuracy, content hash), the aliases, every alias move and
+every change of the traffic split, oldest first, each with its time and reason. This is
+the file-backed registry that the workers read (``INFERWATCH_INFERENCE_MODEL_DIR``);
+reading it changes nothing.
+
+>>> _split({"A": 0.9, "B": 0.1})
+'A 90% / B 10%'
+"""
+
+from __future__ import annotations
+
+from inference.registry import ModelStore
+from streams.report.utc_time import utc_stamp
+
+__all__ = ["describe_model", "describe_models"]
+
+
+def describe_models(store: ModelStore) -> list[str]:
+    """One line per model in ``store``."""
+    models = store.models()
+    if not models:
+        return [f"no model published under {store.root}"]
+    lines = []
+    for model in models:
+        versions = store.versions(model)
+        parts = [f"{model}: {len(versions)} version{'s' * (len(versions) != 1)}"
+                 f" ({', '.join(versions) or 'none'})"]
+        aliases = store.aliases(model)
+        if aliases:
+            parts.append(", ".join(f"{a} {v}" for a, v in sorted(aliases.items())))
+        traffic = store.traffic(model)
+        if traffic:
+            parts.append(f"split {_split(traffic)}")
+        experiment = store.experiment(model)
+        if experiment:
+            parts.append(f"experiment {experiment.get('name')}")
+        lines.append("; ".join(parts))
+    return lines
+
+
+def describe_model(store: ModelStore, model: str) -> list[str]:
+    """Versions, aliases and the history of ``model``; ValueError if it has no version."""
+    versions = store.versions(model)
+    if not versions:
+        raise ValueError(f"no model {model!r} under {store.root} "
+                         f"(it has: {', '.join(store.models()) or 'none'})")
+    lines = [f"{model}: versions"]
+    for version in versions:
+        card = store.card(model, version)
+        if card is None:
+            lines.append(f"  {version}  (published without a card)")
+            continue
+        lineage = card.lineage
+        facts = [f"created {utc_stamp(card.created_at)}",
+                 f"parent {lineage.parent or '-'}", f"device {lineage.device or '-'}"]
+        if lineage.data_range is not None:
+            first, last = lineage.data_range
+            facts.append(f"data {utc_stamp(first)} .. {utc_stamp(last)}")
+        accuracy = lineage.metrics.get("candidate_accuracy")
+        if accuracy is not None:
+            facts.append(f"holdout accuracy {accuracy:.4f}")
+        facts.append(f"sha256 {card.content_hash[:12]}")
+        lines.append(f"  {version}  " + ", ".join(facts))
+    aliases = store.aliases(model)
+    lines.append("aliases: " + (", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items()))
+                                or "none"))
+    traffic = store.traffic(model)
+    lines.append(f"traffic: {_split(traffic) if traffic else 'as configured'}")
+    experiment = store.experiment(model)
+    if experiment:
+        lines.append(f"experiment: {experiment.get('name')} ({experiment.get('champion')} "
+                     f"against {experiment.get('challenger')}, share "
+                     f"{experiment.get('share')})")
+    history: list[tuple[float, str]] = [
+        (c.at, f"{c.alias} {c.previous or '(new)'} -> {c.version}"
+               + (f": {c.reason}" if c.reason else ""))
+        for c in store.alias_history(model)]
+    history += [(c.at, f"split {_split(c.previous) if c.previous else 'as configured'} -> "
+                       f"{_split(c.split)}" + (f": {c.reason}" if c.reason else ""))
+                for c in store.traffic_history(model)]
+    lines.append("history:" if history else "history: none")
+    lines += [f"  {utc_stamp(at)}  {what}" for at, what in sorted(history, key=lambda h: h[0])]
+    return lines
+
+
+def _split(split: dict[str, float]) -> str:
+    return " / ".join(f"{variant} {share:.0%}" for variant, share in sorted(split.items()))

@@ -1,0 +1,161 @@
+"""``inferwatch status``: consumer lag per group, the last window per model, open incidents.
+
+Read from Kafka alone, so it answers while a worker runs (the embedded ClickHouse is
+then locked by the worker's sink). The folds are pure; :func:`gather` does the reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.alerting.alert_log import format_alert
+from streams.kafka import clients as kafka_clients
+from streams.report.utc_time import utc_stamp
+from streams.settings import KafkaSettings
+from streams.wire.events import Alert, DetectorReport
+from streams.wire.topics import Topics
+
+E = TypeVar("E")
+
+#: detector reports read back per partition to find each model's last window
+_REPORT_TAIL = 2000
+#: longest wait to read a topic up to the end it had when asked
+_READ_S = 15.0
+
+
+@dataclass
+class Status:
+    """What ``inferwatch status`` prints."""
+
+    lag: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> topic -> lag
+    windows: dict[tuple[str, str], DetectorReport] = field(default_factory=dict)
+    open_alerts: list[Alert] = field(default_factory=list)
+
+    def lines(self, now: float) -> list[str]:
+        out = ["consumer lag (records not yet processed):"]
+        out += [f"  {group:32} {topic:32} {n:>10}" for group, topics in sorted(self.lag.items())
+                for topic, n in sorted(topics.items())] or ["  no consumer groups yet"]
+        out.append("last window closed:")
+        out += [f"  {model}/{variant:10} {_ago(r.window_end, now)} ({utc_stamp(r.window_end)}, "
+                f"{r.n} predictions)" for (model, variant), r in sorted(self.windows.items())
+                ] or ["  none yet"]
+        out.append(f"open incidents: {len(self.open_alerts)}")
+        out += [f"  {format_alert(a)}" for a in self.open_alerts]
+        return out
+
+
+def open_incidents(alerts: Iterable[Alert]) -> list[Alert]:
+    """The alerts whose latest state is firing, in the order they fired.
+
+    >>> fire = Alert(fingerprint="a", status="firing", severity="page", labels={},
+    ...              annotations={}, starts_at=1.0)
+    >>> other = msgspec.structs.replace(fire, fingerprint="b", starts_at=2.0)
+    >>> done = msgspec.structs.replace(fire, status="resolved", ends_at=3.0)
+    >>> [a.fingerprint for a in open_incidents([fire, other, done])]
+    ['b']
+    """
+    latest: dict[str, Alert] = {}
+    for alert in alerts:
+        latest.pop(alert.fingerprint, None)  # re-insert: the order is the latest change's
+        latest[alert.fingerprint] = alert
+    return sorted((a for a in latest.values() if a.status == "firing"),
+                  key=lambda a: a.starts_at)
+
+
+def last_windows(reports: Iterable[DetectorReport]) -> dict[tuple[str, str], DetectorReport]:
+    """The report of the latest window per (model, variant)."""
+    out: dict[tuple[str, str], DetectorReport] = {}
+    for r in reports:
+        key = (r.model, r.variant)
+        if key not in out or r.window_end > out[key].window_end:
+            out[key] = r
+    return out
+
+
+async def gather(settings: KafkaSettings) -> Status:
+    """Read the lag of every inferwatch group, the reports' tail and the alerts topic."""
+    topics = Topics(settings.topic_prefix)
+    consumer = kafka_clients.reader(settings)
+    admin = kafka_clients.admin(settings)
+    await consumer.start()
+    try:
+        await admin.start()
+        status = Status(lag=await _lag(admin, consumer, settings.topic_prefix))
+        counts = {t["topic"]: len(t["partitions"])
+                  for t in await admin.describe_topics([topics.reports, topics.alerts])}
+        reports = await read_topic(consumer, topics.reports, counts.get(topics.reports, 0),
+                              tail=_REPORT_TAIL)
+        status.windows = last_windows(decode_values(reports, DetectorReport))
+        alerts = await read_topic(consumer, topics.alerts, counts.get(topics.alerts, 0))
+        status.open_alerts = open_incidents(decode_values(alerts, Alert))
+        return status
+    finally:
+        await admin.close()
+        await consumer.stop()
+
+
+async def _lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, prefix: str
+               ) -> dict[str, dict[str, int]]:
+    groups = sorted(g[0] for g in await admin.list_consumer_groups()
+                    if g[0].startswith(prefix))
+    out: dict[str, dict[str, int]] = {}
+    for group in groups:
+        committed = await admin.list_consumer_group_offsets(group)
+        ends = await consumer.end_offsets(list(committed)) if committed else {}
+        per_topic: dict[str, int] = {}
+        for tp, meta in committed.items():
+            per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(0, ends[tp] - meta.offset)
+        out[group] = per_topic
+    return out
+
+
+async def read_topic(consumer: AIOKafkaConsumer, topic: str, partitions: int, *,
+                tail: int | None = None) -> list[bytes]:
+    """The values of ``topic`` (the last ``tail`` per partition), up to its end now."""
+    parts = [TopicPartition(topic, p) for p in range(partitions)]
+    if not parts:
+        return []
+    consumer.assign(parts)
+    begins, ends = await consumer.beginning_offsets(parts), await consumer.end_offsets(parts)
+    for tp in parts:
+        consumer.seek(tp, max(begins[tp], ends[tp] - tail) if tail else begins[tp])
+    values: list[bytes] = []
+    todo = {tp for tp in parts if ends[tp] > begins[tp]}
+    deadline = time.monotonic() + _READ_S
+    while todo and time.monotonic() < deadline:
+        batches = await consumer.getmany(*todo, timeout_ms=500)
+        for tp, records in batches.items():
+            values.extend(r.value for r in records if r.value)
+            if await consumer.position(tp) >= ends[tp]:
+                todo.discard(tp)
+    return values
+
+
+def decode_values(values: list[bytes], kind: type[E]) -> list[E]:
+    decoder = msgspec.json.Decoder(kind)
+    out = []
+    for raw in values:
+        try:
+            out.append(decoder.decode(raw))
+        except msgspec.MsgspecError:
+            continue  # an undecodable record is the dead-letter topic's business
+    return out
+
+
+def _ago(ts: float, now: float) -> str:
+    return f"{max(0.0, now - ts):8.1f} s ago"
+
+
+
+
+def run(settings: KafkaSettings, now: float) -> list[str]:
+    """The status as printed lines."""
+    return asyncio.run(gather(settings)).lines(now)

@@ -1,0 +1,45 @@
+"""A short summary of a run, read back from ClickHouse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.settings import ClickHouseSettings
+from streams.storage.clickhouse_store import ClickHouseStore
+
+_QUERIES = {
+    "predictions": "SELECT model, count(), quantile(0.5)(total_s), quantile(0.99)(total_s) "
+                   "FROM predictions GROUP BY model ORDER BY model",
+    "alerts": "SELECT status, count() FROM alerts GROUP BY status ORDER BY status",
+    "retrain": "SELECT count() FROM retrain_events",
+    "dead": "SELECT kind, count() FROM dead_letters GROUP BY kind ORDER BY kind",
+    "outcomes": "SELECT count() FROM outcomes",
+    "reports": "SELECT detector, countIf(decision != 'ok'), count() FROM detector_reports "
+               "GROUP BY detector ORDER BY detector",
+}
+
+
+def summarise(store: ClickHouseStore) -> dict[str, list[tuple[Any, ...]]]:
+    """The raw figures of the summary."""
+    store.apply_schema()
+    return {name: store.query(sql) for name, sql in _QUERIES.items()}
+
+
+def print_summary(settings: ClickHouseSettings) -> None:
+    store = ClickHouseStore.open(settings)
+    try:
+        figures = summarise(store)
+    finally:
+        store.close()
+    print("== inferwatch summary (from ClickHouse) ==")
+    for model, n, p50, p99 in figures["predictions"]:
+        print(f"predictions  {model:10} {n:>8} events   latency p50 {p50 * 1000:8.1f} ms"
+              f"   p99 {p99 * 1000:8.1f} ms")
+    for detector, bad, total in figures["reports"]:
+        print(f"reports      {detector:18} {bad:>4} of {total:>4} windows flagged")
+    alerts = dict(figures["alerts"])
+    print(f"alerts       firing {alerts.get('firing', 0)}, resolved {alerts.get('resolved', 0)}")
+    print(f"retrain      {figures['retrain'][0][0]} requested")
+    print(f"outcomes     {figures['outcomes'][0][0]} joined-ready labels")
+    dead = ", ".join(f"{k} {n}" for k, n in figures["dead"]) or "none"
+    print(f"dead letters {dead}")

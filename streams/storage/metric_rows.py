@@ -1,0 +1,280 @@
+"""Rows of the ClickHouse tables, one mapping per source topic.
+
+Pure: raw records in, (table, column names, column values) out, the shape ClickHouse
+inserts without transposing rows; records that fail to decode are
+returned as rejections so the sink can dead-letter them too. Every row is built here, so
+the privacy policy (:class:`~streams.storage.private_fields.PrivateFields`) is applied here, once;
+a dead letter becomes its reason and offsets, never its payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from streams.storage.private_fields import PrivateFields
+from streams.wire.codec import BatchDecoder, RawRecord, Rejected
+from streams.wire.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
+from streams.wire.events import (
+    Alert,
+    DetectorReport,
+    Event,
+    ExperimentDecided,
+    ModelVersionPublished,
+    Outcome,
+    Prediction,
+    RetrainDecided,
+    RetrainRequested,
+)
+from streams.wire.topics import Topics
+
+_json = msgspec.json.Encoder()
+
+
+@dataclass
+class TableRows:
+    """Rows for one table, in source order, held as one list of values per column;
+    ``also``: rows the same records give other tables (a candidate's validation checks
+    beside its version, an experiment's decisions beside model versions), to insert first."""
+
+    table: str
+    columns: tuple[str, ...]
+    data: list[list[Any]] = field(default_factory=list)
+    also: list[TableRows] = field(default_factory=list)
+
+    @classmethod
+    def of_rows(cls, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> TableRows:
+        return cls(table, columns, [list(c) for c in zip(*rows, strict=True)] if rows
+                   else [[] for _ in columns])
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """The same values, a list per row."""
+        return [list(r) for r in zip(*self.data, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.data[0]) if self.data else 0
+
+
+def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
+    return [p.request_id, p.ts, p.model, p.variant, p.model_version, p.output.label,
+            p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
+            p.latency.ttft_s, p.batch_size, p.device, p.segment, private.unit(p.unit_id),
+            private.features(p.features), p.error]
+
+
+def _prediction_columns(ps: list[Prediction], private: PrivateFields) -> list[list[Any]]:
+    # a pass per column: each a list comprehension, no row lists to build and transpose
+    outs = [p.output for p in ps]
+    lats = [p.latency for p in ps]
+    return [[p.request_id for p in ps], [p.ts for p in ps], [p.model for p in ps],
+            [p.variant for p in ps], [p.model_version for p in ps], [o.label for o in outs],
+            [o.score for o in outs], [t.queue_s for t in lats], [t.inference_s for t in lats],
+            [t.total_s for t in lats], [t.ttft_s for t in lats], [p.batch_size for p in ps],
+            [p.device for p in ps], [p.segment for p in ps],
+            [private.unit(p.unit_id) for p in ps] if private.unit_id != "drop"
+            else [""] * len(ps),
+            [private.features(p.features) for p in ps] if private.private_features
+            else [p.features for p in ps], [p.error for p in ps]]
+
+
+def _outcome(o: Outcome, _: PrivateFields) -> list[Any]:
+    return [o.request_id, o.ts, o.kind, o.value]
+
+
+def _report(r: DetectorReport, _: PrivateFields) -> list[Any]:
+    return [r.ts, r.detector, r.model, r.variant, r.segment, r.window_start, r.window_end, r.n,
+            r.statistic, r.threshold, r.p_value, r.decision, _json.encode(r.evidence).decode()]
+
+
+def _alert(a: Alert, _: PrivateFields) -> list[Any]:
+    return [a.fingerprint, a.status, a.severity, a.labels.get("model", ""),
+            a.labels.get("detector", ""), a.annotations.get("summary", ""),
+            a.annotations.get("description", ""), a.labels, a.starts_at, a.ends_at,
+            _json.encode(a.evidence).decode()]
+
+
+def _retrain(r: RetrainRequested, _: PrivateFields) -> list[Any]:
+    return [r.id, r.model, r.reason, _json.encode(r.evidence).decode(), r.data_from, r.data_to,
+            r.requested_at]
+
+
+def _experiment(d: ExperimentDecided, _: PrivateFields) -> list[Any]:
+    return [d.id, d.ts, d.experiment, d.model, d.champion, d.challenger, d.action, d.metric,
+            d.test, d.estimate, d.lower, d.upper, d.p_value, d.n_champion, d.n_challenger,
+            d.srm_p_value, d.reason]
+
+
+class _Kind(msgspec.Struct):
+    event: str = ""
+
+
+def _update_kind(value: bytes | None) -> str | None:
+    """The ``event`` tag of a model-updates record ('' for a model version), None if
+    it is not JSON."""
+    try:
+        return msgspec.json.decode(value or b"", type=_Kind).event
+    except msgspec.MsgspecError:
+        return None
+
+
+def _is_experiment_decision(value: bytes | None) -> bool:
+    """Whether a model-updates record is an experiment's decision."""
+    return _update_kind(value) == "experiment_decided"
+
+
+def _is_model_version(value: bytes | None) -> bool:
+    """Whether a model-updates record is a model version's (malformed ones are, so that
+    they are dead-lettered once; an experiment's start is stored nowhere)."""
+    return _update_kind(value) in ("", None)
+
+
+def _retrain_decision(d: RetrainDecided, _: PrivateFields) -> list[Any]:
+    return [d.ts, d.model, d.status, d.reason, d.incident_start, d.retrain_id]
+
+
+def _model_update(u: ModelVersionPublished, _: PrivateFields) -> list[Any]:
+    return [u.ts, u.model, u.version, u.action, u.artifact, u.retrain_id, u.parent, u.alias,
+            u.previous, u.content_hash, u.device, u.data_from, u.data_to, u.passed, u.reason,
+            u.metrics, u.traffic_split]
+
+
+def _validations(u: ModelVersionPublished) -> list[list[Any]]:
+    """One row per check of a published candidate (alias moves repeat none)."""
+    if u.action != "published":
+        return []
+    return [[u.ts, u.model, u.version, u.parent, u.retrain_id, c.check, c.value, c.threshold,
+             c.passed] for c in u.checks]
+
+
+@dataclass(frozen=True)
+class _Side:
+    table: str
+    columns: tuple[str, ...]
+    rows: Callable[[Any], list[list[Any]]]
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    table: str
+    event: type[Event]
+    columns: tuple[str, ...]
+    row: Callable[[Any, PrivateFields], list[Any]]
+    side: _Side | None = None
+    #: which records of the topic are this table's (None: all)
+    keep: Callable[[bytes | None], bool] | None = None
+    #: other tables the same topic feeds, each with its own ``keep`` (inserted first)
+    extra: tuple[_Mapping, ...] = ()
+    #: the columns of many events at once, where a hot topic needs it to be fast
+    columns_of: Callable[[list[Any], PrivateFields], list[list[Any]]] | None = None
+
+
+_MAPPINGS = {
+    "predictions": _Mapping("predictions", Prediction, (
+        "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
+        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
+        "features", "error"),
+        _prediction, columns_of=_prediction_columns),
+    "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
+    "detector-reports": _Mapping("detector_reports", DetectorReport, (
+        "ts", "detector", "model", "variant", "segment", "window_start", "window_end", "n",
+        "statistic", "threshold", "p_value", "decision", "evidence"), _report),
+    "alerts": _Mapping("alerts", Alert, (
+        "fingerprint", "status", "severity", "model", "detector", "summary", "description",
+        "labels", "starts_at", "ends_at", "evidence"), _alert),
+    "retrain": _Mapping("retrain_events", RetrainRequested, (
+        "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
+    "retrain-decisions": _Mapping("retrain_decisions", RetrainDecided, (
+        "ts", "model", "status", "reason", "incident_start", "retrain_id"), _retrain_decision),
+    "model-updates": _Mapping("model_versions", ModelVersionPublished, (
+        "ts", "model", "version", "action", "artifact", "retrain_id", "parent", "alias",
+        "previous", "content_hash", "device", "data_from", "data_to", "passed", "reason",
+        "metrics", "traffic_split"), _model_update, _Side("validations", (
+            "ts", "model", "version", "champion", "retrain_id", "check", "value", "threshold",
+            "passed"), _validations), keep=_is_model_version, extra=(_Mapping(
+        "experiment_decisions", ExperimentDecided, (
+            "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric",
+            "test", "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger",
+            "srm_p_value", "reason"), _experiment, keep=_is_experiment_decision),)),
+}
+_SOURCE = ("src_partition", "src_offset")
+#: the default policy: unit ids dropped, every feature stored
+_STORE_EVERYTHING_BUT_UNITS = PrivateFields()
+_DEAD_COLUMNS = ("source_topic", "source_partition", "source_offset", "kind", "error", "size")
+
+
+class RowMapper:
+    """Turn records of inferwatch's topics into table rows."""
+
+    def __init__(self, topics: Topics, max_record_bytes: int,
+                 private: PrivateFields = _STORE_EVERYTHING_BUT_UNITS) -> None:
+        self.topics = topics
+        self.private = private
+        self._by_topic = {topics.name(role): m for role, m in _MAPPINGS.items()}
+        self._decoders = {name: BatchDecoder(m.event, max_record_bytes=max_record_bytes)
+                          for name, m in self._by_topic.items()}
+        self._extra_decoders = {x.table: BatchDecoder(x.event, max_record_bytes=max_record_bytes)
+                                for m in _MAPPINGS.values() for x in m.extra}
+
+    @property
+    def source_topics(self) -> list[str]:
+        return [*self._by_topic, self.topics.dead_letter]
+
+    @property
+    def tables(self) -> set[str]:
+        """Every table the mapped topics feed, side tables included."""
+        return {"dead_letters", *(m.table for m in self._by_topic.values()),
+                *(m.side.table for m in self._by_topic.values() if m.side is not None),
+                *(x.table for m in self._by_topic.values() for x in m.extra)}
+
+    def table_of(self, topic: str) -> str:
+        return "dead_letters" if topic == self.topics.dead_letter else self._by_topic[topic].table
+
+    def rows(self, topic: str, records: Sequence[RawRecord],
+             headers: list[list[tuple[str, bytes]]] | None = None
+             ) -> tuple[TableRows, list[Rejected]]:
+        """Rows of ``records`` (all from ``topic``) and the records that failed to decode."""
+        if topic == self.topics.dead_letter:
+            return _dead_rows(records, headers or [[] for _ in records]), []
+        mapping = self._by_topic[topic]
+        also: list[TableRows] = []
+        rejected: list[Rejected] = []
+        for extra in mapping.extra:  # not JSON at all: the main mapping's to dead-letter
+            mine = [r for r in records if extra.keep is None or extra.keep(r.value)]
+            if mine:
+                found = self._extra_decoders[extra.table].decode(mine)
+                rejected.extend(found.rejected)
+                also.append(TableRows.of_rows(extra.table, extra.columns + _SOURCE, [
+                    [*extra.row(e, self.private), src.partition, src.offset]
+                    for e, src in zip(found.events, found.sources, strict=True)]))
+        if mapping.keep is not None:
+            records = [r for r in records if mapping.keep(r.value)]
+        decoded = self._decoders[topic].decode(records)
+        events, sources = decoded.events, decoded.sources
+        if mapping.columns_of is not None:
+            data = mapping.columns_of(events, self.private)
+        else:
+            data = TableRows.of_rows(mapping.table, mapping.columns,
+                                     [mapping.row(e, self.private) for e in events]).data
+        data += [[s.partition for s in sources], [s.offset for s in sources]]
+        if mapping.side is not None:
+            side = mapping.side
+            side_rows = [[*row, src.partition, src.offset]
+                         for e, src in zip(events, sources, strict=True) for row in side.rows(e)]
+            if side_rows:
+                also.append(TableRows.of_rows(side.table, side.columns + _SOURCE, side_rows))
+        return (TableRows(mapping.table, mapping.columns + _SOURCE, data, also),
+                [*rejected, *decoded.rejected])
+
+
+def _dead_rows(records: Sequence[RawRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:
+    rows = []
+    for rec, hdrs in zip(records, headers, strict=True):
+        h = {k: v.decode("utf-8", "replace") for k, v in hdrs}
+        rows.append([h.get(H_TOPIC, ""), int(h.get(H_PARTITION, 0) or 0),
+                     int(h.get(H_OFFSET, 0) or 0), h.get(H_KIND, ""), h.get(H_ERROR, ""),
+                     len(rec.value or b""), rec.partition, rec.offset])
+    return TableRows.of_rows("dead_letters", _DEAD_COLUMNS + _SOURCE, rows)
