@@ -20,6 +20,7 @@ from typing import Any
 
 import faust
 import mode
+import msgspec
 from aiokafka import TopicPartition
 
 from inference.experiment_actuator import ExperimentActuator
@@ -56,8 +57,14 @@ from streams.storage.sink_loop import SinkLoop
 from streams.telemetry.ops_metrics import OpsMetrics
 from streams.telemetry.readiness import Readiness
 from streams.telemetry.web_port import WebPort
-from streams.wire.codec import encode
-from streams.wire.events import Alert, ExperimentDecided, ExperimentStarted, ModelVersionPublished
+from streams.wire.codec import decode_model_update, encode
+from streams.wire.events import (
+    Alert,
+    ExperimentDecided,
+    ExperimentStarted,
+    ModelUpdate,
+    ModelVersionPublished,
+)
 from streams.wire.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -331,19 +338,12 @@ def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[No
 
 
 def _decode_alert(raw: bytes) -> Alert:
-    import msgspec
     return msgspec.json.decode(raw, type=Alert)
 
 
-def _decode_update(raw: bytes
-                   ) -> ModelVersionPublished | ExperimentDecided | ExperimentStarted | None:
-    import msgspec
+def _decode_update(raw: bytes) -> ModelUpdate | None:
     try:
-        if b'"experiment_decided"' in raw:
-            return msgspec.json.decode(raw, type=ExperimentDecided)
-        if b'"experiment_started"' in raw:
-            return msgspec.json.decode(raw, type=ExperimentStarted)
-        return msgspec.json.decode(raw, type=ModelVersionPublished)
+        return decode_model_update(raw)
     except msgspec.MsgspecError:
         log.error("undecodable model update skipped: %r", raw[:200])
         return None

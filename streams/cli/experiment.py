@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from streams.cli.status import decode_values, read_topic
 from streams.report.utc_time import utc_stamp
 from streams.settings import KafkaSettings
-from streams.wire.events import ExperimentDecided
+from streams.wire.events import ExperimentDecided, ModelUpdate
 from streams.wire.topics import Topics
 
 
@@ -67,7 +67,7 @@ async def gather(settings: KafkaSettings) -> list[ExperimentDecided]:
         raw = await read_topic(consumer, topics.model_updates, len(parts))
     finally:
         await consumer.stop()
-    return decode_values([r for r in raw if b'"experiment_decided"' in r], ExperimentDecided)
+    return [u for u in decode_values(raw, ModelUpdate) if isinstance(u, ExperimentDecided)]
 
 
 def run(settings: KafkaSettings) -> list[str]:

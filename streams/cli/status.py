@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,6 +20,7 @@ from streams.alerting.alert_log import format_alert
 from streams.kafka import clients as kafka_clients
 from streams.report.utc_time import utc_stamp
 from streams.settings import KafkaSettings
+from streams.wire.codec import decoder_for
 from streams.wire.events import Alert, DetectorReport
 from streams.wire.topics import Topics
 
@@ -139,12 +140,13 @@ async def read_topic(consumer: AIOKafkaConsumer, topic: str, partitions: int, *,
     return values
 
 
-def decode_values(values: list[bytes], kind: type[E]) -> list[E]:
-    decoder = msgspec.json.Decoder(kind)
+def decode_values(values: list[bytes], kind: type[E] | Any) -> list[Any]:
+    """The values that decode as ``kind`` (an event type, or a topic's tagged union)."""
+    decode = decoder_for(kind)
     out = []
     for raw in values:
         try:
-            out.append(decoder.decode(raw))
+            out.append(decode(raw))
         except msgspec.MsgspecError:
             continue  # an undecodable record is the dead-letter topic's business
     return out

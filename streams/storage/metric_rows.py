@@ -23,6 +23,7 @@ from streams.wire.events import (
     DetectorReport,
     Event,
     ExperimentDecided,
+    ModelUpdate,
     ModelVersionPublished,
     Outcome,
     Prediction,
@@ -108,30 +109,6 @@ def _experiment(d: ExperimentDecided, _: PrivateFields) -> list[Any]:
             d.srm_p_value, d.reason]
 
 
-class _Kind(msgspec.Struct):
-    event: str = ""
-
-
-def _update_kind(value: bytes | None) -> str | None:
-    """The ``event`` tag of a model-updates record ('' for a model version), None if
-    it is not JSON."""
-    try:
-        return msgspec.json.decode(value or b"", type=_Kind).event
-    except msgspec.MsgspecError:
-        return None
-
-
-def _is_experiment_decision(value: bytes | None) -> bool:
-    """Whether a model-updates record is an experiment's decision."""
-    return _update_kind(value) == "experiment_decided"
-
-
-def _is_model_version(value: bytes | None) -> bool:
-    """Whether a model-updates record is a model version's (malformed ones are, so that
-    they are dead-lettered once; an experiment's start is stored nowhere)."""
-    return _update_kind(value) in ("", None)
-
-
 def _retrain_decision(d: RetrainDecided, _: PrivateFields) -> list[Any]:
     return [d.ts, d.model, d.status, d.reason, d.incident_start, d.retrain_id]
 
@@ -160,13 +137,14 @@ class _Side:
 @dataclass(frozen=True)
 class _Mapping:
     table: str
-    event: type[Event]
+    event: Any
     columns: tuple[str, ...]
     row: Callable[[Any, PrivateFields], list[Any]]
     side: _Side | None = None
-    #: which records of the topic are this table's (None: all)
-    keep: Callable[[bytes | None], bool] | None = None
-    #: other tables the same topic feeds, each with its own ``keep`` (inserted first)
+    #: of a topic with several kinds of event (a tagged union), the kind this table
+    #: stores (None: every event); the events of no table's kind are stored nowhere
+    kind: type[Event] | None = None
+    #: other tables the same topic feeds, each with its own ``kind`` (inserted first)
     extra: tuple[_Mapping, ...] = ()
     #: the columns of many events at once, where a hot topic needs it to be fast
     columns_of: Callable[[list[Any], PrivateFields], list[list[Any]]] | None = None
@@ -189,16 +167,16 @@ _MAPPINGS = {
         "id", "model", "reason", "evidence", "data_from", "data_to", "requested_at"), _retrain),
     "retrain-decisions": _Mapping("retrain_decisions", RetrainDecided, (
         "ts", "model", "status", "reason", "incident_start", "retrain_id"), _retrain_decision),
-    "model-updates": _Mapping("model_versions", ModelVersionPublished, (
+    "model-updates": _Mapping("model_versions", ModelUpdate, (
         "ts", "model", "version", "action", "artifact", "retrain_id", "parent", "alias",
         "previous", "content_hash", "device", "data_from", "data_to", "passed", "reason",
         "metrics", "traffic_split"), _model_update, _Side("validations", (
             "ts", "model", "version", "champion", "retrain_id", "check", "value", "threshold",
-            "passed"), _validations), keep=_is_model_version, extra=(_Mapping(
-        "experiment_decisions", ExperimentDecided, (
+            "passed"), _validations), kind=ModelVersionPublished, extra=(_Mapping(
+        "experiment_decisions", ModelUpdate, (
             "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric",
             "test", "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger",
-            "srm_p_value", "reason"), _experiment, keep=_is_experiment_decision),)),
+            "srm_p_value", "reason"), _experiment, kind=ExperimentDecided),)),
 }
 _SOURCE = ("src_partition", "src_offset")
 #: the default policy: unit ids dropped, every feature stored
@@ -216,8 +194,6 @@ class RowMapper:
         self._by_topic = {topics.name(role): m for role, m in _MAPPINGS.items()}
         self._decoders = {name: BatchDecoder(m.event, max_record_bytes=max_record_bytes)
                           for name, m in self._by_topic.items()}
-        self._extra_decoders = {x.table: BatchDecoder(x.event, max_record_bytes=max_record_bytes)
-                                for m in _MAPPINGS.values() for x in m.extra}
 
     @property
     def source_topics(self) -> list[str]:
@@ -236,38 +212,48 @@ class RowMapper:
     def rows(self, topic: str, records: Sequence[RawRecord],
              headers: list[list[tuple[str, bytes]]] | None = None
              ) -> tuple[TableRows, list[Rejected]]:
-        """Rows of ``records`` (all from ``topic``) and the records that failed to decode."""
+        """Rows of ``records`` (all from ``topic``) and the records that failed to decode.
+
+        Each record is decoded once; on a topic of several kinds, each event goes to the
+        table of its kind.
+        """
         if topic == self.topics.dead_letter:
             return _dead_rows(records, headers or [[] for _ in records]), []
         mapping = self._by_topic[topic]
-        also: list[TableRows] = []
-        rejected: list[Rejected] = []
-        for extra in mapping.extra:  # not JSON at all: the main mapping's to dead-letter
-            mine = [r for r in records if extra.keep is None or extra.keep(r.value)]
-            if mine:
-                found = self._extra_decoders[extra.table].decode(mine)
-                rejected.extend(found.rejected)
-                also.append(TableRows.of_rows(extra.table, extra.columns + _SOURCE, [
-                    [*extra.row(e, self.private), src.partition, src.offset]
-                    for e, src in zip(found.events, found.sources, strict=True)]))
-        if mapping.keep is not None:
-            records = [r for r in records if mapping.keep(r.value)]
         decoded = self._decoders[topic].decode(records)
-        events, sources = decoded.events, decoded.sources
-        if mapping.columns_of is not None:
-            data = mapping.columns_of(events, self.private)
-        else:
-            data = TableRows.of_rows(mapping.table, mapping.columns,
-                                     [mapping.row(e, self.private) for e in events]).data
-        data += [[s.partition for s in sources], [s.offset for s in sources]]
+        also = [_table_rows(extra, *_of_kind(extra, decoded.events, decoded.sources),
+                            self.private) for extra in mapping.extra]
+        events, sources = _of_kind(mapping, decoded.events, decoded.sources)
+        main = _table_rows(mapping, events, sources, self.private)
         if mapping.side is not None:
             side = mapping.side
             side_rows = [[*row, src.partition, src.offset]
                          for e, src in zip(events, sources, strict=True) for row in side.rows(e)]
             if side_rows:
                 also.append(TableRows.of_rows(side.table, side.columns + _SOURCE, side_rows))
-        return (TableRows(mapping.table, mapping.columns + _SOURCE, data, also),
-                [*rejected, *decoded.rejected])
+        return (TableRows(mapping.table, mapping.columns + _SOURCE, main.data,
+                          [t for t in also if len(t)]), decoded.rejected)
+
+
+def _of_kind(mapping: _Mapping, events: list[Any], sources: list[RawRecord]
+             ) -> tuple[list[Any], list[RawRecord]]:
+    """The events (and their sources) a mapping stores: those of its kind."""
+    if mapping.kind is None:
+        return events, sources
+    mine = [i for i, e in enumerate(events) if isinstance(e, mapping.kind)]
+    return [events[i] for i in mine], [sources[i] for i in mine]
+
+
+def _table_rows(mapping: _Mapping, events: list[Any], sources: list[RawRecord],
+                private: PrivateFields) -> TableRows:
+    """The rows of one table, each with its source partition and offset."""
+    if mapping.columns_of is not None:
+        data = mapping.columns_of(events, private)
+    else:
+        data = TableRows.of_rows(mapping.table, mapping.columns,
+                                 [mapping.row(e, private) for e in events]).data
+    data += [[s.partition for s in sources], [s.offset for s in sources]]
+    return TableRows(mapping.table, mapping.columns + _SOURCE, data)
 
 
 def _dead_rows(records: Sequence[RawRecord], headers: list[list[tuple[str, bytes]]]) -> TableRows:

@@ -7,13 +7,13 @@ and the batch goes on. Encoding uses msgspec, which writes compact JSON.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from streams.wire.events import Event
+from streams.wire.events import Event, ModelUpdate, ModelVersionPublished
 
 E = TypeVar("E", bound=Event)
 
@@ -69,7 +69,8 @@ class Decoded(Generic[E]):
 
 
 class BatchDecoder(Generic[E]):
-    """Decode batches of raw records into events of one type.
+    """Decode batches of raw records into events of one type (or of a topic's tagged union:
+    :data:`~streams.wire.events.ModelUpdate`).
 
     >>> from streams.wire.events import Outcome
     >>> dec = BatchDecoder(Outcome, max_record_bytes=1024)
@@ -84,7 +85,7 @@ class BatchDecoder(Generic[E]):
     def __init__(self, event_type: type[E], *, max_record_bytes: int) -> None:
         self.event_type = event_type
         self.max_record_bytes = max_record_bytes
-        self._decoder = msgspec.json.Decoder(event_type)
+        self._decode: Callable[[bytes], E] = decoder_for(event_type)
 
     def decode(self, records: Sequence[RawRecord]) -> Decoded[E]:
         """Decode ``records`` in order; invalid ones are rejected, never dropped."""
@@ -101,7 +102,7 @@ class BatchDecoder(Generic[E]):
                     f"{self.max_record_bytes}"))
                 continue
             try:
-                event = self._decoder.decode(value)
+                event = self._decode(value)
             except msgspec.ValidationError as exc:
                 out.rejected.append(Rejected(rec, _validation_kind(str(exc)), str(exc)))
                 continue
@@ -111,6 +112,43 @@ class BatchDecoder(Generic[E]):
             out.events.append(event)
             out.sources.append(rec)
         return out
+
+
+_model_update = msgspec.json.Decoder(ModelUpdate)
+_model_version = msgspec.json.Decoder(ModelVersionPublished)
+_UNTAGGED = "Object missing required field `event`"
+
+
+def decode_model_update(raw: bytes) -> ModelUpdate:
+    """One record of the model-updates topic, decoded once into the type its tag names.
+
+    A model version written by an earlier release carries no ``event`` tag; it is read as
+    the :class:`~streams.wire.events.ModelVersionPublished` it is. Raises
+    ``msgspec.DecodeError`` (not JSON) or ``msgspec.ValidationError`` (an unknown tag or
+    invalid values), as any decode does.
+
+    >>> from streams.wire.events import ExperimentStarted
+    >>> e = ExperimentStarted(experiment="x", model="m", champion="A", challenger="B",
+    ...                       share=0.1)
+    >>> type(decode_model_update(encode(e))).__name__
+    'ExperimentStarted'
+    >>> decode_model_update(b'{"model": "m", "version": "v1", "artifact": "/a"}').version
+    'v1'
+    """
+    try:
+        return _model_update.decode(raw)
+    except msgspec.ValidationError as exc:
+        if str(exc) != _UNTAGGED:
+            raise
+        return _model_version.decode(raw)
+
+
+def decoder_for(event_type: Any) -> Callable[[bytes], Any]:
+    """The function that decodes one record into ``event_type``, or into the type its tag
+    names where ``event_type`` is a topic's tagged union."""
+    if event_type == ModelUpdate:
+        return decode_model_update
+    return msgspec.json.Decoder(event_type).decode
 
 
 def _validation_kind(message: str) -> str:

@@ -108,11 +108,10 @@ def test_insert_gives_up_after_max_attempts(store: ClickHouseStore) -> None:
 
 
 def test_rows_of_every_topic_insert_into_their_tables(store: ClickHouseStore) -> None:
-    from test_streams_metric_rows import EVENTS
-
     from streams.storage.metric_rows import RowMapper
     from streams.wire.codec import SourceRecord, encode
     from streams.wire.topics import Topics
+    from tests.unit.streams.storage.test_metric_rows import EVENTS
 
     topics = Topics("p.")
     mapper = RowMapper(topics, max_record_bytes=4096)
@@ -142,11 +141,10 @@ def test_a_rejected_schema_is_not_retried(tmp_path: Path) -> None:
 
 
 def test_an_experiment_decision_written_twice_is_kept_once(store: ClickHouseStore) -> None:
-    from test_streams_metric_rows import EVENTS
-
     from streams.storage.metric_rows import RowMapper
     from streams.wire.codec import SourceRecord, encode
     from streams.wire.topics import Topics
+    from tests.unit.streams.storage.test_metric_rows import EVENTS
 
     topics = Topics("p.")
     topic = topics.model_updates

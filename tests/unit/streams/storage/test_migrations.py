@@ -84,7 +84,7 @@ def test_from_the_previous_release_the_data_stays_and_the_schema_matches(
         assert previous.query("SELECT request_id, unit_id, features['f0'] FROM predictions"
                               ) == [("r-old", "", 2.5)]
         # the new release's rows insert beside the old ones; the latency views still feed
-        from test_streams_metric_rows import EVENTS
+        from tests.unit.streams.storage.test_metric_rows import EVENTS
         topics = Topics("p.")
         rows, _ = RowMapper(topics, max_record_bytes=4096).rows(
             topics.predictions, [SourceRecord(topics.predictions, 1, 8, b"r1",

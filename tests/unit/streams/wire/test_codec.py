@@ -242,3 +242,23 @@ def test_an_experiment_decision_refuses_an_unprintable_name() -> None:
     out = BatchDecoder(ev.ExperimentDecided, max_record_bytes=MAX).decode([_rec(0, raw)])
     assert out.events == [] and "experiment must be a non-empty printable name" in \
         out.rejected[0].reason
+
+
+def test_the_model_updates_topic_decodes_once_into_the_kind_its_tag_names() -> None:
+    """One tagged union for the topic: each event comes back as its own type, a model
+    version of the previous release (no tag) as a model version, an unknown kind as a
+    rejected record with the reason, never as a guess."""
+    kinds = [e for e in _every_event() if isinstance(
+        e, ev.ModelVersionPublished | ev.ExperimentDecided | ev.ExperimentStarted)]
+    untagged = msgspec.json.encode({k: v for k, v in msgspec.to_builtins(kinds[0]).items()
+                                    if k != "event"})
+    unknown = json.dumps({"event": "model_retired", "model": "churn"}).encode()
+    records = [_rec(i, encode(e)) for i, e in enumerate(kinds)]
+    records += [_rec(10, untagged), _rec(11, unknown), _rec(12, b"not json")]
+    out = BatchDecoder(ev.ModelUpdate, max_record_bytes=MAX).decode(records)
+    assert out.events == [*kinds, kinds[0]]
+    assert [type(e) for e in out.events] == [*map(type, kinds), ev.ModelVersionPublished]
+    assert b'"event":"model_version_published"' in encode(kinds[0])
+    assert [(r.record.offset, r.kind) for r in out.rejected] == [(11, "invalid"),
+                                                                (12, "malformed")]
+    assert "model_retired" in out.rejected[0].reason

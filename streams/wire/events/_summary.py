@@ -1,0 +1,62 @@
+"""The monitors' per-partition, per-window mergeable summary."""
+
+from __future__ import annotations
+
+from streams.wire.events._base import Event
+
+
+class MonitorSummary(Event, kw_only=True):
+    """One partition's mergeable summary of one window of predictions of one model.
+
+    ``histograms`` holds counts per reference bin for each feature (``segments`` the same
+    per segment label); ``outputs`` counts the model's scores over the bins of its
+    output reference; ``latency`` holds serialised quantile sketches per latency part;
+    ``slo_good`` counts the predictions whose total latency met the latency SLO and
+    ``errors`` the predictions that carry a model error. Summaries of the outcome join
+    carry ``labelled`` predictions joined to their true label, ``label_errors`` of them
+    mispredicted, and ``n = 0``. Of the ``embedded`` predictions that carried an input
+    embedding, a bottom-k sample (by ``embedding_keys``, hashes of the request ids in
+    ``embedding_ids``) is kept, projected to ``embedding_dim`` dimensions, as
+    little-endian float32 rows in ``embeddings``. ``unit_keys``: hashes of the units this
+    partition saw first in this window (:mod:`streams.monitoring.unit_sighting`), for the SRM test.
+    Data quality: of the ``checked`` predictions (those of a model with a reference
+    profile), per reference feature, how many lacked it (``missing``), held a non-finite
+    value (``nonfinite``) or a value outside the reference's range (``out_of_range``), and
+    per feature name the reference does not know, how many carried it (``unknown``, the
+    most frequent names only); features with no count are left out.
+    Accuracy estimation: of the ``estimated`` predictions (those of a model with a
+    performance reference), the sum of each one's calibrated chance of being right
+    (``confidence_sum``) and of its variance ``c (1 - c)`` (``confidence_var``).
+    The decision step merges these.
+    """
+
+    model: str
+    variant: str
+    partition: int
+    first_offset: int
+    last_offset: int
+    window_start: float
+    window_end: float
+    n: int
+    histograms: dict[str, list[int]]
+    latency: dict[str, dict[str, object]]
+    segments: dict[str, dict[str, list[int]]] = {}
+    outputs: dict[str, list[int]] = {}
+    slo_good: int | None = None
+    errors: int = 0
+    labelled: int = 0
+    label_errors: int = 0
+    embedded: int = 0
+    embedding_keys: list[int] = []
+    embedding_ids: list[str] = []
+    embedding_dim: int = 0
+    embeddings: bytes = b""
+    unit_keys: list[int] = []
+    checked: int = 0
+    missing: dict[str, int] = {}
+    nonfinite: dict[str, int] = {}
+    out_of_range: dict[str, int] = {}
+    unknown: dict[str, int] = {}
+    estimated: int = 0
+    confidence_sum: float = 0.0
+    confidence_var: float = 0.0

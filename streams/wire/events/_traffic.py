@@ -1,0 +1,102 @@
+"""The traffic: inference requests, their predictions, and the outcomes joined to them."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from streams.wire.events._base import (
+    Event,
+    OutcomeKind,
+    check_embedding,
+    check_name,
+    require_finite,
+)
+
+
+class InferenceRequest(Event, kw_only=True):
+    """A request to score one example; ``unit_id`` is the A/B unit (user, session)."""
+
+    id: str
+    ts: float
+    model: str
+    features: dict[str, float]
+    unit_id: str = ""
+    text: str | None = None
+    segment: dict[str, str] = {}
+    embedding: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("id must not be empty")
+        check_name("model", self.model)
+        # one sum per event; the detailed walk runs only when something is not finite
+        if not math.isfinite(sum(self.features.values())):
+            require_finite("features", self.features)
+        check_embedding(self.embedding)
+
+
+class Latency(msgspec.Struct, kw_only=True, gc=False):
+    """Latency parts of one prediction, in seconds; ``ttft_s`` (time to first token) for
+    generative models that stream."""
+
+    queue_s: float
+    inference_s: float
+    total_s: float
+    ttft_s: float | None = None
+
+
+class ModelOutput(msgspec.Struct, kw_only=True, gc=False):
+    """What the model answered: a label, its score and the class probabilities."""
+
+    label: int
+    score: float
+    probabilities: list[float] = []
+
+
+class Prediction(Event, kw_only=True):
+    """One model answer to one request, published by an inference agent or an outside server.
+
+    ``error`` is set when the model failed on the request (the output then holds label -1):
+    the request is answered, not lost, and the failure counts against the error-rate SLO.
+    ``embedding`` is the input's embedding (an LLM prompt's, a text's) when the input is
+    not a feature vector: its drift is watched through it.
+    """
+
+    request_id: str
+    ts: float
+    model: str
+    variant: str
+    model_version: str
+    output: ModelOutput
+    latency: Latency
+    batch_size: int = 1
+    device: str = "external"
+    features: dict[str, float] = {}
+    segment: dict[str, str] = {}
+    unit_id: str = ""
+    error: str | None = None
+    embedding: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        check_name("model", self.model)
+        check_name("variant", self.variant, empty=True)
+        lat = self.latency
+        if not math.isfinite(sum(self.features.values()) + lat.queue_s + lat.inference_s
+                             + lat.total_s):
+            require_finite("features", self.features)
+            require_finite("latency", [lat.queue_s, lat.inference_s, lat.total_s])
+        check_embedding(self.embedding)
+
+
+class Outcome(Event, kw_only=True):
+    """What really happened for a request (a label, a conversion, feedback), often late."""
+
+    request_id: str
+    ts: float
+    kind: OutcomeKind
+    value: float
+
+    def __post_init__(self) -> None:
+        require_finite("value", [self.value])
