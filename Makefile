@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 CACHE ?= $(HOME)/.cache/inferwatch
 VENV ?= $(CACHE)/venv
-DEPS_HASH := $(shell cat pyproject.toml deploy/requirements.py | sha256sum | cut -c1-16)
+# keyed by the dependency lists alone: a change to pyproject.toml's tool settings or entry
+# points reinstalls nothing
+DEPS_HASH := $(shell $(PY) deploy/requirements.py dev mlflow | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.deps-$(DEPS_HASH)
 PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)

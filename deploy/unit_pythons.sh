@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHONS=${PYTHONS:-3.12 3.13}
 CACHE=${CACHE:-$HOME/.cache/inferwatch}
-DEPS_HASH=${DEPS_HASH:-$(cat pyproject.toml deploy/requirements.py | sha256sum | cut -c1-16)}
+DEPS_HASH=${DEPS_HASH:-$(python3 deploy/requirements.py dev mlflow | sha256sum | cut -c1-16)}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 paths=("$@")
 [ ${#paths[@]} -gt 0 ] || paths=(tests streams detectors inference retrain)
