@@ -11,7 +11,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-cbpe \
+.PHONY: venv demo test test-setup helm-bin kafka-jars test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-cbpe \
 	bench-ops bench-micro-batching bench-detection-latency bench-scale-out bench-soak \
 	kafka-start kafka-stop clean
 
@@ -30,9 +30,23 @@ $(STAMP):
 demo: venv
 	PYTHON="$(PYTHON)" bash deploy/demo.sh
 
+# What the tests need, fetched side by side on a fresh machine (each is cached outside the
+# checkout, so a later run finds it done): the venvs, helm built from the Go module proxy,
+# Kafka's jars from Maven Central.
+test-setup:
+	@start=$$(date +%s); $(MAKE) --no-print-directory -j4 venv $(MLFLOW_STAMP) helm-bin kafka-jars && \
+	  echo "test-setup: took $$(( $$(date +%s) - start )) s"
+
+helm-bin:
+	@bash deploy/helm/helm.sh >/dev/null
+
+kafka-jars:
+	@bash deploy/kafka/kafka.sh fetch
+
 # every test: the main suite on the broker it starts, then the MLflow registry's in its venv
-test: venv
-	PYTHON="$(PYTHON)" bash deploy/test.sh
+test: test-setup
+	@start=$$(date +%s); PYTHON="$(PYTHON)" bash deploy/test.sh; \
+	  echo "test: the main suite took $$(( $$(date +%s) - start )) s"
 	$(MAKE) --no-print-directory test-mlflow
 
 unit: venv
