@@ -3,28 +3,48 @@
 Kafka (the connection, every topic and its partition count), ClickHouse (the embedded
 path or the server answers a query) and each configured alert sink (Alertmanager, the
 webhook, Slack, PagerDuty: reachable, without sending anything). A failed check names
-the setting to fix.
+the setting to fix. The verdicts on what the broker describes are pure
+(:func:`topic_checks`); the rest asks the thing checked.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import fcntl
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from aiokafka.errors import KafkaError
-
-from streams.alerting.notifiers.pagerduty import EVENTS_V2_URL
-from streams.kafka import clients as kafka_clients
-from streams.settings import AlertingSettings, ClickHouseSettings, KafkaSettings
+from streams.cli.command import Subparsers, add_command
+from streams.settings import AlertingSettings, ClickHouseSettings, KafkaSettings, load
 from streams.wire.topics import Topics
 
 _TIMEOUT_S = 5.0
+#: the broker's error code for a topic that does not exist
+_UNKNOWN_TOPIC_OR_PARTITION = 3
+
+
+def add_to(sub: Subparsers) -> None:
+    """Add ``doctor``."""
+    add_command(sub, "doctor", _doctor,
+                help="check Kafka, the topics, ClickHouse and the alert sinks",
+                description="One line per check: the Kafka connection, every topic and its "
+                            "partition count, ClickHouse, each configured alert sink. A "
+                            "failed check names the setting to fix; the exit status is 1 if "
+                            "any failed.",
+                example="INFERWATCH_ALERTING_ALERTMANAGER_URL=http://127.0.0.1:9093 "
+                        "inferwatch doctor")
+
+
+def _doctor(args: argparse.Namespace, kafka: KafkaSettings) -> int:
+    checks = run_checks(kafka, load(ClickHouseSettings), load(AlertingSettings))
+    for check in checks:
+        print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
 
 
 @dataclass(frozen=True)
@@ -51,11 +71,15 @@ def run_checks(kafka: KafkaSettings, clickhouse: ClickHouseSettings,
 
 async def kafka_checks(settings: KafkaSettings) -> list[Check]:
     """The broker answers; every topic exists with the partition count the loops need."""
+    from aiokafka.errors import KafkaError
+
+    from streams.kafka import clients as kafka_clients
+    topics = Topics(settings.topic_prefix)
     admin = kafka_clients.admin(settings, request_timeout_ms=int(_TIMEOUT_S * 1000))
     try:
         await asyncio.wait_for(admin.start(), _TIMEOUT_S)
         described = await asyncio.wait_for(admin.describe_topics(
-            [name for name, _ in Topics(settings.topic_prefix).specs()]), _TIMEOUT_S)
+            [name for name, _ in topics.specs()]), _TIMEOUT_S)
         brokers = len((await asyncio.wait_for(admin.describe_cluster(), _TIMEOUT_S))["brokers"])
     except (KafkaError, OSError, TimeoutError) as exc:
         return [Check("kafka", False, f"no broker answers at {settings.bootstrap} "
@@ -63,11 +87,18 @@ async def kafka_checks(settings: KafkaSettings) -> list[Check]:
                       "INFERWATCH_KAFKA_BOOTSTRAP (host:port of a running broker)")]
     finally:
         await admin.close()
-    checks = [Check("kafka", True, f"{settings.bootstrap}, {brokers} broker(s)")]
+    return [Check("kafka", True, f"{settings.bootstrap}, {brokers} broker(s)"),
+            *topic_checks(topics, described)]
+
+
+def topic_checks(topics: Topics, described: Iterable[Mapping[str, Any]]) -> list[Check]:
+    """One verdict per topic of ``topics`` on what the broker ``described`` of them
+    (``describe_topics``: each one's ``topic``, ``error_code`` and ``partitions``)."""
     counts = {t["topic"]: (t["error_code"], len(t["partitions"])) for t in described}
-    for name, spec in Topics(settings.topic_prefix).specs():
-        error, found = counts.get(name, (3, 0))
-        if error == 3:  # UNKNOWN_TOPIC_OR_PARTITION
+    checks = []
+    for name, spec in topics.specs():
+        error, found = counts.get(name, (_UNKNOWN_TOPIC_OR_PARTITION, 0))
+        if error == _UNKNOWN_TOPIC_OR_PARTITION:
             checks.append(Check(f"topic {name}", False, "missing",
                                 "run `inferwatch topics` (or a worker), or set "
                                 "INFERWATCH_KAFKA_TOPIC_PREFIX to the deployment's prefix"))
@@ -128,6 +159,7 @@ def chdb_holder(path: Path) -> str | None:
 
 def alert_sink_checks(settings: AlertingSettings) -> Iterator[Check]:
     """Each configured sink is reachable; nothing is posted."""
+    from streams.alerting.notifiers.pagerduty import EVENTS_V2_URL
     configured = False
     if settings.alertmanager_url:
         configured = True
@@ -150,6 +182,7 @@ def alert_sink_checks(settings: AlertingSettings) -> Iterator[Check]:
 
 
 def _http_check(name: str, url: str, setting: str) -> Check:
+    import httpx
     try:
         response = httpx.get(url, timeout=_TIMEOUT_S)
     except httpx.HTTPError as exc:

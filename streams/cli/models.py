@@ -13,10 +13,39 @@ reading it changes nothing.
 
 from __future__ import annotations
 
-from inference.registry import ModelStore
-from streams.report.utc_time import utc_stamp
+import argparse
 
-__all__ = ["describe_model", "describe_models"]
+from inference.registry import ModelStore
+from streams.cli.command import Subparsers, add_command
+from streams.errors import ConfigError
+from streams.report.utc_time import utc_stamp
+from streams.settings import InferenceSettings, KafkaSettings, load
+
+__all__ = ["add_to", "describe_model", "describe_models"]
+
+
+def add_to(sub: Subparsers) -> None:
+    """Add ``models``."""
+    m = add_command(sub, "models", _models,
+                    help="the model registry: versions, aliases, their history",
+                    description="Read the registry the workers serve from "
+                                "(INFERWATCH_INFERENCE_MODEL_DIR): each model's versions and "
+                                "aliases; with MODEL, each version's card and every alias "
+                                "move and traffic change, with its time and reason.",
+                    example="INFERWATCH_INFERENCE_MODEL_DIR=var/demo/models inferwatch models "
+                            "churn")
+    m.add_argument("model", nargs="?", help="one model, in full")
+
+
+def _models(args: argparse.Namespace, kafka: KafkaSettings) -> int:
+    store = ModelStore(load(InferenceSettings).model_dir)
+    try:
+        lines = (describe_models(store) if args.model is None
+                 else describe_model(store, args.model))
+    except ValueError as exc:
+        raise ConfigError(f"models: {exc}") from None
+    print("\n".join(lines))
+    return 0
 
 
 def describe_models(store: ModelStore) -> list[str]:

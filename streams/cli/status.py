@@ -6,30 +6,41 @@ then locked by the worker's sink). The folds are pure; :func:`gather` does the r
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from typing import TYPE_CHECKING
 
 from streams.alerting.alert_log import format_alert
-from streams.kafka import clients as kafka_clients
+from streams.cli.command import Subparsers, add_command
 from streams.report.utc_time import utc_stamp
 from streams.settings import KafkaSettings
-from streams.wire.codec import decoder_for
 from streams.wire.events import Alert, DetectorReport
 from streams.wire.topics import Topics
 
-E = TypeVar("E")
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient
 
 #: detector reports read back per partition to find each model's last window
 _REPORT_TAIL = 2000
-#: longest wait to read a topic up to the end it had when asked
-_READ_S = 15.0
+
+
+def add_to(sub: Subparsers) -> None:
+    """Add ``status``."""
+    add_command(sub, "status", _status,
+                help="consumer lag, the last window per model, open incidents",
+                description="Read from Kafka (works while a worker runs): the lag of each "
+                            "inferwatch consumer group per topic, the last window closed per "
+                            "model and variant, and the incidents still firing.",
+                example="watch -n 5 inferwatch status")
+
+
+def _status(args: argparse.Namespace, kafka: KafkaSettings) -> int:
+    print("\n".join(run(kafka, time.time())))
+    return 0
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Status:
 def open_incidents(alerts: Iterable[Alert]) -> list[Alert]:
     """The alerts whose latest state is firing, in the order they fired.
 
+    >>> import msgspec
     >>> fire = Alert(fingerprint="a", status="firing", severity="page", labels={},
     ...              annotations={}, starts_at=1.0)
     >>> other = msgspec.structs.replace(fire, fingerprint="b", starts_at=2.0)
@@ -83,6 +95,8 @@ def last_windows(reports: Iterable[DetectorReport]) -> dict[tuple[str, str], Det
 
 async def gather(settings: KafkaSettings) -> Status:
     """Read the lag of every inferwatch group, the reports' tail and the alerts topic."""
+    from streams.kafka import clients as kafka_clients
+    from streams.kafka.topic_reader import decode_values, partition_counts, read_values
     topics = Topics(settings.topic_prefix)
     consumer = kafka_clients.reader(settings)
     admin = kafka_clients.admin(settings)
@@ -90,17 +104,16 @@ async def gather(settings: KafkaSettings) -> Status:
     try:
         await admin.start()
         status = Status(lag=await _lag(admin, consumer, settings.topic_prefix))
-        counts = {t["topic"]: len(t["partitions"])
-                  for t in await admin.describe_topics([topics.reports, topics.alerts])}
-        reports = await read_topic(consumer, topics.reports, counts.get(topics.reports, 0),
-                              tail=_REPORT_TAIL)
-        status.windows = last_windows(decode_values(reports, DetectorReport))
-        alerts = await read_topic(consumer, topics.alerts, counts.get(topics.alerts, 0))
-        status.open_alerts = open_incidents(decode_values(alerts, Alert))
-        return status
     finally:
         await admin.close()
         await consumer.stop()
+    counts = await partition_counts(settings, [topics.reports, topics.alerts])
+    reports = await read_values(settings, topics.reports, counts.get(topics.reports, 0),
+                                tail=_REPORT_TAIL)
+    status.windows = last_windows(decode_values(reports, DetectorReport))
+    alerts = await read_values(settings, topics.alerts, counts.get(topics.alerts, 0))
+    status.open_alerts = open_incidents(decode_values(alerts, Alert))
+    return status
 
 
 async def _lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, prefix: str
@@ -118,44 +131,8 @@ async def _lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, prefix: s
     return out
 
 
-async def read_topic(consumer: AIOKafkaConsumer, topic: str, partitions: int, *,
-                tail: int | None = None) -> list[bytes]:
-    """The values of ``topic`` (the last ``tail`` per partition), up to its end now."""
-    parts = [TopicPartition(topic, p) for p in range(partitions)]
-    if not parts:
-        return []
-    consumer.assign(parts)
-    begins, ends = await consumer.beginning_offsets(parts), await consumer.end_offsets(parts)
-    for tp in parts:
-        consumer.seek(tp, max(begins[tp], ends[tp] - tail) if tail else begins[tp])
-    values: list[bytes] = []
-    todo = {tp for tp in parts if ends[tp] > begins[tp]}
-    deadline = time.monotonic() + _READ_S
-    while todo and time.monotonic() < deadline:
-        batches = await consumer.getmany(*todo, timeout_ms=500)
-        for tp, records in batches.items():
-            values.extend(r.value for r in records if r.value)
-            if await consumer.position(tp) >= ends[tp]:
-                todo.discard(tp)
-    return values
-
-
-def decode_values(values: list[bytes], kind: type[E] | Any) -> list[Any]:
-    """The values that decode as ``kind`` (an event type, or a topic's tagged union)."""
-    decode = decoder_for(kind)
-    out = []
-    for raw in values:
-        try:
-            out.append(decode(raw))
-        except msgspec.MsgspecError:
-            continue  # an undecodable record is the dead-letter topic's business
-    return out
-
-
 def _ago(ts: float, now: float) -> str:
     return f"{max(0.0, now - ts):8.1f} s ago"
-
-
 
 
 def run(settings: KafkaSettings, now: float) -> list[str]:

@@ -1,11 +1,15 @@
-"""A short summary of a run, read back from ClickHouse."""
+"""``inferwatch summary``: a short summary of a run, read back from ClickHouse."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+from typing import TYPE_CHECKING, Any
 
-from streams.settings import ClickHouseSettings
-from streams.storage.clickhouse_store import ClickHouseStore
+from streams.cli.command import Subparsers, add_command
+from streams.settings import ClickHouseSettings, KafkaSettings, load
+
+if TYPE_CHECKING:
+    from streams.storage.clickhouse_store import ClickHouseStore
 
 _QUERIES = {
     "predictions": "SELECT model, count(), quantile(0.5)(total_s), quantile(0.99)(total_s) "
@@ -19,6 +23,19 @@ _QUERIES = {
 }
 
 
+def add_to(sub: Subparsers) -> None:
+    """Add ``summary``."""
+    add_command(sub, "summary", _summary, help="print a summary read back from ClickHouse",
+                description="Events, latency quantiles, alerts and retrain events from "
+                            "ClickHouse. Needs the worker stopped when using embedded chDB.",
+                example="INFERWATCH_CLICKHOUSE_PATH=var/demo/chdb inferwatch summary")
+
+
+def _summary(args: argparse.Namespace, kafka: KafkaSettings) -> int:
+    print_summary(load(ClickHouseSettings))
+    return 0
+
+
 def summarise(store: ClickHouseStore) -> dict[str, list[tuple[Any, ...]]]:
     """The raw figures of the summary."""
     store.apply_schema()
@@ -26,6 +43,8 @@ def summarise(store: ClickHouseStore) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def print_summary(settings: ClickHouseSettings) -> None:
+    """Print the summary of what ClickHouse holds."""
+    from streams.storage.clickhouse_store import ClickHouseStore
     store = ClickHouseStore.open(settings)
     try:
         figures = summarise(store)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from inference.registry import ModelStore
 from streams.experiments.spec import (
@@ -33,11 +35,12 @@ from streams.experiments.spec import (
     split_of,
     to_plain,
 )
-from streams.kafka.model_updates import publish
-from streams.settings import KafkaSettings
 from streams.wire.events import ExperimentStarted
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+#: writes the announcement to the model-updates topic (the command line binds it to Kafka)
+PublishStarted = Callable[[ExperimentStarted], Coroutine[Any, Any, None]]
 
 
 def spec_from_args(name: str, model: str | None, champion: str, challenger: str,
@@ -102,10 +105,11 @@ def start_for_challenger(store: ModelStore, template: ExperimentSpec, version: s
     return _announcement(spec, version, now)
 
 
-def run(settings: KafkaSettings, store: ModelStore, spec: ExperimentSpec,
+def run(publish: PublishStarted, store: ModelStore, spec: ExperimentSpec,
         challenger_version: str | None, now: float) -> str:
+    """Start ``spec`` (:func:`start`) and ``publish`` its announcement; what to print."""
     event = start(store, spec, challenger_version, now)
-    asyncio.run(publish(settings, event))
+    asyncio.run(publish(event))
     serves = f" (version {challenger_version})" if challenger_version else ""
     return (f"experiment {spec.name} started on {spec.model}: {spec.champion} "
             f"{1 - spec.share:.0%} / {spec.challenger}{serves} {spec.share:.0%}, units assigned "

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from streams.experiments.spec import ExperimentSpec
-from streams.kafka.model_updates import publish
-from streams.settings import KafkaSettings
 from streams.wire.events import ExperimentDecided
+
+#: writes the rollback to the model-updates topic (the command line binds it to Kafka)
+PublishDecided = Callable[[ExperimentDecided], Coroutine[Any, Any, None]]
 
 
 def stop_decision(spec: ExperimentSpec, now: float) -> ExperimentDecided:
@@ -29,8 +32,9 @@ def stop_decision(spec: ExperimentSpec, now: float) -> ExperimentDecided:
         reason="stopped by an operator", ts=now)
 
 
-def run(settings: KafkaSettings, spec: ExperimentSpec, now: float) -> str:
+def run(publish: PublishDecided, spec: ExperimentSpec, now: float) -> str:
+    """``publish`` the rollback of ``spec`` (:func:`stop_decision`); what to print."""
     decision = stop_decision(spec, now)
-    asyncio.run(publish(settings, decision))
+    asyncio.run(publish(decision))
     return (f"experiment {spec.name}: rollback written; {spec.model}:{spec.challenger} gets "
             "no more traffic once the inference workers read it")

@@ -1,8 +1,11 @@
-"""``inferwatch doctor`` and ``inferwatch status`` on the real broker, run as the CLI.
+"""``inferwatch doctor``, ``status`` and ``experiment status`` on the real broker, run as
+the CLI.
 
 Doctor is tested on each failure an operator meets: the broker down, a topic with the
 wrong partition count, the embedded ClickHouse path held by another process, and an
 Alertmanager URL that refuses connections; each failed line names the setting to fix.
+Experiment status reads the decisions the decision step writes in transactions, among the
+model-updates topic's other events.
 """
 
 from __future__ import annotations
@@ -16,15 +19,26 @@ import time
 import uuid
 from pathlib import Path
 
+import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 
+from streams.experiments.spec import ExperimentSpec
+from streams.experiments.stop import stop_decision
+from streams.kafka import clients as kafka_clients
 from streams.kafka.clients import create_topics
 from streams.settings import KafkaSettings
 from streams.wire.codec import encode
-from streams.wire.events import Alert, DetectorReport
+from streams.wire.events import (
+    Alert,
+    DetectorReport,
+    ExperimentDecided,
+    ExperimentStarted,
+    ModelVersionPublished,
+)
 from streams.wire.topics import ROLES as TOPIC_ROLES
+from streams.wire.topics import Topics
 
 REPO = Path(__file__).resolve().parents[2]
 #: another process that opens an embedded ClickHouse path and keeps it
@@ -154,3 +168,64 @@ def test_status_shows_lag_last_windows_and_open_incidents(bootstrap: str) -> Non
     assert float(window.split()[1]) >= started - 150.0
     opened = lines.index("open incidents: 1")
     assert "churn/A input drift in f2" in lines[opened + 1] and "fp=fp-a" in lines[opened + 1]
+
+
+def _look(spec: ExperimentSpec, action: str, ts: float, n: int) -> ExperimentDecided:
+    """A look of the decision step at ``spec`` (as :func:`stop_decision` builds one)."""
+    return msgspec.structs.replace(
+        stop_decision(spec, ts), id=f"{spec.name}-{ts}", action=action,
+        metric="label_error", test="mixture-sprt-two-sided", estimate=-0.04, lower=-0.07,
+        upper=-0.01, p_value=0.003, n_champion=n, n_challenger=n // 4, srm_p_value=0.6,
+        reason=f"look at {n}")
+
+
+async def _decisions(settings: KafkaSettings) -> None:
+    """Ten looks at churn-v2 (the last a promote), two at ranker-exp, among other model
+    updates; the looks in transactions as the decision step writes them, the last one
+    committed (its marker ends the topic) and one aborted (never read)."""
+    await create_topics(settings)
+    topic = Topics(settings.topic_prefix).model_updates
+    churn = ExperimentSpec("churn-v2", "churn", "A", "B", 0.2)
+    ranker = ExperimentSpec("ranker-exp", "ranker", "A", "B", 0.5)
+    looks = [_look(churn, "continue", 100.0 + i, 400 * (i + 1)) for i in range(9)]
+    looks += [_look(ranker, "continue", 105.0, 800), _look(ranker, "continue", 106.0, 900)]
+    others = [ExperimentStarted(experiment="churn-v2", model="churn", champion="A",
+                                challenger="B", share=0.2, challenger_version="v2", ts=99.0),
+              ModelVersionPublished(model="churn", version="v2", artifact="m.pt", ts=99.5)]
+    producer = kafka_clients.producer(settings, transactional_id=f"{topic}-test")
+    await producer.start()
+    try:
+        for event in [*others, *looks]:
+            async with producer.transaction():
+                await producer.send(topic, encode(event), key=event.model.encode())
+        await producer.begin_transaction()
+        await producer.send(topic, encode(_look(churn, "rollback", 120.0, 9)), key=b"churn")
+        await producer.abort_transaction()
+        async with producer.transaction():
+            await producer.send(topic, encode(_look(churn, "promote", 110.0, 4000)),
+                                key=b"churn")
+    finally:
+        await producer.stop()
+
+
+def test_experiment_status_shows_each_experiments_last_look_or_decision(bootstrap: str
+                                                                       ) -> None:
+    prefix = f"ex-{uuid.uuid4().hex[:8]}."
+    settings = KafkaSettings(bootstrap=bootstrap, topic_prefix=prefix)
+    env = {"INFERWATCH_KAFKA_BOOTSTRAP": bootstrap, "INFERWATCH_KAFKA_TOPIC_PREFIX": prefix}
+    (none,) = _cli(env, "experiment", "status").stdout.splitlines()
+    assert none.startswith("no experiment has been judged yet")
+    asyncio.run(_decisions(settings))
+    done = _cli(env, "experiment", "status")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "experiment churn-v2: model churn, champion A, challenger B: PROMOTE (look at 4000) "
+        "at 1970-01-01 00:01:50Z",
+        "  label_error: challenger - champion -0.0400 [-0.0700, -0.0100], p 0.003 "
+        "(mixture-sprt-two-sided)",
+        "  samples: A 4000, B 1000; sample-ratio p 0.6",
+        "experiment ranker-exp: model ranker, champion A, challenger B: CONTINUE (look at 900) "
+        "at 1970-01-01 00:01:46Z",
+        "  label_error: challenger - champion -0.0400 [-0.0700, -0.0100], p 0.003 "
+        "(mixture-sprt-two-sided)",
+        "  samples: A 900, B 225; sample-ratio p 0.6"]

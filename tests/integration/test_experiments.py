@@ -206,8 +206,8 @@ def test_assignment_stays_sticky_across_a_kill_9_and_a_second_worker(
 def test_an_operator_stop_sends_the_challengers_share_to_zero(
         worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
     from streams.cli.experiment import latest
+    from streams.cli.experiment import stop_on_kafka as stop
     from streams.experiments.spec import parse_experiments
-    from streams.experiments.stop import run as stop
 
     kafka, store = _setup(env, tmp_path, model_dir)
     worker.start(roles="inference")
@@ -222,9 +222,9 @@ def test_an_operator_stop_sends_the_challengers_share_to_zero(
 def test_an_experiment_started_on_a_running_worker_splits_its_traffic_and_is_judged(
         worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
     from inference.routing import VariantRouter
-    from streams.experiments.start import run as start
+    from streams.cli.experiment import start_on_kafka as start
+    from streams.cli.experiment import stop_on_kafka as stop
     from streams.experiments.start import spec_from_args
-    from streams.experiments.stop import run as stop
     from streams.wire.events import Prediction
 
     root = tmp_path / "models"
