@@ -88,3 +88,18 @@ def test_a_newer_schema_version_is_dead_lettered_with_the_reason() -> None:
     assert out.events == []
     (rejected,) = out.rejected
     assert rejected.kind == "schema_version" and "schema_version" in rejected.reason
+
+
+def test_the_previous_releases_model_version_reads_through_the_topics_union() -> None:
+    """The previous release wrote model versions without the ``event`` tag; the
+    model-updates topic's union still reads them as model versions, field for field."""
+    [recorded] = [r for r in RECORDED if r["type"] == "ModelVersionPublished"]
+    raw = recorded["json"].encode()
+    assert b'"event"' not in raw
+    out = BatchDecoder(events.ModelUpdate, max_record_bytes=1 << 20).decode(
+        [SourceRecord("t", 0, 1, b"k", raw)])
+    assert out.rejected == []
+    (event,) = out.events
+    assert isinstance(event, events.ModelVersionPublished)
+    old = json.loads(raw)
+    assert {k: _builtins(event)[k] for k in old} == old
