@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from inference.torch_requirement import torch_missing
 from retrain.trainer import TrainedModel, save_model
 from retrain.training_set import TrainingSet
 
@@ -38,10 +39,7 @@ try:
         select_device,
     )
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "retrain.fine_tune needs torch: install inferwatch with its dependencies "
-        "(`pip install -e .`, which pins torch==2.13.0) or `pip install torch==2.13.0`"
-    ) from exc
+    raise torch_missing("retrain.fine_tune") from exc
 
 __all__ = ["fine_tune", "load_champion"]
 
