@@ -89,7 +89,8 @@ def request_ids(seed: int, part: str, n: int) -> list[str]:
 def ours_decision(ref: np.ndarray, cur: np.ndarray, ref_ids: list[str],
                   cur_ids: list[str]) -> tuple[bool, float, dict[str, float]]:
     """The pipeline's decision from raw embeddings and request ids (``MonitorSettings``)."""
-    from detectors.embedding_drift import bottom_k, embedding_shift, project, sample_key
+    from detectors.embedding_drift import embedding_shift
+    from detectors.embedding_sample import bottom_k, project, sample_key
     from streams.settings import MonitorSettings
 
     cfg = MonitorSettings.model_fields
@@ -172,7 +173,7 @@ def load(method: str, seed: int, rows: int, share: float) -> tuple[Any, ...]:
 def decider(method: str) -> tuple[Decide, str]:
     """The timed function, from one seed's loaded input to its decision, and a version."""
     if method == "ours":
-        preload("detectors.embedding_drift", "streams.settings")
+        preload("detectors.embedding_drift", "detectors.embedding_sample", "streams.settings")
         return lambda data: ours_decision(*data), "inferwatch"
     import evidently
 

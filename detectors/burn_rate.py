@@ -1,9 +1,9 @@
-"""Service-level objectives and multi-window, multi-burn-rate alerting (Google SRE workbook).
+"""Multi-window, multi-burn-rate alerting on an SLO (Google SRE workbook).
 
-An SLO says which share of events must be good over a period (99% of requests under
-200 ms over 30 days; 99.9% of requests without error). The error budget is the allowed
-bad share, ``1 - objective``; the *burn rate* over a window is the window's bad share
-divided by that budget (1x spends the budget exactly over the period). A rule fires when
+An SLO (:mod:`detectors.slo`) says which share of events must be good over a period;
+its error budget is the allowed bad share, ``1 - objective``. The *burn rate* over a
+window is the window's bad share divided by that budget (1x spends the budget exactly
+over the period). A rule fires when
 the burn rate is at least its threshold over both its long window (significance) and its
 short window (so it resets soon after the burn stops). The workbook's rules:
 
@@ -36,63 +36,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["DEFAULT_RULES", "BurnRateAlert", "BurnRateMonitor", "BurnRateRule",
-           "ErrorRateSLO", "LatencySLO"]
+from detectors.slo import ErrorRateSLO, LatencySLO, error_budget
+
+__all__ = ["DEFAULT_RULES", "BurnRateAlert", "BurnRateMonitor", "BurnRateRule"]
 
 _DAY = 86_400.0
 _HOUR = 3600.0
 #: windows up to this long are read from the minute buckets, longer ones from the hourly
 MINUTE_HORIZON_S = 6 * _HOUR
-
-
-def _budget(objective: float) -> float:
-    # 1 - 0.99 is 0.010000000000000009 in binary; rounding gives the intended 0.01, so a
-    # burn of exactly 1x compares equal to 1.0 instead of falling short by an ulp.
-    return round(1.0 - objective, 12)
-
-
-def _check_objective(objective: float, period_s: float) -> None:
-    if not 0.0 < objective < 1.0:
-        raise ValueError(f"objective must be in (0, 1), got {objective!r}")
-    if not period_s > 0:
-        raise ValueError(f"period_s must be in (0, inf), got {period_s!r}")
-
-
-@dataclass(frozen=True)
-class LatencySLO:
-    """``objective`` of requests answered within ``threshold_s`` seconds over ``period_s``."""
-
-    name: str
-    objective: float = 0.99
-    threshold_s: float = 0.2
-    period_s: float = 30 * _DAY
-
-    def __post_init__(self) -> None:
-        _check_objective(self.objective, self.period_s)
-        if not self.threshold_s > 0:
-            raise ValueError(f"threshold_s must be in (0, inf), got {self.threshold_s!r}")
-
-    def count_good(self, latencies_s: np.ndarray) -> tuple[int, int]:
-        """(good, total) of a batch of latencies: good is at most ``threshold_s``."""
-        arr = np.asarray(latencies_s, dtype=float)
-        return int(np.count_nonzero(arr <= self.threshold_s)), int(arr.size)
-
-
-@dataclass(frozen=True)
-class ErrorRateSLO:
-    """``objective`` of requests answered without error over ``period_s``."""
-
-    name: str
-    objective: float = 0.999
-    period_s: float = 30 * _DAY
-
-    def __post_init__(self) -> None:
-        _check_objective(self.objective, self.period_s)
-
-    def count_good(self, errors: np.ndarray) -> tuple[int, int]:
-        """(good, total) of a batch of error flags (true means the request failed)."""
-        arr = np.asarray(errors, dtype=bool)
-        return int(arr.size - np.count_nonzero(arr)), int(arr.size)
 
 
 @dataclass(frozen=True)
@@ -304,14 +255,14 @@ class BurnRateMonitor:
     def _burn(self, good: int, total: int) -> float:
         if total == 0:
             return 0.0
-        return (total - good) / total / _budget(self.slo.objective)
+        return (total - good) / total / error_budget(self.slo.objective)
 
     def budget_remaining(self) -> float:
         """Share of the period's error budget not yet spent (negative when overspent)."""
         good, total = self._hours.window(self.clock(), self._hours.index.size * 3600.0)
         if total == 0:
             return 1.0
-        return 1.0 - (total - good) / (_budget(self.slo.objective) * total)
+        return 1.0 - (total - good) / (error_budget(self.slo.objective) * total)
 
     def evaluate(self) -> BurnRateAlert:
         """Evaluate every rule now; the result names the highest firing severity."""

@@ -1,6 +1,7 @@
 """The alert lifecycle downstream of detectors: one incident per model, not one page per alert.
 
-Detectors report a condition per evaluation (:class:`AlertSignal`, firing or resolved).
+Detectors report a condition per evaluation (:class:`~detectors.alert_signal.AlertSignal`,
+firing or resolved).
 The :class:`IncidentTracker` turns that stream into the few notifications on-call should
 get:
 
@@ -25,24 +26,22 @@ get:
   model), since that upstream fault explains it. An alert already notified
   is not withdrawn when a source starts.
 
-Each :class:`Notification` carries a ``dedup_key`` that is stable for the incident's
-episode (its fingerprint and the event time it opened), so a sink can be idempotent per
-``(dedup_key, status)``. The clock is injected; nothing here does I/O.
+What on-call reads of an incident is its :class:`~detectors.notification.Notification`,
+written there. The clock is injected; nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
+from detectors.alert_signal import AlertSignal, Severity
 from detectors.fingerprint import fingerprint
+from detectors.notification import Notification
 
-__all__ = ["DEFAULT_INHIBIT_RULES", "AlertSignal", "Incident", "IncidentTracker",
-           "InhibitRule", "Notification", "fingerprint", "incident_fingerprint"]
-
-Status = Literal["firing", "resolved"]
-Severity = Literal["page", "ticket", "info"]
+__all__ = ["DEFAULT_INHIBIT_RULES", "Incident", "IncidentTracker", "InhibitRule",
+           "fingerprint", "incident_fingerprint"]
 
 
 def incident_fingerprint(model: str, severity: str) -> str:
@@ -57,42 +56,6 @@ def incident_fingerprint(model: str, severity: str) -> str:
 
 
 @dataclass(frozen=True)
-class AlertSignal:
-    """One evaluation of one detector's alert condition (the stream side converts to it).
-
-    ``fingerprint`` is the alert's identity as its producer decided it (the wire's); a
-    signal built without one gets ``fingerprint(model, detector, segment, variant)``.
-    """
-
-    model: str
-    detector: str
-    status: Status
-    severity: Severity = "page"
-    #: event time in epoch seconds; None means the tracker's clock
-    at: float | None = None
-    segment: str = "*"
-    variant: str = ""
-    #: what inhibition matches on (drift, schema, consumer_lag...); defaults to ``detector``
-    kind: str = ""
-    summary: str = ""
-    evidence: Mapping[str, float | str] = field(default_factory=dict)
-    dashboard_url: str = ""
-    fingerprint: str = ""
-    #: the feature that fired, if the alert names one
-    feature: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.fingerprint:
-            fp = fingerprint(self.model, self.detector, self.segment, self.variant or "*")
-            object.__setattr__(self, "fingerprint", fp)
-
-    @property
-    def effective_kind(self) -> str:
-        """``kind``, or the detector's name when no kind was given."""
-        return self.kind or self.detector
-
-
-@dataclass(frozen=True)
 class InhibitRule:
     """Hold alerts of a ``targets`` kind while one of a ``sources`` kind is active (same model)."""
 
@@ -104,23 +67,6 @@ DEFAULT_INHIBIT_RULES: tuple[InhibitRule, ...] = (
     InhibitRule(sources=frozenset({"schema", "consumer_lag", "data_quality"}),
                 targets=frozenset({"drift"})),
 )
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A firing or resolved message for one incident, ready for any sink."""
-
-    dedup_key: str
-    fingerprint: str
-    status: Status
-    severity: Severity
-    model: str
-    starts_at: float
-    ends_at: float | None
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    evidence: dict[str, float | str]
-    generator_url: str
 
 
 @dataclass
@@ -301,7 +247,7 @@ class IncidentTracker:
                 cleared.pop(s.fingerprint, None)
             if not inc.notified and now >= inc.hold_until:
                 inc.notified = True
-                return _notification(inc, "firing", None)
+                return Notification.of(inc, "firing", None)
             return None
         if inc is None:
             return None
@@ -311,42 +257,8 @@ class IncidentTracker:
             # the resolve lists every member of the episode as it cleared, with its evidence
             inc.members = tuple(cleared.values()) or inc.members
             if inc.notified:
-                return _notification(inc, "resolved", now)
+                return Notification.of(inc, "resolved", now)
             return None
         if now - (inc.resolved_at or now) >= self.cooldown_s:
             del self._incidents[key]
         return None
-
-
-def _notification(inc: Incident, status: Status, ends_at: float | None) -> Notification:
-    opener = inc.opener
-    assert opener is not None, "an incident always has an opener"
-    labels = {"alertname": f"inferwatch_{opener.detector}", "model": inc.model,
-              "detector": opener.detector, "severity": inc.severity,
-              "incident": inc.fingerprint}
-    if opener.variant:
-        labels["variant"] = opener.variant
-    if opener.segment not in ("", "*"):
-        labels["segment"] = opener.segment
-    if opener.feature:
-        labels["feature"] = opener.feature
-    lines, evidence = [], {}
-    for s in inc.members:
-        where = "/".join(p for p in (s.model, s.variant, s.segment, s.feature)
-                         if p not in ("", "*"))
-        numbers = ", ".join(f"{k}={v}" for k, v in sorted(s.evidence.items()))
-        cleared = "cleared: " if s.status == "resolved" else ""
-        lines.append(f"{cleared}{s.detector} on {where}: {s.summary or 'condition met'}"
-                     + (f" ({numbers})" if numbers else ""))
-        evidence.update({f"{s.detector}.{k}": v for k, v in s.evidence.items()})
-    detectors = sorted({s.detector for s in inc.members})
-    summary = (f"{inc.model}: {len(inc.members)} alert(s) from {', '.join(detectors)}"
-               if status == "firing" else
-               f"{inc.model}: resolved, {len(inc.members)} alert(s) from {', '.join(detectors)}")
-    annotations = {"summary": summary, "description": "\n".join(lines)}
-    if opener.dashboard_url:
-        annotations["dashboard"] = opener.dashboard_url
-    return Notification(dedup_key=inc.dedup_key, fingerprint=inc.fingerprint, status=status,
-                        severity=inc.severity, model=inc.model, starts_at=inc.episode_at,
-                        ends_at=ends_at, labels=labels, annotations=annotations,
-                        evidence=evidence, generator_url=opener.dashboard_url)

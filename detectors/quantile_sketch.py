@@ -28,82 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from detectors.collapsing_store import CollapsingLowestStore
+
 __all__ = ["QuantileSketch"]
 
 _FORMAT_VERSION = 1
-
-
-class _CollapsingLowestStore:
-    """Counts per integer key in a dense array of at most ``max_bins`` contiguous keys."""
-
-    __slots__ = ("counts", "max_bins", "offset")
-
-    def __init__(self, max_bins: int) -> None:
-        self.max_bins = max_bins
-        self.offset = 0  # key of counts[0]
-        self.counts = np.zeros(0, dtype=np.int64)
-
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
-
-    def _cover(self, lo: int, hi: int) -> int:
-        """Grow the array to cover keys ``[lo, hi]``, collapsing the lowest; return the floor."""
-        if self.counts.size:
-            lo = min(lo, self.offset)
-            hi = max(hi, self.offset + self.counts.size - 1)
-        lo = max(lo, hi - self.max_bins + 1)
-        new = np.zeros(hi - lo + 1, dtype=np.int64)
-        if self.counts.size:
-            keys = np.arange(self.offset, self.offset + self.counts.size)
-            np.add.at(new, np.maximum(keys, lo) - lo, self.counts)
-        self.counts = new
-        self.offset = lo
-        return lo
-
-    def add(self, key: int) -> None:
-        idx = key - self.offset
-        if 0 <= idx < self.counts.size:
-            self.counts[idx] += 1
-            return
-        if idx < 0 and self.counts.size == self.max_bins:  # already collapsed below here
-            self.counts[0] += 1
-            return
-        floor = self._cover(key, key)
-        self.counts[max(key, floor) - self.offset] += 1
-
-    def add_keys(self, keys: np.ndarray) -> None:
-        if keys.size == 0:
-            return
-        floor = self._cover(int(keys.min()), int(keys.max()))
-        idx = np.maximum(keys, floor) - self.offset
-        self.counts += np.bincount(idx, minlength=self.counts.size)
-
-    def merge(self, other: _CollapsingLowestStore) -> None:
-        if other.counts.size == 0:
-            return
-        floor = self._cover(other.offset, other.offset + other.counts.size - 1)
-        keys = np.arange(other.offset, other.offset + other.counts.size)
-        np.add.at(self.counts, np.maximum(keys, floor) - self.offset, other.counts)
-
-    def to_dict(self) -> dict[str, Any]:
-        nonzero = np.flatnonzero(self.counts)
-        if nonzero.size == 0:
-            return {"offset": 0, "counts": []}
-        first, last = int(nonzero[0]), int(nonzero[-1])
-        return {"offset": self.offset + first,
-                "counts": self.counts[first:last + 1].tolist()}
-
-    def load(self, d: dict[str, Any]) -> None:
-        counts = np.asarray(d["counts"], dtype=np.int64)
-        if counts.size and counts.min() < 0:
-            raise ValueError("sketch store counts must be >= 0")
-        self.counts = np.zeros(0, dtype=np.int64)
-        if counts.size:
-            offset = int(d["offset"])
-            floor = self._cover(offset, offset + counts.size - 1)
-            keys = np.arange(offset, offset + counts.size)
-            np.add.at(self.counts, np.maximum(keys, floor) - self.offset, counts)
 
 
 class QuantileSketch:
@@ -149,8 +78,8 @@ class QuantileSketch:
         self._reset()
 
     def _reset(self) -> None:
-        self._pos = _CollapsingLowestStore(self.max_bins)
-        self._neg = _CollapsingLowestStore(self.max_bins)
+        self._pos = CollapsingLowestStore(self.max_bins)
+        self._neg = CollapsingLowestStore(self.max_bins)
         self._zero_count = 0
         self._count = 0
         self._sum = 0.0

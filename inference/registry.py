@@ -21,8 +21,9 @@ True
 ('v10', 'v2', None)
 
 A version published with its :class:`~inference.model_card.Lineage` gets a
-``card.json`` (content hash, parent, data range, metrics, creation time, device), and
-every alias move is appended to the model's alias history:
+``card.json`` (content hash, parent, data range, metrics, creation time, device). What a
+version is served as (aliases, traffic split, experiment, and their history) is kept
+beside the versions (:class:`~inference.serving_records.ServingRecords`):
 
 >>> card = store.publish("churn", "v11", src, lineage=Lineage(parent="v10", device="cpu"))
 >>> store.card("churn", "v11").parent, store.verify("churn", "v11").content_hash[:7]
@@ -34,24 +35,13 @@ every alias move is appended to the model's alias history:
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from inference.model_card import (
-    CARD_FILE,
-    AliasChange,
-    Lineage,
-    ModelCard,
-    TrafficChange,
-    content_hash,
-)
+from inference.model_card import CARD_FILE, Lineage, ModelCard, content_hash
+from inference.serving_records import ServingRecords
 from inference.version_binding import LATEST
 
 if TYPE_CHECKING:
@@ -59,55 +49,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelStore"]
 
-_Change = TypeVar("_Change", AliasChange, TrafficChange)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-#: per model: the aliases an experiment moves (``champion``), its traffic override, and
-#: the experiment an operator started (``inferwatch experiment start``)
-ALIASES_FILE, TRAFFIC_FILE = ".aliases.json", ".traffic.json"
-EXPERIMENT_FILE = ".experiment.json"
-#: per model: every alias move, one JSON line each, oldest first
-HISTORY_FILE = ".alias-history.jsonl"
-TRAFFIC_HISTORY_FILE = ".traffic-history.jsonl"
 
+class ModelStore(ServingRecords):
+    """A folder of published model versions, their cards, and how they are served.
 
-def _check_name(field: str, value: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise ValueError(
-            f"{field} must be letters, digits, '.', '_' or '-', starting with a letter or "
-            f"digit, got {value!r}"
-        )
-    return value
-
-
-def _history(path: Path, read: Callable[[str], _Change]) -> list[_Change]:
-    """The changes of a history file, oldest first ([] when it does not exist); a line that
-    is not one raises ValueError naming the file and the line."""
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    changes = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            changes.append(read(line))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path} line {number} is not a history entry ({exc}): "
-                             f"{line[:120]!r}") from None
-    return changes
-
-
-def _natural_key(version: str) -> list[tuple[int, int | str]]:
-    return [
-        (0, int(part)) if part.isdigit() else (1, part)
-        for part in re.split(r"(\d+)", version)
-        if part
-    ]
-
-
-class ModelStore:
-    """A folder of published model versions.
+    The folders and names are :class:`~inference.store_layout.StoreLayout`'s (``versions``,
+    ``latest``, ``models``, ``path_for``); aliases, traffic and experiments are
+    :class:`~inference.serving_records.ServingRecords`'.
 
     Parameters
     ----------
@@ -116,27 +64,6 @@ class ModelStore:
     clock
         Wall clock in epoch seconds, for cards' creation times and alias moves.
     """
-
-    def __init__(self, root: Path, clock: Callable[[], float] = time.time) -> None:
-        self.root = Path(root)
-        self.clock = clock
-
-    def path_for(self, model: str, version: str) -> Path:
-        """The folder of ``model``'s ``version`` (it may not exist)."""
-        return self.root / _check_name("model", model) / _check_name("version", version)
-
-    def versions(self, model: str) -> list[str]:
-        """Published versions of ``model``, oldest first in natural order."""
-        folder = self.root / _check_name("model", model)
-        if not folder.is_dir():
-            return []
-        names = [p.name for p in folder.iterdir() if p.is_dir() and _NAME.match(p.name)]
-        return sorted(names, key=_natural_key)
-
-    def latest(self, model: str) -> str | None:
-        """The highest published version of ``model``, or None if there is none."""
-        found = self.versions(model)
-        return found[-1] if found else None
 
     def resolve(self, model: str, ref: str) -> str | None:
         """The published version that ``ref`` names: ``latest``, a version name, or an alias.
@@ -150,36 +77,6 @@ class ModelStore:
             return ref
         aliased = self.aliases(model).get(ref)
         return aliased if aliased in published else None
-
-    def aliases(self, model: str) -> dict[str, str]:
-        """``model``'s aliases (``champion``, ``challenger``...) and the versions they name."""
-        return {k: str(v) for k, v in self._read(model, ALIASES_FILE).items()}
-
-    def set_alias(self, model: str, alias: str, version: str, *, reason: str = "") -> None:
-        """Point ``alias`` at the published ``version`` (atomically; readers see old or new).
-
-        A move is appended to the alias history with the time, the previous version and
-        ``reason``; pointing an alias where it already points changes and records nothing.
-        """
-        _check_name("alias", alias)
-        if alias == LATEST or alias in self.versions(model):
-            raise ValueError(f"alias {alias!r} would hide a version name or 'latest'")
-        if version not in self.versions(model):
-            raise ValueError(f"{model} has no published version {version!r} to alias")
-        current = self.aliases(model)
-        previous = current.get(alias)
-        if previous == version:
-            return
-        self._write(model, ALIASES_FILE, {**current, alias: version})
-        change = AliasChange(model, alias, version, previous, self.clock(), reason)
-        with (self.root / model / HISTORY_FILE).open("a") as f:
-            f.write(change.to_json() + "\n")
-
-    def alias_history(self, model: str, alias: str | None = None) -> list[AliasChange]:
-        """Every move of ``model``'s aliases (or of ``alias`` only), oldest first."""
-        changes = _history(self.root / _check_name("model", model) / HISTORY_FILE,
-                           AliasChange.from_json)
-        return [c for c in changes if alias is None or c.alias == alias]
 
     def card(self, model: str, version: str) -> ModelCard | None:
         """The card of ``model``'s ``version``; None if it was published without one."""
@@ -205,66 +102,6 @@ class ModelStore:
                 f"as {card.content_hash}; publish it again as a new version"
             )
         return card
-
-    def traffic(self, model: str) -> dict[str, float]:
-        """The traffic split that overrides the configured one for ``model`` (empty: none)."""
-        return {k: float(v) for k, v in self._read(model, TRAFFIC_FILE).items()}  # type: ignore[arg-type]
-
-    def set_traffic(self, model: str, split: dict[str, float], *, reason: str = "") -> None:
-        """Override the traffic split of ``model`` (a rolled-back challenger gets 0).
-
-        A change is appended to the traffic history with the time, the previous split and
-        ``reason``; setting the split it already has changes and records nothing.
-        """
-        if abs(sum(split.values()) - 1.0) > 1e-9 or min(split.values(), default=-1) < 0:
-            raise ValueError(f"a traffic split needs shares >= 0 summing to 1, got {split}")
-        previous = self.traffic(model)
-        if previous == split:
-            return
-        self._write(model, TRAFFIC_FILE, split)
-        change = TrafficChange(model, dict(split), previous, self.clock(), reason)
-        with (self.root / model / TRAFFIC_HISTORY_FILE).open("a") as f:
-            f.write(change.to_json() + "\n")
-
-    def traffic_history(self, model: str) -> list[TrafficChange]:
-        """Every change of ``model``'s traffic split, oldest first."""
-        return _history(self.root / _check_name("model", model) / TRAFFIC_HISTORY_FILE,
-                        TrafficChange.from_json)
-
-    def experiment(self, model: str) -> dict[str, object]:
-        """The experiment started on ``model`` (name, champion, challenger, share); empty: none."""
-        return self._read(model, EXPERIMENT_FILE)
-
-    def start_experiment(self, model: str, spec: Mapping[str, object],
-                         split: dict[str, float]) -> None:
-        """Record an experiment started on ``model`` and the split it serves (replacing
-        any earlier experiment's, and a rolled-back challenger's zero share)."""
-        self.set_traffic(model, split, reason=f"experiment {spec.get('name')} started")
-        self._write(model, EXPERIMENT_FILE, spec)
-
-    def models(self) -> list[str]:
-        """The models that have a folder in the store."""
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
-
-    def _read(self, model: str, name: str) -> dict[str, object]:
-        path = self.root / _check_name("model", model) / name
-        try:
-            found = json.loads(path.read_text())
-        except FileNotFoundError:
-            return {}
-        if not isinstance(found, dict):
-            raise ValueError(f"{path} must hold a JSON object, got {found!r}")
-        return found
-
-    def _write(self, model: str, name: str, content: Mapping[str, object]) -> None:
-        folder = self.root / _check_name("model", model)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-        with os.fdopen(fd, "w") as f:
-            json.dump(content, f, sort_keys=True)
-        os.replace(tmp, folder / name)
 
     def publish(
         self, model: str, version: str, src_dir: Path, *, lineage: Lineage | None = None

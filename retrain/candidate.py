@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
+from inference.torch_requirement import torch_missing
 from retrain.examples import LabelledExamples
 
 try:
@@ -29,7 +30,7 @@ try:
 
     from inference.torch_predictor import build_classifier, save_artifact
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("retrain.candidate needs torch: `pip install torch==2.13.0`") from exc
+    raise torch_missing("retrain.candidate") from exc
 
 __all__ = ["CandidateTrainer", "TrainedCandidate", "fine_tuned", "warm_start"]
 

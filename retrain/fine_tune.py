@@ -19,11 +19,13 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from inference.torch_requirement import torch_missing
 from retrain.trainer import TrainedModel, save_model
 from retrain.training_set import TrainingSet
 
@@ -37,10 +39,7 @@ try:
         select_device,
     )
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "retrain.fine_tune needs torch: install inferwatch with its dependencies "
-        "(`pip install -e .`, which pins torch==2.13.0) or `pip install torch==2.13.0`"
-    ) from exc
+    raise torch_missing("retrain.fine_tune") from exc
 
 __all__ = ["fine_tune", "load_champion"]
 
@@ -101,43 +100,20 @@ def fine_tune(
     on_epoch
         Called with the finished epoch and its validation loss (progress).
     """
-    _check_arguments(max_epochs, patience, learning_rate, batch_size)
+    schedule = _Schedule(max_epochs, patience, learning_rate, batch_size)
     net, meta = load_champion(champion_dir)
-    if tuple(meta["features"]) != examples.feature_names:
-        raise ValueError(
-            f"the examples' features {examples.feature_names} are not the champion's "
-            f"{tuple(meta['features'])}: the candidate must read the same columns"
-        )
-    if len(examples) and (examples.labels.min() < 0 or examples.labels.max() >= meta["n_classes"]):
-        raise ValueError(f"labels must be in 0..{meta['n_classes'] - 1} for this champion")
+    _check_examples(examples, meta)
     train, val = examples.split_recent(validation_fraction)
     device = select_device(device)
-    target = torch.device(device)
-    forked = [target.index or 0] if target.type == "cuda" else []
-    start = time.perf_counter()
-    with torch.random.fork_rng(devices=forked):
-        torch.manual_seed(seed)
-        net = net.to(target)
-        best, epochs_run = _train(
-            net, train, val, target, np.random.default_rng(seed), max_epochs=max_epochs,
-            patience=patience, learning_rate=learning_rate, batch_size=batch_size,
-            on_epoch=on_epoch,
-        )
-    train_s = time.perf_counter() - start
-    best_epoch, best_loss, best_state = best
+    (best_epoch, best_loss, best_state), epochs_run, train_s = _train_seeded(
+        net, train, val, device, seed, schedule, on_epoch)
     net.load_state_dict(best_state)
-    net = net.cpu().eval()
     metadata = {
         **meta, "version": version, "parent_version": meta["version"], "trained_on": device,
         "seed": seed, "best_epoch": best_epoch,
     }
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # the newest rows, held out from the weights: the version's calibration (its accuracy
-    # estimate before labels) and the holdout a reduced precision is checked against
-    model_path, reference_path = save_model(out_dir, net, metadata, train.features,
-                                            (val.features, val.labels))
-    _, accuracy = _evaluate(net, val, torch.device("cpu"))
+    model_path, reference_path, accuracy = _save(net.cpu().eval(), metadata, train, val,
+                                                 Path(out_dir))
     return TrainedModel(
         meta["model"], version, model_path, reference_path, accuracy, len(train), epochs_run,
         train_s, device=device, parent=meta["version"], best_epoch=best_epoch,
@@ -145,33 +121,88 @@ def fine_tune(
     )
 
 
-def _check_arguments(max_epochs: int, patience: int, learning_rate: float, batch_size: int) -> None:
-    if max_epochs < 1 or patience < 1 or batch_size < 1:
+def _save(net: StandardisedMLP, metadata: dict[str, Any], train: TrainingSet,
+          val: TrainingSet, out_dir: Path) -> tuple[Path, Path, float]:
+    """Write the candidate under ``out_dir``: its model and reference paths, and its
+    accuracy on ``val``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the newest rows, held out from the weights: the version's calibration (its accuracy
+    # estimate before labels) and the holdout a reduced precision is checked against
+    model_path, reference_path = save_model(out_dir, net, metadata, train.features,
+                                            (val.features, val.labels))
+    _, accuracy = _evaluate(net, val, torch.device("cpu"))
+    return model_path, reference_path, accuracy
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """How long and how fast to train: Adam's step, the mini-batch, early stopping."""
+
+    max_epochs: int
+    patience: int
+    learning_rate: float
+    batch_size: int
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1 or self.patience < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"need max_epochs, patience and batch_size >= 1, got {self.max_epochs}, "
+                f"{self.patience}, {self.batch_size}"
+            )
+        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"learning_rate must be a finite number > 0, got {self.learning_rate!r}")
+
+
+def _check_examples(examples: TrainingSet, meta: dict[str, Any]) -> None:
+    """Raise ValueError unless ``examples`` have the champion's columns and classes."""
+    if tuple(meta["features"]) != examples.feature_names:
         raise ValueError(
-            f"need max_epochs, patience and batch_size >= 1, got {max_epochs}, {patience}, "
-            f"{batch_size}"
+            f"the examples' features {examples.feature_names} are not the champion's "
+            f"{tuple(meta['features'])}: the candidate must read the same columns"
         )
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+    if len(examples) and (examples.labels.min() < 0 or examples.labels.max() >= meta["n_classes"]):
+        raise ValueError(f"labels must be in 0..{meta['n_classes'] - 1} for this champion")
+
+
+_Best = tuple[int, float, dict[str, "torch.Tensor"]]
+"""The best epoch so far, its validation loss and its weights."""
+
+
+def _train_seeded(
+    net: StandardisedMLP, train: TrainingSet, val: TrainingSet, device: str, seed: int,
+    schedule: _Schedule, on_epoch: Callable[[int, float], None] | None,
+) -> tuple[_Best, int, float]:
+    """:func:`_train` on ``device`` under ``seed``, leaving the caller's torch RNG as it was;
+    also the seconds it took."""
+    target = torch.device(device)
+    forked = [target.index or 0] if target.type == "cuda" else []
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=forked):
+        torch.manual_seed(seed)
+        net = net.to(target)
+        best, epochs_run = _train(net, train, val, target, np.random.default_rng(seed),
+                                  schedule, on_epoch)
+    return best, epochs_run, time.perf_counter() - start
 
 
 def _train(
     net: StandardisedMLP, train: TrainingSet, val: TrainingSet, device: torch.device,
-    rng: np.random.Generator, *, max_epochs: int, patience: int, learning_rate: float,
-    batch_size: int, on_epoch: Callable[[int, float], None] | None,
-) -> tuple[tuple[int, float, dict[str, torch.Tensor]], int]:
+    rng: np.random.Generator, schedule: _Schedule,
+    on_epoch: Callable[[int, float], None] | None,
+) -> tuple[_Best, int]:
     """Adam with early stopping; ((best epoch, its loss, its weights), epochs run)."""
     xs = torch.from_numpy(train.features.astype(np.float32)).to(device)
     ys = torch.from_numpy(train.labels).to(device)
-    optimiser = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    optimiser = torch.optim.Adam(net.parameters(), lr=schedule.learning_rate)
     loss_fn = torch.nn.CrossEntropyLoss()
     best_loss, _ = _evaluate(net, val, device)
     best = (0, best_loss, copy.deepcopy(net.state_dict()))
     stale, epoch = 0, 0
-    for epoch in range(1, max_epochs + 1):
+    for epoch in range(1, schedule.max_epochs + 1):
         net.train()
         order = torch.from_numpy(rng.permutation(len(xs))).to(device)
-        for idx in order.split(batch_size):
+        for idx in order.split(schedule.batch_size):
             optimiser.zero_grad()
             loss_fn(net(xs[idx]), ys[idx]).backward()
             optimiser.step()
@@ -182,7 +213,7 @@ def _train(
             best, stale = (epoch, loss, copy.deepcopy(net.state_dict())), 0
         else:
             stale += 1
-            if stale >= patience:
+            if stale >= schedule.patience:
                 break
     return best, epoch
 

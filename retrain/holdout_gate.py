@@ -77,10 +77,14 @@ class Validator(Protocol):
                  holdout: LabelledExamples) -> GateReport: ...
 
 
+def _columns(predictor: Predictor, examples: LabelledExamples) -> np.ndarray:
+    """``examples``' features in the columns ``predictor`` reads, in its order."""
+    return examples.features[:, [examples.names.index(name) for name in predictor.features]]
+
+
 def accuracy(predictor: Predictor, examples: LabelledExamples) -> float:
     """Share of ``examples`` that ``predictor`` labels right."""
-    cols = [examples.names.index(name) for name in predictor.features]
-    predicted = predictor.predict_batch(examples.features[:, cols]).labels
+    predicted = predictor.predict_batch(_columns(predictor, examples)).labels
     return float(np.mean(predicted == examples.labels))
 
 
@@ -95,10 +99,6 @@ class HoldoutGate:
         before, after = accuracy(champion, holdout), accuracy(candidate, holdout)
         return GateReport(after - before >= self.margin, before, after, self.margin,
                           len(holdout))
-
-
-def _columns(predictor: Predictor, examples: LabelledExamples) -> np.ndarray:
-    return examples.features[:, [examples.names.index(name) for name in predictor.features]]
 
 
 @dataclass(frozen=True)

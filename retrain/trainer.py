@@ -25,6 +25,7 @@ import numpy as np
 from detectors.reference import performance as performance_reference
 from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from inference.quantize import HOLDOUT_FILE
+from inference.torch_requirement import torch_missing
 from retrain.synthetic import FEATURES, FeatureGenerator
 
 try:
@@ -32,10 +33,7 @@ try:
 
     from inference.torch_predictor import StandardisedMLP, build_classifier, save_artifact
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "retrain.trainer needs torch: install inferwatch with its dependencies "
-        "(`pip install -e .`, which pins torch==2.13.0) or `pip install torch==2.13.0`"
-    ) from exc
+    raise torch_missing("retrain.trainer") from exc
 
 __all__ = ["HIDDEN", "TrainedModel", "save_model", "train_classifier"]
 

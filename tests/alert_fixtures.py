@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from detectors.incidents import AlertSignal, IncidentTracker, Notification
+from detectors.alert_signal import AlertSignal
+from detectors.incidents import IncidentTracker
+from detectors.notification import Notification
 
 
 class ManualClock:

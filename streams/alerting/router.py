@@ -19,7 +19,9 @@ import time
 import msgspec
 from aiokafka import TopicPartition
 
-from detectors.incidents import AlertSignal, IncidentTracker, Notification
+from detectors.alert_signal import AlertSignal
+from detectors.incidents import IncidentTracker
+from detectors.notification import Notification
 from streams.alerting.notifiers import (
     AlertmanagerSink,
     Outbox,

@@ -22,13 +22,8 @@ from typing import Any
 
 import msgspec
 
-from detectors.burn_rate import (
-    MINUTE_HORIZON_S,
-    BurnRateAlert,
-    BurnRateMonitor,
-    ErrorRateSLO,
-    LatencySLO,
-)
+from detectors.burn_rate import MINUTE_HORIZON_S, BurnRateAlert, BurnRateMonitor
+from detectors.slo import ErrorRateSLO, LatencySLO
 from streams.decision.config import DecisionConfig
 from streams.wire.events import MonitorSummary
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.embedding_drift import bottom_k_index
+from detectors.embedding_sample import bottom_k_index
 from detectors.quantile_sketch import QuantileSketch
 from streams.wire.events import MonitorSummary
 

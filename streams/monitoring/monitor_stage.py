@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.embedding_drift import bottom_k_index, project, sample_key
+from detectors.embedding_sample import bottom_k_index, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import ReferenceProfile

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from detectors.embedding_drift import project
+from detectors.embedding_sample import project
 from detectors.reference import embedding as embedding_reference
 from detectors.reference import performance as performance_reference
 from detectors.reference.profile import OUTPUT_REFERENCE, ReferenceProfile

@@ -28,12 +28,13 @@ from detectors.ab.experiment import ExperimentTest, Guardrail
 from detectors.ab.srm import SequentialSRM
 from detectors.alert_rule import AlertRule
 from detectors.base import Detector
-from detectors.burn_rate import BurnRateMonitor, LatencySLO
+from detectors.burn_rate import BurnRateMonitor
 from detectors.consumer_lag import ConsumerLag
 from detectors.dead_letter_rate import DeadLetterRate
 from detectors.error_rate import ErrorRateShift
 from detectors.performance_estimate import AccuracyEstimate
 from detectors.quantile_sketch import QuantileSketch
+from detectors.slo import LatencySLO
 from detectors.state import Stateful
 from detectors.sustained import SustainedCondition
 from retrain.policy import RetrainPolicy

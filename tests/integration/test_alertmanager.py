@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from detectors.incidents import AlertSignal, IncidentTracker
+from detectors.alert_signal import AlertSignal
+from detectors.incidents import IncidentTracker
 from streams.alerting.notifiers import AlertmanagerSink
 from streams.settings import KafkaSettings
 from streams.simulation.simulator import Scenario, simulate

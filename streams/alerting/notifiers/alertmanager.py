@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from detectors.incidents import Notification
+from detectors.notification import Notification
 from streams.alerting.notifiers.sanitize import (
     sanitize_annotations,
     sanitize_labels,

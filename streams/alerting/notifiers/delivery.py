@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors.incidents import Notification
+from detectors.notification import Notification
 from streams.alerting.notifiers.sink import Sink, notification_from_dict, notification_to_dict
 from streams.errors import SinkError
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from detectors.incidents import Notification
+from detectors.notification import Notification
 from streams.alerting.notifiers.sanitize import sanitize_value
 from streams.errors import SinkError
 from streams.wire.events import Alert

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from detectors.incidents import Notification
+from detectors.notification import Notification
 from streams.alerting.notifiers.sanitize import sanitize_value
 from streams.alerting.notifiers.sink import HttpSink
 

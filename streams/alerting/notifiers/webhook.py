@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from detectors.incidents import Notification
+from detectors.notification import Notification
 from streams.alerting.notifiers.sanitize import sanitize_annotations, sanitize_labels
 from streams.alerting.notifiers.sink import HttpSink, notification_to_dict
 

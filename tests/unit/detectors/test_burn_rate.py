@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.burn_rate import (
-    DEFAULT_RULES,
-    BurnRateMonitor,
-    BurnRateRule,
-    ErrorRateSLO,
-    LatencySLO,
-)
+from detectors.burn_rate import DEFAULT_RULES, BurnRateMonitor, BurnRateRule
+from detectors.slo import ErrorRateSLO, LatencySLO
 
 
 class ManualClock:

@@ -6,13 +6,9 @@ import hashlib
 
 import pytest
 
-from detectors.incidents import (
-    AlertSignal,
-    IncidentTracker,
-    Notification,
-    fingerprint,
-    incident_fingerprint,
-)
+from detectors.alert_signal import AlertSignal
+from detectors.incidents import IncidentTracker, fingerprint, incident_fingerprint
+from detectors.notification import Notification
 
 
 class ManualClock:

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.incidents import IncidentTracker, Notification
+from detectors.incidents import IncidentTracker
+from detectors.notification import Notification
 from streams.alerting.router import signal_of
 from streams.decision.alert_book import AlertBook
 from streams.decision.verdict import Evidence, Verdict, target_key

@@ -16,7 +16,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from detectors.embedding_drift import bottom_k, project, sample_key
+from detectors.embedding_sample import bottom_k, project, sample_key
 from detectors.reference import embedding as embedding_reference
 from inference.registry import ModelStore
 from retrain.synthetic_prompts import PromptTopics

@@ -9,7 +9,7 @@ import re
 import numpy as np
 from pydantic import SecretStr
 
-from detectors.incidents import Notification
+from detectors.notification import Notification
 from streams.alerting.notifiers.sanitize import (
     MAX_LABEL_LEN,
     sanitize_annotations,
