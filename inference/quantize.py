@@ -21,8 +21,14 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import torch
-from torch import nn
+
+from inference.torch_requirement import torch_missing
+
+try:
+    import torch
+    from torch import nn
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise torch_missing("inference.quantize") from exc
 
 from inference.torch_predictor import TorchPredictor
 

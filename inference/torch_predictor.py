@@ -25,15 +25,13 @@ from typing import Any
 import numpy as np
 
 from inference.predictor import PredictionBatch
+from inference.torch_requirement import torch_missing
 
 try:
     import torch
     from torch import nn
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "inference.torch_predictor needs torch: install inferwatch with its dependencies "
-        "(`pip install -e .`, which pins torch==2.13.0) or `pip install torch==2.13.0`"
-    ) from exc
+    raise torch_missing("inference.torch_predictor") from exc
 
 __all__ = [
     "ARTIFACT_FORMAT",

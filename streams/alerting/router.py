@@ -1,6 +1,6 @@
 """The alert router: alerts topic in; one notification per incident out, to on-call's tools.
 
-Detector alerts (firing, resolved) become :class:`~detectors.incidents.AlertSignal`
+Detector alerts (firing, resolved) become :class:`~detectors.alert_signal.AlertSignal`
 evaluations; the :class:`~detectors.incidents.IncidentTracker` groups them into one
 incident per model and severity, with cooldown and inhibition; the
 :class:`~streams.alerting.notifiers.Outbox` delivers each notification to every configured sink with

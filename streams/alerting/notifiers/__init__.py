@@ -2,7 +2,7 @@
 
 ::
 
-    Notification (detectors.incidents) ──► Outbox.submit ──► one lane per sink
+    Notification (detectors.notification) ──► Outbox.submit ──► one lane per sink
                                                              ├── AlertmanagerSink  (v2 API)
                                                              ├── WebhookSink       (JSON)
                                                              ├── SlackSink         (rate-limited)
