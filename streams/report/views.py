@@ -52,66 +52,18 @@ def what_moved(data: ReportData) -> str:
 
 
 def drift_section(data: ReportData) -> str:
-    parts = []
-    for v in data.drift:
-        name = f"{v.model}/{v.variant} · {v.feature} in {v.segment}"
-        figs = []
-        if v.bins:
-            figs.append(_figure(
-                f"{v.feature} in {v.segment}: reference vs last flagged window",
-                histogram_pair(f"{name}: histograms", v.bins, v.reference, v.current,
-                               x=Axis(f"{v.feature} bin", "reference deciles")),
-                [("ref", "reference (model version " + v.version + ")"),
-                 ("cur", f"window of {v.n_current} rows")]))
-        else:
-            figs.append("<p>No reference profile was found for this model version, so "
-                        "the histograms cannot be drawn.</p>")
-        series = [Series(f"PSI of {v.feature} in {v.segment}", v.psi, "s0"),
-                  Series("largest PSI in the window", v.top_psi, "s2")]
-        figs.append(_line_figure(
-            f"PSI of {v.feature} in {v.segment} per window", f"{name}: PSI per window", series,
-            Axis("PSI", "unitless"), [Threshold(v.threshold, f"threshold {v.threshold:g}")],
-            v.marks))
-        parts.append(_group(name, figs))
-    return _section("Input drift", parts)
+    """Per flagged feature and segment: its histograms and its PSI per window."""
+    return _section("Input drift", [_drift_group(v) for v in data.drift])
 
 
 def latency_section(data: ReportData) -> str:
-    parts = []
-    for v in data.latency:
-        name = f"{v.model}/{v.variant}"
-        series = [Series(label, [(p[0], p[i] * 1000) for p in v.points], style)
-                  for i, label, style in ((1, "p50", "s0"), (2, "p99", "s1"), (3, "p99.9", "s2"))]
-        lines = []
-        if data.slo_threshold_s is not None:
-            lines.append(Threshold(data.slo_threshold_s * 1000,
-                                   f"SLO threshold {data.slo_threshold_s * 1000:g} ms"))
-        if v.alert_threshold_s is not None and v.alert_threshold_s != data.slo_threshold_s:
-            lines.append(Threshold(v.alert_threshold_s * 1000,
-                                   f"alert threshold {v.alert_threshold_s * 1000:g} ms"))
-        figs = [_line_figure(f"{name}: latency per {v.step_s} s", f"{name}: latency", series,
-                             Axis("total latency", "ms"), lines, v.marks)]
-        if v.budget:
-            budget = Series("error budget remaining", [(t, b * 100) for t, b in v.budget], "s0")
-            objective = (f" (objective {data.slo_objective:.4g})"
-                         if data.slo_objective is not None else "")
-            figs.append(_line_figure(
-                f"{name}: latency SLO error budget remaining{objective}",
-                f"{name}: error budget", [budget], Axis("budget remaining", "%"),
-                [Threshold(0.0, "exhausted")], v.marks))
-        parts.append(_group(name, figs))
-    return _section("Latency and SLO", parts)
+    """Per model and variant: latency quantiles against the thresholds, and the budget."""
+    return _section("Latency and SLO", [_latency_group(v, data) for v in data.latency])
 
 
 def embedding_section(data: ReportData) -> str:
-    parts = []
-    for v in data.embedding:
-        name = f"{v.model}/{v.variant}"
-        novel = Series("novel share", [(t, s * 100) for t, s in v.novel], "s1")
-        parts.append(_group(name, [_line_figure(
-            f"{name}: inputs unlike the reference, per window", f"{name}: novel share",
-            [novel], Axis("novel share", "%"), [], v.marks)]))
-    return _section("Embedding drift", parts)
+    """Per model and variant: the share of inputs unlike the reference, per window."""
+    return _section("Embedding drift", [_embedding_group(v) for v in data.embedding])
 
 
 def incident_section(data: ReportData) -> str:
@@ -142,6 +94,63 @@ def incident_section(data: ReportData) -> str:
 #: the chart sections, in reading order (add experiments here when A/B lands)
 SECTIONS: Sequence[Callable[[ReportData], str]] = (
     what_moved, drift_section, latency_section, embedding_section, incident_section)
+
+
+def _drift_group(v: DriftView) -> str:
+    """One flagged feature's histograms (where a reference profile exists) and PSI."""
+    name = f"{v.model}/{v.variant} · {v.feature} in {v.segment}"
+    figs = []
+    if v.bins:
+        figs.append(_figure(
+            f"{v.feature} in {v.segment}: reference vs last flagged window",
+            histogram_pair(f"{name}: histograms", v.bins, v.reference, v.current,
+                           x=Axis(f"{v.feature} bin", "reference deciles")),
+            [("ref", "reference (model version " + v.version + ")"),
+             ("cur", f"window of {v.n_current} rows")]))
+    else:
+        figs.append("<p>No reference profile was found for this model version, so "
+                    "the histograms cannot be drawn.</p>")
+    series = [Series(f"PSI of {v.feature} in {v.segment}", v.psi, "s0"),
+              Series("largest PSI in the window", v.top_psi, "s2")]
+    figs.append(_line_figure(
+        f"PSI of {v.feature} in {v.segment} per window", f"{name}: PSI per window", series,
+        Axis("PSI", "unitless"), [Threshold(v.threshold, f"threshold {v.threshold:g}")],
+        v.marks))
+    return _group(name, figs)
+
+
+def _latency_group(v: LatencyView, data: ReportData) -> str:
+    """One model's latency quantiles in ms, and its error budget where there is one."""
+    name = f"{v.model}/{v.variant}"
+    series = [Series(label, [(p[0], p[i] * 1000) for p in v.points], style)
+              for i, label, style in ((1, "p50", "s0"), (2, "p99", "s1"), (3, "p99.9", "s2"))]
+    lines = []
+    if data.slo_threshold_s is not None:
+        lines.append(Threshold(data.slo_threshold_s * 1000,
+                               f"SLO threshold {data.slo_threshold_s * 1000:g} ms"))
+    if v.alert_threshold_s is not None and v.alert_threshold_s != data.slo_threshold_s:
+        lines.append(Threshold(v.alert_threshold_s * 1000,
+                               f"alert threshold {v.alert_threshold_s * 1000:g} ms"))
+    figs = [_line_figure(f"{name}: latency per {v.step_s} s", f"{name}: latency", series,
+                         Axis("total latency", "ms"), lines, v.marks)]
+    if v.budget:
+        budget = Series("error budget remaining", [(t, b * 100) for t, b in v.budget], "s0")
+        objective = (f" (objective {data.slo_objective:.4g})"
+                     if data.slo_objective is not None else "")
+        figs.append(_line_figure(
+            f"{name}: latency SLO error budget remaining{objective}",
+            f"{name}: error budget", [budget], Axis("budget remaining", "%"),
+            [Threshold(0.0, "exhausted")], v.marks))
+    return _group(name, figs)
+
+
+def _embedding_group(v: EmbeddingView) -> str:
+    """One model's novel share per window, in %."""
+    name = f"{v.model}/{v.variant}"
+    novel = Series("novel share", [(t, s * 100) for t, s in v.novel], "s1")
+    return _group(name, [_line_figure(
+        f"{name}: inputs unlike the reference, per window", f"{name}: novel share",
+        [novel], Axis("novel share", "%"), [], v.marks)])
 
 
 def _group(name: str, figures: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError
@@ -40,7 +41,8 @@ class SinkLoop:
 
     def __init__(self, *, kafka: KafkaSettings, clickhouse: ClickHouseSettings,
                  store: ClickHouseStore, metrics: OpsMetrics | None = None,
-                 progress: LoopProgress | None = None) -> None:
+                 progress: LoopProgress | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.metrics = metrics
         self.progress = progress
         self.topics = Topics(kafka.topic_prefix)
@@ -50,6 +52,7 @@ class SinkLoop:
         self.settings = clickhouse
         self.group_id = f"{kafka.topic_prefix}sink"
         self.kafka = kafka
+        self.clock = clock  # how long the oldest held record has waited
         self._high_water: dict[tuple[str, int], int] = {}
         self._held: dict[TopicPartition, list] = {}
         self._held_count = 0
@@ -77,13 +80,13 @@ class SinkLoop:
             while not stop.is_set():
                 timeout = wait_s
                 if self._held_count:
-                    timeout = max(self._held_since + wait_s - time.monotonic(), 0.0)
+                    timeout = max(self._held_since + wait_s - self.clock(), 0.0)
                 batches = await self._consumer.getmany(
                     timeout_ms=int(timeout * 1000),
                     max_records=max(self.settings.batch_max - self._held_count, 1))
                 self._hold(batches)
                 if self._held_count and (self._held_count >= self.settings.batch_max
-                                         or time.monotonic() >= self._held_since + wait_s):
+                                         or self.clock() >= self._held_since + wait_s):
                     await self.flush()
                 if self.progress is not None and not self._held_count:
                     self.progress.committed()  # flush commits all it was given
@@ -96,7 +99,7 @@ class SinkLoop:
         for tp, msgs in batches.items():
             if msgs:
                 if not self._held_count:
-                    self._held_since = time.monotonic()
+                    self._held_since = self.clock()
                 self._held.setdefault(tp, []).extend(msgs)
                 self._held_count += len(msgs)
 
