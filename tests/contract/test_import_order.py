@@ -38,7 +38,9 @@ LAYERS: dict[str, int] = {
     "monitoring": 6, "retraining": 6,
     "decision": 7,
     "report": 8,
-    "app": 9, "cli": 9,
+    "app": 9,
+    # the command line starts the worker the composition root builds
+    "cli": 10,
 }
 
 #: modules of ``streams/`` that every module of ``streams/`` may import, and that import
