@@ -14,7 +14,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.storage.private_fields import PrivateFields
+from streams.settings.private_fields import PrivateFields
 
 _ROOT = Path.cwd()
 _PASSWORD_IN_URL = re.compile(r"://[^/@\s]*:[^/@\s]*@")
