@@ -8,9 +8,8 @@ import numpy as np
 from detectors.feature_drift import SegmentShift, segmented_drift
 from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
-from streams.decision.verdict import Evidence, Verdict, target_key
+from streams.decision.verdict import Evidence, Verdict, target_key, window_report
 from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
 
 
 def binned_verdict(detector: str, win: DecisionWindow,
@@ -27,15 +26,14 @@ def binned_verdict(detector: str, win: DecisionWindow,
     top = shifts[0].shift
     target = ({"feature": str(evidence["feature"]), "segment": str(evidence["segment"])}
               if drifted else {})
-    report = DetectorReport(
-        detector=detector, model=win.model, variant=win.variant,
-        segment=target.get("segment", GLOBAL), window_start=win.window_start,
-        window_end=win.window_end, n=win.n, statistic=top.psi, threshold=config.drift_min_psi,
-        p_value=top.p_adjusted, decision="drift" if drifted else "ok", evidence=evidence)
+    report = window_report(
+        detector, win, n=win.n, statistic=top.psi, threshold=config.drift_min_psi,
+        p_value=top.p_adjusted, fired=bool(drifted), change="drift", evidence=evidence,
+        segment=target.get("segment", GLOBAL))
     now: dict[str, Evidence] = {target_key({"feature": s.shift.feature, "segment": s.segment}):
            {"psi": round(s.shift.psi, 4), "p_adj": float(f"{s.shift.p_adjusted:.3g}")}
            for s in shifts}
-    return Verdict(detector, report, bool(drifted), evidence, target=target, now=now)
+    return Verdict.of(report, target=target, now=now)
 
 
 def drift_evidence(shifts: list[SegmentShift]) -> Evidence:

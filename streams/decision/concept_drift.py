@@ -4,9 +4,8 @@ against the variant's baseline error rate."""
 from __future__ import annotations
 
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
+from streams.decision.verdict import Evidence, Verdict, window_report
+from streams.decision.window import DecisionWindow
 
 
 class ConceptDrift:
@@ -24,12 +23,11 @@ class ConceptDrift:
         evidence: Evidence = {
             "error_rate": round(v.rate, 6), "baseline": round(v.baseline, 6),
             "labelled": float(v.labelled), "errors": float(v.errors)}
-        report = DetectorReport(
-            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
-            window_start=win.window_start, window_end=win.window_end, n=v.labelled,
-            statistic=v.rate, threshold=v.baseline + det.min_increase, p_value=v.p_value,
-            decision="drift" if v.drift else "ok", evidence=evidence)
-        return [Verdict(self.detector, report, v.drift, evidence)]
+        report = window_report(
+            self.detector, win, n=v.labelled, statistic=v.rate,
+            threshold=v.baseline + det.min_increase, p_value=v.p_value, fired=v.drift,
+            change="drift", evidence=evidence)
+        return [Verdict.of(report)]
 
     @staticmethod
     def describe(evidence: Evidence) -> str:

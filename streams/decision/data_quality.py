@@ -14,9 +14,8 @@ from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
 from streams.decision.judge import ReferenceLookup
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict, target_key
+from streams.decision.verdict import Evidence, Verdict, target_key, window_report
 from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
 
 DATA_QUALITY = "data_quality"
 #: other flagged features whose share the evidence lists beside the worst
@@ -63,17 +62,15 @@ def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
     worst = verdict.worst
     assert worst is not None, "a reference names at least one feature"
     evidence = _evidence(win, worst, verdict.features, known=worst.feature in expected)
-    report = DetectorReport(
-        detector=DATA_QUALITY, model=win.model, variant=win.variant, segment=GLOBAL,
-        window_start=win.window_start, window_end=win.window_end, n=win.checked,
-        statistic=worst.share, threshold=worst.expected, p_value=worst.p_adjusted,
-        decision="breach" if verdict.bad else "ok", evidence=evidence)
+    report = window_report(
+        DATA_QUALITY, win, n=win.checked, statistic=worst.share, threshold=worst.expected,
+        p_value=worst.p_adjusted, fired=verdict.bad, change="breach", evidence=evidence)
     target = {"feature": worst.feature, "segment": GLOBAL} if verdict.bad else {}
     now: dict[str, Evidence] = {
         target_key({"feature": t.feature, "segment": GLOBAL}):
             {"share": round(t.share, 4), "expected": round(t.expected, 4)}
         for t in verdict.features}
-    return Verdict(DATA_QUALITY, report, verdict.bad, evidence, target=target, now=now)
+    return Verdict.of(report, target=target, now=now)
 
 
 def _bad(win: DecisionWindow, name: str) -> int:

@@ -14,9 +14,8 @@ import numpy as np
 from detectors.embedding_drift import embedding_shift, farthest
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
+from streams.decision.verdict import Evidence, Verdict, window_report
+from streams.decision.window import DecisionWindow
 
 #: fewest embeddings in a window that sets a reference or is tested
 MIN_EMBEDDINGS = 32
@@ -53,12 +52,11 @@ class EmbeddingDrift:
         drifted, p_value, mmd2, evidence = self._test(win, ref)
         evidence["embedded"] = float(win.embedded)
         evidence["reference"] = "first windows" if given is None else "file"
-        report = DetectorReport(
-            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
-            window_start=win.window_start, window_end=win.window_end, n=win.embedded,
-            statistic=mmd2 if np.isfinite(mmd2) else -1.0, threshold=c.embedding_alpha,
-            p_value=p_value, decision="drift" if drifted else "ok", evidence=evidence)
-        return [Verdict(self.detector, report, drifted, evidence)]
+        report = window_report(
+            self.detector, win, n=win.embedded, statistic=mmd2 if np.isfinite(mmd2) else -1.0,
+            threshold=c.embedding_alpha, p_value=p_value, fired=drifted, change="drift",
+            evidence=evidence)
+        return [Verdict.of(report)]
 
     def _test(self, win: DecisionWindow, ref: np.ndarray) -> tuple[bool, float, float, Evidence]:
         if ref.shape[1] != win.embeddings.shape[1]:  # another embedder: drift by definition

@@ -34,8 +34,8 @@ from collections.abc import Callable
 from detectors.ab.experiment import SRM_TEST, Decision, ExperimentTest
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision.window import GLOBAL, DecisionWindow
+from streams.decision.verdict import Evidence, Verdict, window_report
+from streams.decision.window import DecisionWindow
 from streams.experiments.spec import (
     MODEL_ERROR,
     PRIMARY,
@@ -45,7 +45,7 @@ from streams.experiments.spec import (
     no_started,
     parse_experiments,
 )
-from streams.wire.events import DetectorReport, ExperimentDecided, MonitorSummary
+from streams.wire.events import ExperimentDecided, MonitorSummary
 
 GUARDRAIL, SRM = "experiment_guardrail", "experiment_srm"
 #: seconds (request time) for a rollback to reach every inference worker: requests the
@@ -117,12 +117,10 @@ class ExperimentJudge:
             state.experiment_final, state.experiment_final_at = d.action, win.window_end
         self.on_decision(_event(spec, d, win.window_end))
         evidence = _evidence(d)
-        report = DetectorReport(
-            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
-            window_start=win.window_start, window_end=win.window_end,
-            n=d.n_champion + d.n_challenger, statistic=d.p_value, threshold=test.alpha,
-            p_value=d.p_value, decision="breach" if d.action == "rollback" else "ok",
-            evidence=evidence)
+        report = window_report(
+            self.detector, win, n=d.n_champion + d.n_challenger, statistic=d.p_value,
+            threshold=test.alpha, p_value=d.p_value, fired=d.action == "rollback",
+            change="breach", evidence=evidence)
         guardrail = d.action == "rollback" and d.metric != PRIMARY
         return [Verdict(GUARDRAIL, report, guardrail, evidence,
                         target={"metric": d.metric} if guardrail else {}),

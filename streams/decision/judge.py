@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from detectors.reference.profile import ReferenceProfile
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
 from streams.decision.window import DecisionWindow
-from streams.monitoring.monitor_stage import ReferenceLookup
 
-__all__ = ["Judge", "ReferenceLookup"]
+#: a model's reference profile by model name (None: the model has none), what the binned
+#: and data-quality adapters compare a window against
+ReferenceLookup = Callable[[str], ReferenceProfile | None]
 
 
 class Judge(Protocol):

@@ -10,9 +10,8 @@ from __future__ import annotations
 from detectors.latency import QuantileThreshold
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
+from streams.decision.verdict import Evidence, Verdict, window_report
+from streams.decision.window import DecisionWindow
 
 
 class LatencyQuantile:
@@ -31,12 +30,10 @@ class LatencyQuantile:
         evidence: Evidence = {"quantile": v.quantile, "value_s": round(v.statistic, 6),
                               "threshold_s": v.threshold, "p50_s": round(sketch.quantile(0.5), 6),
                               "n": float(v.n)}
-        report = DetectorReport(
-            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
-            window_start=win.window_start, window_end=win.window_end, n=win.n,
-            statistic=v.statistic, threshold=v.threshold,
-            decision="breach" if v.breach else "ok", evidence=evidence)
-        return [Verdict(self.detector, report, v.breach, evidence, severity="ticket")]
+        report = window_report(self.detector, win, n=win.n, statistic=v.statistic,
+                               threshold=v.threshold, fired=v.breach, change="breach",
+                               evidence=evidence)
+        return [Verdict.of(report, severity="ticket")]
 
     @staticmethod
     def describe(evidence: Evidence) -> str:

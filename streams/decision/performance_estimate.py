@@ -18,9 +18,8 @@ from detectors.performance_estimate import AccuracyEstimate
 from detectors.reference.performance import PerformanceReference
 from streams.decision.config import DecisionConfig
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
+from streams.decision.verdict import Evidence, Verdict, window_report
+from streams.decision.window import DecisionWindow
 
 PerformanceLookup = Callable[[str], "PerformanceReference | None"]
 
@@ -58,12 +57,11 @@ class PerformanceEstimate:
         if est.realised is not None:
             evidence["realised_accuracy"] = round(est.realised, 6)
             evidence["labelled"] = float(est.labelled)
-        report = DetectorReport(
-            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
-            window_start=win.window_start, window_end=win.window_end, n=est.n,
-            statistic=est.estimate, threshold=est.reference_accuracy - est.max_drop,
-            decision="drift" if est.degraded else "ok", evidence=evidence)
-        return [Verdict(self.detector, report, est.degraded, evidence, severity="ticket")]
+        report = window_report(
+            self.detector, win, n=est.n, statistic=est.estimate,
+            threshold=est.reference_accuracy - est.max_drop, fired=est.degraded,
+            change="drift", evidence=evidence)
+        return [Verdict.of(report, severity="ticket")]
 
     @staticmethod
     def describe(evidence: Evidence) -> str:

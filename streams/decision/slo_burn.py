@@ -13,9 +13,8 @@ from collections.abc import Callable
 from detectors.burn_rate import DEFAULT_RULES, BurnRateAlert
 from streams.decision.slo_tracker import ERROR_BURN, SLO_BURN, SloTracker, burn_evidence
 from streams.decision.state import ModelState
-from streams.decision.verdict import Evidence, Verdict
-from streams.decision.window import GLOBAL, DecisionWindow
-from streams.wire.events import DetectorReport
+from streams.decision.verdict import Evidence, Verdict, window_report
+from streams.decision.window import DecisionWindow
 
 #: the rule whose burn rate a report shows: the fastest page (1 h at 14.4x by default)
 FAST_PAGE = min((r for r in DEFAULT_RULES if r.severity == "page"),
@@ -45,11 +44,10 @@ class BurnJudge:
             self.on_budget(win.model, win.variant, burn.slo, burn.budget_remaining)
         evidence = {**burn_evidence(burn), "severity": burn.severity or "none",
                     "objective": self.objective}
-        report = DetectorReport(
-            detector=self.detector, model=win.model, variant=win.variant, segment=GLOBAL,
-            window_start=win.window_start, window_end=win.window_end, n=win.n,
+        report = window_report(
+            self.detector, win, n=win.n,
             statistic=burn.burn_rates.get(FAST_PAGE.long_window_s, 0.0),
-            threshold=FAST_PAGE.burn_rate, decision="breach" if burn.severity else "ok",
+            threshold=FAST_PAGE.burn_rate, fired=bool(burn.severity), change="breach",
             evidence=evidence)
         firing = {rule.severity for rule in burn.firing}
         # one report, two alert keys: each severity's rules fire and clear on their own

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import (
-    Field,
-    SecretStr,
-    field_validator,
-)
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.settings.values import url_scheme
 
 #: relative default paths resolve against the directory the command started in
 _ROOT = Path.cwd()
@@ -39,12 +37,7 @@ class AlertingSettings(BaseSettings):
     metrics_port: int = Field(0, ge=0, le=65535, description="Port of the worker's Prometheus "
                               "/metrics endpoint; 0: not served.")
 
-    @field_validator("alertmanager_url", "webhook_url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+    _http = field_validator("alertmanager_url", "webhook_url")(url_scheme("http://", "https://"))
 
     @property
     def any_sink(self) -> bool:

@@ -6,15 +6,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.storage.private_fields import PrivateFields
+from streams.settings.private_fields import PrivateFields
+from streams.settings.values import comma_names, readable_file, url_scheme
 
 _ROOT = Path.cwd()
 _PASSWORD_IN_URL = re.compile(r"://[^/@\s]*:[^/@\s]*@")
@@ -54,21 +50,16 @@ class ClickHouseSettings(BaseSettings):
         None, validate_default=True, description="Key of the keyed hash (at least 16 "
         "characters); required when a field is hashed. Keep it: a new key gives new hashes.")
 
+    # the scheme is checked first: a URL of another scheme is named as that, password or not
+    _scheme = field_validator("url")(url_scheme("http://", "https://", "chdb://"))
+    _readable = field_validator("ca_file")(readable_file)
+
     @field_validator("url")
     @classmethod
-    def _scheme(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://", "chdb://")):
-            raise ValueError("must start with http://, https:// or chdb://")
+    def _no_password(cls, value: str) -> str:
         if _PASSWORD_IN_URL.search(value):
             raise ValueError("must not carry a password (user:password@): set "
                              "INFERWATCH_CLICKHOUSE_PASSWORD instead")
-        return value
-
-    @field_validator("ca_file")
-    @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no such file: {value}")
         return value
 
     @field_validator("hash_key")
@@ -88,6 +79,5 @@ class ClickHouseSettings(BaseSettings):
         """The privacy policy of stored rows, as the sink applies it."""
         return PrivateFields(
             unit_id=self.unit_id,
-            private_features=frozenset(filter(None, (f.strip() for f in
-                                                     self.private_features.split(",")))),
+            private_features=frozenset(comma_names(self.private_features)),
             hash_key=self.hash_key.get_secret_value().encode() if self.hash_key else b"")

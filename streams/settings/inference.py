@@ -6,17 +6,32 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    Field,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inference.version_binding import VersionBinding
+from streams.settings.values import comma_names, parsed_by
 
 #: relative default paths resolve against the directory the command started in
 _ROOT = Path.cwd()
+
+
+def parse_split(text: str) -> dict[str, float]:
+    """Parse 'A=0.9,B=0.1' into a traffic split that sums to 1.
+
+    >>> parse_split("A=0.9,B=0.1")
+    {'A': 0.9, 'B': 0.1}
+    """
+    split: dict[str, float] = {}
+    for part in comma_names(text):
+        name, sep, share = part.partition("=")
+        if not sep or not name:
+            raise ValueError(f"expected VARIANT=SHARE, got {part!r}")
+        split[name.strip()] = float(share)
+    if (not split or not all(math.isfinite(v) and v >= 0 for v in split.values())
+            or abs(sum(split.values()) - 1) > 1e-9):
+        raise ValueError(f"shares must be non-negative and sum to 1, got {text!r}")
+    return split
 
 
 class InferenceSettings(BaseSettings):
@@ -60,17 +75,8 @@ class InferenceSettings(BaseSettings):
         require_device(value, select_device(info.data.get("device")))
         return value
 
-    @field_validator("variants")
-    @classmethod
-    def _split_parses(cls, value: str) -> str:
-        parse_split(value)
-        return value
-
-    @field_validator("variant_versions")
-    @classmethod
-    def _binding_parses(cls, value: str) -> str:
-        VersionBinding.parse(value)
-        return value
+    _split_parses = field_validator("variants")(parsed_by(parse_split))
+    _binding_parses = field_validator("variant_versions")(parsed_by(VersionBinding.parse))
 
     @property
     def split(self) -> dict[str, float]:
@@ -79,21 +85,3 @@ class InferenceSettings(BaseSettings):
     @property
     def binding(self) -> VersionBinding:
         return VersionBinding.parse(self.variant_versions)
-
-
-def parse_split(text: str) -> dict[str, float]:
-    """Parse 'A=0.9,B=0.1' into a traffic split that sums to 1.
-
-    >>> parse_split("A=0.9,B=0.1")
-    {'A': 0.9, 'B': 0.1}
-    """
-    split: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, share = part.partition("=")
-        if not sep or not name:
-            raise ValueError(f"expected VARIANT=SHARE, got {part!r}")
-        split[name.strip()] = float(share)
-    if (not split or not all(math.isfinite(v) and v >= 0 for v in split.values())
-            or abs(sum(split.values()) - 1) > 1e-9):
-        raise ValueError(f"shares must be non-negative and sum to 1, got {text!r}")
-    return split

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.settings.values import readable_file
 
 
 class KafkaSettings(BaseSettings):
@@ -55,12 +52,7 @@ class KafkaSettings(BaseSettings):
     ssl_keyfile: Path | None = Field(
         None, description="PEM private key of ssl_certfile (unset: it is in ssl_certfile).")
 
-    @field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile")
-    @classmethod
-    def _readable(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"no such file: {path}")
-        return path
+    _readable = field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile")(readable_file)
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaSettings:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import (
-    Field,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.experiments.spec import parse_experiments
+from streams.settings.values import comma_names, parsed_by
 
 
 class MonitorSettings(BaseSettings):
@@ -97,11 +94,7 @@ class MonitorSettings(BaseSettings):
                                    "challenger whose share of model errors exceeds the "
                                    "champion's by more than this.")
 
-    @field_validator("experiments")
-    @classmethod
-    def _experiments_parse(cls, value: str) -> str:
-        parse_experiments(value)
-        return value
+    _experiments_parse = field_validator("experiments")(parsed_by(parse_experiments))
 
     @field_validator("embedding_alpha")
     @classmethod
@@ -144,4 +137,4 @@ class HealthSettings(BaseSettings):
 
     @property
     def groups(self) -> list[str]:
-        return [g.strip() for g in self.lag_groups.split(",") if g.strip()]
+        return comma_names(self.lag_groups)

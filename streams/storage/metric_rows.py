@@ -3,7 +3,7 @@
 Pure: raw records in, (table, column names, column values) out, the shape ClickHouse
 inserts without transposing rows; records that fail to decode are
 returned as rejections so the sink can dead-letter them too. Every row is built here, so
-the privacy policy (:class:`~streams.storage.private_fields.PrivateFields`) is applied here, once;
+the privacy policy (:class:`~streams.settings.private_fields.PrivateFields`) is applied here, once;
 a dead letter becomes its reason and offsets, never its payload.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from streams.storage.private_fields import PrivateFields
+from streams.settings.private_fields import PrivateFields
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected
 from streams.wire.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
 from streams.wire.events import (

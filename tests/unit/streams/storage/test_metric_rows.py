@@ -11,9 +11,9 @@ import pytest
 
 from streams.errors import ConfigError
 from streams.settings import ClickHouseSettings, load
+from streams.settings.private_fields import PrivateFields, UnitIdPolicy
 from streams.storage.clickhouse_store import ClickHouseStore
 from streams.storage.metric_rows import RowMapper, _prediction
-from streams.storage.private_fields import PrivateFields, UnitIdPolicy
 from streams.wire.codec import Rejected, SourceRecord, encode
 from streams.wire.dead_letter import dead_letter
 from streams.wire.events import (

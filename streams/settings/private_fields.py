@@ -5,8 +5,11 @@ secret key (so units still group and count, but the id cannot be read back or gu
 without the key), or kept; named features are removed from the stored feature map.
 Prompt text and input embeddings have no column in any table, and dead letters are
 stored as their reason and offsets (their raw bytes stay in Kafka), so these fields are
-the whole of what a stored row could reveal. Applied once, where rows are built
-(:mod:`streams.storage.metric_rows`).
+the whole of what a stored row could reveal.
+
+The policy is read from the ClickHouse settings
+(:meth:`~streams.settings.clickhouse.ClickHouseSettings.private_fields`), so it lives with
+them; storage applies it once, where rows are built (:mod:`streams.storage.metric_rows`).
 """
 
 from __future__ import annotations
