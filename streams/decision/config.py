@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from detectors.ab.experiment import ExperimentTest, Guardrail
+from streams.experiments.spec import MODEL_ERROR, PRIMARY, SLOW, ExperimentSpec
+
 
 @dataclass(frozen=True)
 class DecisionConfig:
@@ -66,3 +69,13 @@ class DecisionConfig:
         values = {f.name: overrides[f.name] if f.name in overrides else getattr(settings, f.name)
                   for f in fields(cls) if f.name in overrides or hasattr(settings, f.name)}
         return cls(**values)  # a field the settings lack (another group's) keeps its default
+
+
+def new_test(spec: ExperimentSpec, config: DecisionConfig) -> ExperimentTest:
+    """The test of one experiment, as the decision config sets it."""
+    return ExperimentTest(
+        PRIMARY, primary_binary=True, lower_is_better=True,
+        guardrails=(Guardrail(SLOW, config.ab_slow_margin, binary=True),
+                    Guardrail(MODEL_ERROR, config.ab_error_margin, binary=True)),
+        alpha=config.ab_alpha, tuning_n=config.ab_tuning_n, horizon=config.ab_horizon,
+        challenger_share=spec.share, srm_level=config.ab_srm_level)

@@ -26,13 +26,12 @@ from detectors.error_rate import ErrorRateShift
 from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
 from streams.decision.aligned_counts import AlignedCounts
-from streams.decision.config import DecisionConfig
+from streams.decision.config import DecisionConfig, new_test
 from streams.decision.slo_tracker import SLO_KEY
 from streams.decision.window import DecisionWindow, pack_rows, unpack_packed
 from streams.experiments.spec import (
     ExperimentSpec,
     StartedLookup,
-    new_test,
     no_started,
     parse_experiments,
 )

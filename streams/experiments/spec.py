@@ -20,9 +20,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from detectors.ab.experiment import ExperimentTest, Guardrail
-from streams.decision.config import DecisionConfig
-
 #: the metrics of an experiment: the primary (label errors of the outcome join) and the
 #: guardrails (predictions over the latency SLO threshold, predictions with a model error)
 PRIMARY, SLOW, MODEL_ERROR = "label_error", "slow", "model_error"
@@ -99,13 +96,3 @@ def from_plain(model: str, plain: Mapping[str, object]) -> ExperimentSpec | None
 def split_of(spec: ExperimentSpec) -> dict[str, float]:
     """The traffic split of an experiment's two arms."""
     return {spec.champion: 1.0 - spec.share, spec.challenger: spec.share}
-
-
-def new_test(spec: ExperimentSpec, config: DecisionConfig) -> ExperimentTest:
-    """The test of one experiment, as the decision config sets it."""
-    return ExperimentTest(
-        PRIMARY, primary_binary=True, lower_is_better=True,
-        guardrails=(Guardrail(SLOW, config.ab_slow_margin, binary=True),
-                    Guardrail(MODEL_ERROR, config.ab_error_margin, binary=True)),
-        alpha=config.ab_alpha, tuning_n=config.ab_tuning_n, horizon=config.ab_horizon,
-        challenger_share=spec.share, srm_level=config.ab_srm_level)
