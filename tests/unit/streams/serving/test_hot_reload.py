@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from inference.registry import ModelStore
+from inference.served_versions import CHAMPION, ServedVersions
 from inference.torch_predictor import StandardisedMLP, save_artifact
-from streams.serving.model_catalog import CHAMPION, ModelCatalog
 from streams.serving.model_load_alert import load_failure_alert
+from streams.serving.references import References
 from streams.wire.events import ModelVersionPublished
 
 
@@ -39,8 +40,8 @@ def store(tmp_path: Path) -> ModelStore:
     return store
 
 
-def _score(catalog: ModelCatalog) -> tuple[str, np.ndarray]:
-    predictor = catalog.predictor("churn", "A")
+def _score(served: ServedVersions) -> tuple[str, np.ndarray]:
+    predictor = served.predictor("churn", "A")
     assert predictor is not None
     return predictor.version, predictor.predict_batch(np.ones((4, 3))).scores
 
@@ -48,19 +49,19 @@ def _score(catalog: ModelCatalog) -> tuple[str, np.ndarray]:
 def test_unbound_variants_follow_the_champion_not_a_newer_unvalidated_version(
         store: ModelStore) -> None:
     store.set_alias("churn", CHAMPION, "v1")
-    catalog = ModelCatalog(store, "cpu")
-    assert _score(catalog)[0] == "v1"
+    served = ServedVersions(store, "cpu")
+    assert _score(served)[0] == "v1"
     _publish(store, "v2", seed=2)  # a candidate, published before validation
-    assert catalog.invalidate("churn") == []
-    assert _score(catalog)[0] == "v1"
+    assert served.invalidate("churn") == []
+    assert _score(served)[0] == "v1"
     store.set_alias("churn", CHAMPION, "v2")  # validation passed
-    assert catalog.invalidate("churn") == []
-    version, scores = _score(catalog)
+    assert served.invalidate("churn") == []
+    version, scores = _score(served)
     expected = store.load_predictor("churn", "v2", "cpu").predict_batch(np.ones((4, 3))).scores
     assert version == "v2"
     np.testing.assert_allclose(scores, expected, rtol=1e-6)
-    assert catalog.loaded("churn") == ["v1", "v2"]  # v1 stays loaded for a rollback
-    assert catalog.reference("churn") is None  # profiles follow the champion (none here)
+    assert served.loaded("churn") == ["v1", "v2"]  # v1 stays loaded for a rollback
+    assert References(served).reference("churn") is None  # profiles follow the champion (none here)
 
 
 @pytest.mark.parametrize(("kind", "message"), [
@@ -71,8 +72,8 @@ def test_unbound_variants_follow_the_champion_not_a_newer_unvalidated_version(
 def test_a_bad_artifact_fails_its_load_and_serving_goes_on_on_the_champion(
         store: ModelStore, kind: str, message: str) -> None:
     store.set_alias("churn", CHAMPION, "v1")
-    catalog = ModelCatalog(store, "cpu")
-    before = _score(catalog)
+    served = ServedVersions(store, "cpu")
+    before = _score(served)
     if kind == "corrupt":
         _publish(store, "v2", seed=2, artifact=b"\x80\x04 not a torch file")
     elif kind == "missing":
@@ -80,13 +81,13 @@ def test_a_bad_artifact_fails_its_load_and_serving_goes_on_on_the_champion(
     else:
         _publish(store, "v2", seed=2, features=("a", "b", "z"))
     store.set_alias("churn", CHAMPION, "v2")
-    failures = catalog.invalidate("churn")
+    failures = served.invalidate("churn")
     assert [(f.variant, f.version, f.kept) for f in failures] == [("A", "v2", "v1")]
     assert __import__("re").search(message, failures[0].error)
-    version, scores = _score(catalog)
+    version, scores = _score(served)
     assert version == "v1"
     np.testing.assert_allclose(scores, before[1])
-    assert catalog.loaded("churn") == ["v1"]
+    assert served.loaded("churn") == ["v1"]
     alert = load_failure_alert(failures[0], ModelVersionPublished(
         model="churn", version="v2", artifact="x", action="promoted"))
     assert alert.status == "firing" and alert.labels["version"] == "v2"
@@ -98,29 +99,29 @@ def test_a_load_failure_ends_when_a_good_version_loads_or_the_alias_moves_back(
     from streams.serving.model_load_alert import load_recovered_alert
 
     store.set_alias("churn", CHAMPION, "v1")
-    catalog = ModelCatalog(store, "cpu")
-    _score(catalog)
+    served = ServedVersions(store, "cpu")
+    _score(served)
     _publish(store, "v2", seed=2, artifact=b"\x80\x04 not a torch file")
     store.set_alias("churn", CHAMPION, "v2")
-    (failure,) = catalog.invalidate("churn")
-    assert catalog.take_recovered() == []
-    assert len(catalog.invalidate("churn")) == 1  # still failing: still open, nothing over
-    assert catalog.take_recovered() == []
+    (failure,) = served.invalidate("churn")
+    assert served.take_recovered() == []
+    assert len(served.invalidate("churn")) == 1  # still failing: still open, nothing over
+    assert served.take_recovered() == []
     _publish(store, "v3", seed=3)
     store.set_alias("churn", CHAMPION, "v3")
-    assert catalog.invalidate("churn") == []
-    (over,) = catalog.take_recovered()
+    assert served.invalidate("churn") == []
+    (over,) = served.take_recovered()
     assert (over.variant, over.version, over.kept, over.at) == ("A", "v2", "v3", failure.at)
     fired = load_failure_alert(failure, ModelVersionPublished(
         model="churn", version="v2", artifact="x", action="promoted"))
     resolved = load_recovered_alert(over, now=9.0)
     assert (resolved.status, resolved.fingerprint, resolved.labels) == (
         "resolved", fired.fingerprint, fired.labels)
-    assert catalog.take_recovered() == []  # once
+    assert served.take_recovered() == []  # once
     # a second failure that ends because the alias goes back to what is served
     _publish(store, "v4", seed=4, artifact=b"garbage")
     store.set_alias("churn", CHAMPION, "v4")
-    assert [f.version for f in catalog.invalidate("churn")] == ["v4"]
+    assert [f.version for f in served.invalidate("churn")] == ["v4"]
     store.set_alias("churn", CHAMPION, "v3")
-    assert catalog.invalidate("churn") == []
-    assert [(f.version, f.kept) for f in catalog.take_recovered()] == [("v4", "v3")]
+    assert served.invalidate("churn") == []
+    assert [(f.version, f.kept) for f in served.take_recovered()] == [("v4", "v3")]
