@@ -16,7 +16,8 @@ import numpy as np
 
 from detectors.embedding_drift import project
 from detectors.reference import embedding as embedding_reference
-from detectors.reference import performance as performance_reference
+from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
+from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import OUTPUT_REFERENCE, ReferenceProfile
 from inference.served_versions import ServedVersions
 from streams.errors import ConfigError
@@ -62,7 +63,7 @@ class References:
         return self._embedding(model)
 
     def performance_reference(
-            self, model: str) -> performance_reference.PerformanceReference | None:
+            self, model: str) -> PerformanceReference | None:
         """The served version's calibration and reference accuracy (None without one: a
         model trained before they were saved, or an outside model that gives none)."""
         self._follow()
@@ -99,9 +100,9 @@ class References:
     def _load_output(self, model: str) -> ReferenceProfile | None:
         return self._profile(model, OUTPUT_REFERENCE)
 
-    def _load_performance(self, model: str) -> performance_reference.PerformanceReference | None:
-        path = self.served.unbound_folder(model) / performance_reference.FILE_NAME
-        return performance_reference.PerformanceReference.load(path) if path.exists() else None
+    def _load_performance(self, model: str) -> PerformanceReference | None:
+        path = self.served.unbound_folder(model) / PERFORMANCE_FILE
+        return PerformanceReference.load(path) if path.exists() else None
 
     def _load_embedding(self, model: str) -> np.ndarray | None:
         path = self.served.store.root / model / embedding_reference.FILE_NAME

@@ -8,12 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from inference.experiment_actuator import ExperimentActuator
 from inference.registry import ModelStore
 from inference.served_versions import CHAMPION, ServedVersions
 from inference.torch_predictor import StandardisedMLP, save_artifact
+from streams.experiments.spec import ExperimentSpec
+from streams.experiments.stop import stop_decision
+from streams.serving.hot_reload import HotReload
 from streams.serving.model_load_alert import load_failure_alert
 from streams.serving.references import References
-from streams.wire.events import ModelVersionPublished
+from streams.wire.codec import encode
+from streams.wire.events import ExperimentStarted, ModelVersionPublished
 
 
 def _publish(store: ModelStore, version: str, seed: int, features: tuple[str, ...] = (
@@ -125,3 +130,69 @@ def test_a_load_failure_ends_when_a_good_version_loads_or_the_alias_moves_back(
     store.set_alias("churn", CHAMPION, "v3")
     assert served.invalidate("churn") == []
     assert [(f.version, f.kept) for f in served.take_recovered()] == [("v4", "v3")]
+
+
+def _promoted(version: str) -> bytes:
+    return encode(ModelVersionPublished(model="churn", version=version, artifact="x",
+                                        action="promoted", alias=CHAMPION))
+
+
+async def test_model_updates_fire_a_load_ticket_and_resolve_it_with_the_same_identity(
+        store: ModelStore) -> None:
+    store.set_alias("churn", CHAMPION, "v1")
+    served = ServedVersions(store, "cpu")
+    _score(served)
+    reload = HotReload(served, ExperimentActuator(store, {"A": 1.0}), serves=True,
+                       clock=lambda: 9.0)
+    _publish(store, "v2", seed=2, artifact=b"\x80\x04 not a torch file")
+    store.set_alias("churn", CHAMPION, "v2")
+    (fired,) = await reload.take(_promoted("v2"))
+    assert (fired.status, fired.labels["detector"], fired.labels["version"]) == (
+        "firing", "model_load", "v2")
+    assert fired.annotations["summary"] == "churn v2 cannot be loaded: variant A still serves v1"
+    assert _score(served)[0] == "v1"
+    (again,) = await reload.take(_promoted("v2"))  # redelivered: the same ticket, still firing
+    assert (again.status, again.fingerprint) == ("firing", fired.fingerprint)
+    _publish(store, "v3", seed=3)
+    store.set_alias("churn", CHAMPION, "v3")
+    (resolved,) = await reload.take(_promoted("v3"))
+    assert (resolved.status, resolved.fingerprint, resolved.starts_at, resolved.ends_at) == (
+        "resolved", fired.fingerprint, fired.starts_at, 9.0)
+    assert _score(served)[0] == "v3"
+
+
+async def test_an_undecodable_update_is_skipped(store: ModelStore,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    served = ServedVersions(store, "cpu")
+    reload = HotReload(served, ExperimentActuator(store, {"A": 1.0}), serves=True)
+    assert await reload.take(b'{"model": "churn"') == []
+    assert served.changes == 0
+    assert "undecodable model update skipped" in caplog.text
+
+
+@pytest.mark.parametrize("serves", [True, False])
+async def test_a_decided_rollback_is_applied_only_by_a_worker_that_serves(
+        store: ModelStore, serves: bool) -> None:
+    served = ServedVersions(store, "cpu")
+    reload = HotReload(served, ExperimentActuator(store, {"A": 0.5, "B": 0.5}),
+                       serves=serves)
+    rollback = stop_decision(ExperimentSpec("churn-v1", "churn", "A", "B", 0.5), now=1.0)
+    assert await reload.take(encode(rollback)) == []
+    assert store.traffic("churn") == ({"A": 1.0, "B": 0.0} if serves else {})
+    assert served.changes == (1 if serves else 0)
+
+
+@pytest.mark.parametrize("serves", [True, False])
+async def test_a_started_experiment_rereads_the_split_and_moves_the_references(
+        store: ModelStore, serves: bool) -> None:
+    served = ServedVersions(store, "cpu")
+    actuator = ExperimentActuator(store, {"A": 1.0, "B": 0.0})
+    reload = HotReload(served, actuator, serves=serves)
+    assert actuator.router("churn").split == {"A": 1.0, "B": 0.0}
+    store.set_traffic("churn", {"A": 0.5, "B": 0.5})
+    started = ExperimentStarted(experiment="churn-v1", model="churn", champion="A",
+                                challenger="B", share=0.5)
+    assert await reload.take(encode(started)) == []
+    assert actuator.router("churn").split == {"A": 0.5, "B": 0.5}
+    assert served.changes == 1
+    assert served.loaded("churn") == []  # nothing served yet: nothing kept loaded

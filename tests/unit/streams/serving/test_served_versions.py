@@ -17,7 +17,7 @@ from inference.version_binding import VersionBinding
 from streams.errors import ConfigError
 from streams.serving.inference_stage import InferenceStage
 from streams.serving.references import References
-from streams.serving.warm_start import check_binding
+from streams.serving.warm_start import check_binding, warm_start
 from streams.settings import InferenceSettings, load
 from streams.wire.codec import BatchDecoder, SourceRecord
 from streams.wire.events import Prediction
@@ -150,6 +150,17 @@ def test_a_binding_that_cannot_be_served_fails_at_start_naming_the_setting(
     assert problem in str(info.value)
     if "v9" in text:
         assert "published: v1, v2" in str(info.value)
+
+
+def test_a_warm_start_loads_each_variants_version_before_the_first_request(
+        store: ModelStore) -> None:
+    served = ServedVersions(store, "cpu", VersionBinding.parse("churn:A=v1"))
+    warm_start(served, InferenceSettings(variants="A=0.5,B=0.5"))
+    assert served.serving("churn") == {"A": "v1", "B": "v2"}
+    assert served.loaded("churn") == ["v1", "v2"]
+    with pytest.raises(ConfigError, match=BINDING_SETTING):
+        warm_start(ServedVersions(store, "cpu", VersionBinding.parse("churn:C=v1")),
+                   InferenceSettings(variants="A=0.5,B=0.5"))
 
 
 @pytest.mark.parametrize("text", ["churn=v1", "B=v2", "churn:B=", "churn:B=v1,churn:B=v2"])
