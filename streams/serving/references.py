@@ -62,8 +62,7 @@ class References:
         self._follow()
         return self._embedding(model)
 
-    def performance_reference(
-            self, model: str) -> PerformanceReference | None:
+    def performance_reference(self, model: str) -> PerformanceReference | None:
         """The served version's calibration and reference accuracy (None without one: a
         model trained before they were saved, or an outside model that gives none)."""
         self._follow()

@@ -21,20 +21,17 @@ def _profile(version: str, seed: int) -> ReferenceProfile:
     return ReferenceProfile.from_features("churn", version, ["a", "b"], x)
 
 
-def _publish(store: ModelStore, version: str, seed: int) -> None:
-    """Publish ``version`` with its own input and output profiles (no artifact needed)."""
-    build = store.root.parent / f"build-{version}"
-    build.mkdir(parents=True)
-    _profile(version, seed).save(build / "reference.json")
-    _profile(version, seed + 100).save(build / OUTPUT_REFERENCE)
-    store.publish("churn", version, build)
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> ModelStore:
+    """``churn`` v1 (the champion) and v2, each with its own input and output profiles
+    (seeds 1 and 2, 101 and 102), and no artifact: none is needed here."""
     store = ModelStore(tmp_path / "models")
-    _publish(store, "v1", seed=1)
-    _publish(store, "v2", seed=2)
+    for seed, version in enumerate(("v1", "v2"), start=1):
+        build = tmp_path / f"build-{version}"
+        build.mkdir()
+        _profile(version, seed).save(build / "reference.json")
+        _profile(version, seed + 100).save(build / OUTPUT_REFERENCE)
+        store.publish("churn", version, build)
     store.set_alias("churn", CHAMPION, "v1")
     return store
 
