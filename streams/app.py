@@ -112,10 +112,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
     references = References(served)
     if "inference" in cfg.roles:
         warm_start(served, inference)
-    if "decide" in cfg.roles:
-        given = references.check_embedding_references()
-        if given:
-            log.info("embedding references from files for %s", given)
+    if "decide" in cfg.roles and (given := references.check_embedding_references()):
+        log.info("embedding references from files for %s", given)
     actuator = ExperimentActuator(served.store, inference.split, inference.experiment)
     shared = _Shared(topics, served, references, actuator, OpsMetrics(),
                      Readiness(max_commit_age_s=cfg.web.ready_commit_age_s))
@@ -168,13 +166,8 @@ def _open_web_port(app: faust.App, cfg: WorkerConfig, shared: _Shared) -> None:
 
 def _loops(cfg: WorkerConfig, shared: _Shared) -> dict[str, Runner]:
     """The loop of each of ``cfg.roles`` (route has none without an alert sink)."""
-    loops = {}
-    for role, build in _ROLE_LOOPS.items():
-        if role in cfg.roles:
-            run = build(cfg, shared)
-            if run is not None:
-                loops[role] = run
-    return loops
+    built = {role: build(cfg, shared) for role, build in _ROLE_LOOPS.items() if role in cfg.roles}
+    return {role: run for role, run in built.items() if run is not None}
 
 
 def _owner(loop: TransactionalLoop, assigned: set[TopicPartition], topic: str
