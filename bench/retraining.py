@@ -55,7 +55,7 @@ def main() -> None:
             held = LabelledExamples(np.zeros(len(test)), test.features, test.labels, FEATURES)
             store = ModelStore(Path(tmp) / f"store{seed}")
             store.publish("churn", "v1", champion_dir)
-            if args.trainer == "fine_tune":  # as streams/app.py configures the worker
+            if args.trainer == "fine_tune":  # as streams/retraining/runner.py configures it
                 job = RetrainJob(store, PairedGate(ValidationPolicy(margin=0.01, alpha=0.05,
                                                                     latency_tolerance=0.5)),
                                  trainer=partial(fine_tuned, patience=3), seed=seed,

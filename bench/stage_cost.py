@@ -25,12 +25,13 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
+from inference.served_versions import ServedVersions
 from inference.torch_predictor import use_cpu_threads
 from streams.kafka.record_writer import send_records
 from streams.kafka.stage import Output
 from streams.monitoring.monitor_stage import MonitorStage
 from streams.serving.inference_stage import InferenceStage
-from streams.serving.model_catalog import ModelCatalog
+from streams.serving.references import References
 from streams.settings import ClickHouseSettings, InferenceSettings
 from streams.simulation.simulator import Scenario, TrafficPlan
 from streams.storage.clickhouse_store import ClickHouseStore
@@ -73,11 +74,11 @@ def measure(n: int, model_dir: Path) -> dict[str, float]:
     requests = [SourceRecord(topics.requests, i % 6, i // 6, k, v)
                 for i, (_, k, v) in enumerate(plan.chunk(0, n))]
     use_cpu_threads(InferenceSettings().cpu_threads)
-    catalog = ModelCatalog(ModelStore(model_dir), "cpu", InferenceSettings().binding)
-    inference = InferenceStage(topics=topics, predictors=catalog.predictor,
+    served = ServedVersions(ModelStore(model_dir), "cpu", InferenceSettings().binding)
+    inference = InferenceStage(topics=topics, predictors=served.predictor,
                                router=VariantRouter({"A": 1.0}), max_batch=256,
                                max_wait_ms=20.0, max_record_bytes=1 << 20)
-    catalog.predictor("churn", "A")  # loaded before timing
+    served.predictor("churn", "A")  # loaded before timing
     gc.collect()
     gc.freeze()  # as the worker does before its loops start
     outputs: list[Output] = []
@@ -90,9 +91,10 @@ def measure(n: int, model_dir: Path) -> dict[str, float]:
     cost = {"inference stage": _cpu(infer)}
     cost["record batches"] = _cpu(lambda: asyncio.run(send_records(_Producer(), outputs)))
     predictions = _records(topics.predictions, outputs)
-    monitor = MonitorStage(topics=topics, references=catalog.reference, summary_size=2000,
+    references = References(served)
+    monitor = MonitorStage(topics=topics, references=references.reference, summary_size=2000,
                            summary_interval_s=1.0, max_record_bytes=1 << 20,
-                           output_references=catalog.output_reference)
+                           output_references=references.output_reference)
 
     def summarise() -> None:
         for i in range(0, n, 2000):

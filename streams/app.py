@@ -1,21 +1,19 @@
 """The worker: a faust app hosting the batch loops and the low-rate agents.
 
-High-rate paths (requests → predictions, predictions → summaries, everything → the
-sink) are :class:`~streams.kafka.batch_loop.TransactionalLoop` and
-:class:`~streams.storage.sink_loop.SinkLoop` instances run as services of the app; faust agents
-serve the low-rate topics (alerts, model updates). A loop that fails crashes the worker
+The composition root: it builds each role's loop from the worker's settings and wires them
+to what they share. High-rate paths (requests → predictions, predictions → summaries,
+everything → the sink) are :class:`~streams.kafka.batch_loop.TransactionalLoop` and
+:class:`~streams.storage.sink_loop.SinkLoop` instances run as services of the app; faust
+agents serve the low-rate topics (alerts, and model updates for
+:class:`~streams.serving.hot_reload.HotReload`). A loop that fails crashes the worker
 loudly rather than leaving it half alive.
 """
-
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from functools import partial
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -26,12 +24,13 @@ from aiokafka import TopicPartition
 from inference.experiment_actuator import ExperimentActuator
 from inference.registry import ModelStore
 from inference.routing import VariantRouter
+from inference.served_versions import ServedVersions
 from streams.alerting.alert_log import format_alert
 from streams.alerting.router import AlertRouter
 from streams.decision.config import DecisionConfig
 from streams.decision.stage import DecisionStage
 from streams.errors import ConfigError
-from streams.experiments.spec import ExperimentSpec
+from streams.experiments.started import StartedExperiments
 from streams.health.loop import HealthLoop
 from streams.kafka import clients as kafka_clients
 from streams.kafka.batch_loop import TransactionalLoop
@@ -39,59 +38,33 @@ from streams.kafka.record_writer import partition_of
 from streams.kafka.topic_reader import read_latest
 from streams.monitoring.join_stage import JoinStage
 from streams.monitoring.monitor_stage import MonitorStage
+from streams.retraining.runner import retrain_runner
+from streams.serving.hot_reload import HotReload
 from streams.serving.inference_stage import InferenceStage
-from streams.serving.model_catalog import ModelCatalog
-from streams.serving.model_load_alert import load_failure_alert, load_recovered_alert
-from streams.settings import (
-    AlertingSettings,
-    ClickHouseSettings,
-    HealthSettings,
-    InferenceSettings,
-    KafkaSettings,
-    MonitorSettings,
-    RetrainSettings,
-    WebSettings,
-)
+from streams.serving.references import References
+from streams.serving.warm_start import warm_start
+from streams.settings import ROLES, WorkerConfig
 from streams.storage.clickhouse_store import ClickHouseStore
 from streams.storage.sink_loop import SinkLoop
 from streams.telemetry.ops_metrics import OpsMetrics
 from streams.telemetry.readiness import Readiness
 from streams.telemetry.web_port import WebPort
-from streams.wire.codec import decode_model_update, encode
-from streams.wire.events import (
-    Alert,
-    ExperimentDecided,
-    ExperimentStarted,
-    ModelUpdate,
-    ModelVersionPublished,
-)
+from streams.wire.codec import encode
+from streams.wire.events import Alert
 from streams.wire.topics import Topics
 
+__all__ = ["ROLES", "WorkerConfig", "create_app"]
+
 log = logging.getLogger(__name__)
-ROLES = ("inference", "monitor", "join", "decide", "sink", "route", "health", "retrain")
 
-
-@dataclass
-class WorkerConfig:
-    """Everything a worker needs, validated at start."""
-
-    kafka: KafkaSettings
-    inference: InferenceSettings
-    monitor: MonitorSettings
-    clickhouse: ClickHouseSettings
-    alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
-    web: WebSettings = field(default_factory=lambda: WebSettings())
-    health: HealthSettings = field(default_factory=lambda: HealthSettings())
-    retrain: RetrainSettings = field(default_factory=lambda: RetrainSettings())
-    roles: tuple[str, ...] = ROLES
-    datadir: Path = field(default_factory=lambda: Path("var") / "faust")
+#: a loop of the worker, run until its event is set
+Runner = Callable[[asyncio.Event], Awaitable[None]]
 
 
 class LoopService(mode.Service):
     """Runs one loop for the app's lifetime; stops it gracefully, crashes on failure."""
 
-    def __init__(self, name: str, run: Callable[[asyncio.Event], Awaitable[None]],
-                 **kwargs: Any) -> None:
+    def __init__(self, name: str, run: Runner, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.loop_name = name
         self._run = run
@@ -116,6 +89,87 @@ class LoopService(mode.Service):
             await asyncio.wait_for(asyncio.shield(self._task), timeout=30)
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What the loops of one worker share."""
+
+    topics: Topics
+    served: ServedVersions
+    references: References
+    actuator: ExperimentActuator
+    metrics: OpsMetrics
+    readiness: Readiness
+
+
+def create_app(cfg: WorkerConfig) -> faust.App:
+    """The worker app with the loops of ``cfg.roles`` and the low-rate agents."""
+    app = _faust_app(cfg)
+    topics = Topics(cfg.kafka.topic_prefix)
+    inference = cfg.inference
+    served = ServedVersions(ModelStore(inference.model_dir), inference.device,
+                            inference.binding, inference.precision,
+                            inference.precision_tolerance)
+    references = References(served)
+    if "inference" in cfg.roles:
+        warm_start(served, inference)
+    if "decide" in cfg.roles and (given := references.check_embedding_references()):
+        log.info("embedding references from files for %s", given)
+    actuator = ExperimentActuator(served.store, inference.split, inference.experiment)
+    shared = _Shared(topics, served, references, actuator, OpsMetrics(),
+                     Readiness(max_commit_age_s=cfg.web.ready_commit_age_s))
+    if cfg.alerting.metrics_port:
+        _open_web_port(app, cfg, shared)
+    for name, run in _loops(cfg, shared).items():
+        app.add_dependency(LoopService(name, run, loop=app.loop))
+
+    @app.agent(app.topic(topics.alerts, value_serializer="raw"))
+    async def print_alerts(stream: Any) -> None:
+        async for raw in stream:
+            log.warning("%s", format_alert(msgspec.json.decode(raw, type=Alert)))
+
+    alerts_topic = app.topic(topics.alerts, value_serializer="raw", key_serializer="raw")
+    hot_reload = HotReload(served, actuator, serves="inference" in cfg.roles)
+
+    @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
+    async def model_updates(stream: Any) -> None:
+        async for raw in stream:
+            for ticket in await hot_reload.take(raw):
+                await alerts_topic.send(key=ticket.fingerprint.encode(), value=encode(ticket))
+
+    return app
+
+
+def _faust_app(cfg: WorkerConfig) -> faust.App:
+    """The faust app: its group, its state folder, and the broker's timeouts."""
+    kafka = cfg.kafka
+    cfg.datadir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        f"{kafka.topic_prefix}worker", **kafka_clients.faust_options(kafka),
+        value_serializer="raw", key_serializer="raw", web_enabled=False,
+        datadir=str(cfg.datadir),
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
+        consumer_auto_offset_reset="earliest", stream_wait_empty=False)
+
+
+def _open_web_port(app: faust.App, cfg: WorkerConfig, shared: _Shared) -> None:
+    """Serve /metrics, /livez and /readyz, live while the app's event loop answers."""
+    web = WebPort(metrics=shared.metrics, readiness=shared.readiness,
+                  live_timeout_s=cfg.web.live_timeout_s)
+    port = web.start(cfg.web.host, cfg.alerting.metrics_port)
+    log.info("web port on http://%s:%d: /metrics, /livez, /readyz", cfg.web.host, port)
+
+    @app.task
+    async def answer_liveness() -> None:
+        web.watch(asyncio.get_running_loop())
+
+
+def _loops(cfg: WorkerConfig, shared: _Shared) -> dict[str, Runner]:
+    """The loop of each of ``cfg.roles`` (route has none without an alert sink)."""
+    built = {role: build(cfg, shared) for role, build in _ROLE_LOOPS.items() if role in cfg.roles}
+    return {role: run for role, run in built.items() if run is not None}
+
+
 def _owner(loop: TransactionalLoop, assigned: set[TopicPartition], topic: str
            ) -> tuple[list[int], int, Callable[[str], bool]]:
     """After an assignment: the partitions of ``topic`` this worker now reads, how many
@@ -126,246 +180,113 @@ def _owner(loop: TransactionalLoop, assigned: set[TopicPartition], topic: str
     return owned, count, lambda name: partition_of(name.encode(), count) in owned
 
 
-def create_app(cfg: WorkerConfig) -> faust.App:
-    """The worker app with the loops of ``cfg.roles`` and the low-rate agents."""
-    kafka = cfg.kafka
-    topics = Topics(kafka.topic_prefix)
-    cfg.datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
-        f"{kafka.topic_prefix}worker", **kafka_clients.faust_options(kafka),
-        value_serializer="raw", key_serializer="raw", web_enabled=False,
-        datadir=str(cfg.datadir),
-        broker_session_timeout=kafka.session_timeout_ms / 1000,
-        broker_heartbeat_interval=max(kafka.session_timeout_ms / 4000, 0.5),
-        consumer_auto_offset_reset="earliest", stream_wait_empty=False)
-    catalog = ModelCatalog(ModelStore(cfg.inference.model_dir), cfg.inference.device,
-                           cfg.inference.binding, cfg.inference.precision,
-                           cfg.inference.precision_tolerance)
-    if "inference" in cfg.roles:
-        from inference.torch_predictor import use_cpu_threads  # torch only where served
-        use_cpu_threads(cfg.inference.cpu_threads)
-        catalog.check_binding(cfg.inference.split)
-        catalog.warm_up(cfg.inference.split)
-    if "decide" in cfg.roles:
-        given = catalog.check_embedding_references()
-        if given:
-            log.info("embedding references from files for %s", given)
-    metrics = OpsMetrics()
-    readiness = Readiness(max_commit_age_s=cfg.web.ready_commit_age_s)
-    if cfg.alerting.metrics_port:
-        web = WebPort(metrics=metrics, readiness=readiness,
-                      live_timeout_s=cfg.web.live_timeout_s)
-        port = web.start(cfg.web.host, cfg.alerting.metrics_port)
-        log.info("web port on http://%s:%d: /metrics, /livez, /readyz", cfg.web.host, port)
-
-        @app.task
-        async def answer_liveness() -> None:
-            web.watch(asyncio.get_running_loop())
-
-    actuator = ExperimentActuator(catalog.store, cfg.inference.split, cfg.inference.experiment)
-    for name, run in _loops(cfg, topics, catalog, actuator, metrics, readiness).items():
-        app.add_dependency(LoopService(name, run, loop=app.loop))
-
-    @app.agent(app.topic(topics.alerts, value_serializer="raw"))
-    async def print_alerts(stream: Any) -> None:
-        async for raw in stream:
-            log.warning("%s", format_alert(_decode_alert(raw)))
-
-    alerts_topic = app.topic(topics.alerts, value_serializer="raw", key_serializer="raw")
-
-    @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
-    async def model_updates(stream: Any) -> None:
-        async for raw in stream:
-            update = _decode_update(raw)
-            if "inference" in cfg.roles and isinstance(
-                    update, ModelVersionPublished | ExperimentStarted):
-                # read a new version in a thread: serving goes on while a large one loads
-                variants = set(actuator.split) | set(actuator.split_for(update.model))
-                await asyncio.to_thread(catalog.preload, update.model, sorted(variants))
-            if isinstance(update, ExperimentDecided):
-                if "inference" in cfg.roles:
-                    _act(update, catalog, actuator)
-            elif isinstance(update, ExperimentStarted):
-                actuator.forget(update.model)
-                catalog.invalidate(update.model)  # a version that fails to load is logged
-                log.warning("experiment %s started on %s: split %s, variants now served %s",
-                            update.experiment, update.model, actuator.split_for(update.model),
-                            catalog.serving(update.model))
-            elif update is not None:
-                failures = catalog.invalidate(update.model)
-                log.info("model %s %s %s; variants now served %s", update.model,
-                         update.version, update.action, catalog.serving(update.model))
-                for failure in failures:
-                    alert = load_failure_alert(failure, update)
-                    await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
-            for over in catalog.take_recovered():
-                alert = load_recovered_alert(over, now=time.time())
-                await alerts_topic.send(key=alert.fingerprint.encode(), value=encode(alert))
-
-    return app
+def _inference_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
+    inference, topics = cfg.inference, shared.topics
+    stage = InferenceStage(
+        topics=topics, predictors=shared.served.predictor,
+        router=VariantRouter(inference.split, salt=inference.experiment),
+        routers=shared.actuator.router, max_batch=inference.max_batch,
+        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes)
+    return TransactionalLoop(
+        name="inference", settings=cfg.kafka, topics=[topics.requests], stage=stage,
+        metrics=shared.metrics, progress=shared.readiness.loop("inference")).run
 
 
-def _loops(cfg: WorkerConfig, topics: Topics, catalog: ModelCatalog,
-           actuator: ExperimentActuator, metrics: OpsMetrics,
-           readiness: Readiness) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
-    kafka = cfg.kafka
-    loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
-    if "inference" in cfg.roles:
-        stage = InferenceStage(
-            topics=topics, predictors=catalog.predictor,
-            router=VariantRouter(cfg.inference.split, salt=cfg.inference.experiment),
-            routers=actuator.router, max_batch=cfg.inference.max_batch,
-            max_wait_ms=cfg.inference.max_wait_ms, max_record_bytes=kafka.max_record_bytes)
-        loops["inference"] = TransactionalLoop(
-            name="inference", settings=kafka, topics=[topics.requests], stage=stage,
-            metrics=metrics, progress=readiness.loop("inference")).run
-    if "monitor" in cfg.roles:
-        mstage = MonitorStage(
-            topics=topics, references=catalog.reference,
-            summary_size=cfg.monitor.summary_size,
-            summary_interval_s=cfg.monitor.summary_interval_s,
-            max_record_bytes=kafka.max_record_bytes, output_references=catalog.output_reference,
-            slo_threshold_s=cfg.monitor.slo_threshold_s,
-            embedding_sample=cfg.monitor.embedding_sample,
-            unit_sample=cfg.monitor.ab_unit_sample,
-            performance_references=catalog.performance_reference)
-        loops["monitor"] = TransactionalLoop(
-            name="monitor", settings=kafka, topics=[topics.predictions], stage=mstage,
-            metrics=metrics, max_records=2000, progress=readiness.loop("monitor")).run
-    if "join" in cfg.roles:
-        jstage = JoinStage(topics=topics, max_record_bytes=kafka.max_record_bytes,
-                           interval_s=cfg.monitor.summary_interval_s)
-
-        async def hold_waiting(assigned: set[TopicPartition]) -> None:
-            """Hold what waits to be joined in the partitions this worker now reads."""
-            owned, count, owns = _owner(jloop, assigned, topics.predictions)
-            if count != topics.partitions("join-state"):
-                raise ConfigError(
-                    f"{topics.predictions} has {count} partitions and {topics.join_state} "
-                    f"{topics.partitions('join-state')}: the join's state must be "
-                    "co-partitioned with what it joins; give both the same count")
-            saved = await read_latest(kafka, topics.join_state,
-                                      topics.partitions("join-state"), only=owned)
-            restored = jstage.adopt(saved, owns=owns)
-            log.info("join owns predictions partitions %s: %d waiting restored", owned, restored)
-
-        jloop = TransactionalLoop(
-            name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
-            stage=jstage, metrics=metrics, max_records=2000, on_assigned=hold_waiting,
-            progress=readiness.loop("join"))
-        loops["join"] = jloop.run
-    if "decide" in cfg.roles:
-        dstage = DecisionStage(topics=topics, references=catalog.reference,
-                               config=DecisionConfig.from_settings(
-                                   cfg.monitor, retrain_min_new_labels=cfg.retrain.min_new_labels,
-                                   retrain_budget=cfg.retrain.budget,
-                                   retrain_budget_period_s=cfg.retrain.budget_period_s),
-                               max_record_bytes=kafka.max_record_bytes,
-                               output_references=catalog.output_reference,
-                               embedding_references=catalog.embedding_reference,
-                               started=catalog.started_experiment,
-                               performance_references=catalog.performance_reference,
-                               on_budget=lambda model, variant, slo, left:
-                               metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
-
-        async def hand_over(assigned: set[TopicPartition]) -> None:
-            """Hold the state of the models whose summaries this worker now reads."""
-            owned, _, owns = _owner(dloop, assigned, topics.summaries)
-            saved = await read_latest(kafka, topics.decision_state,
-                                      topics.partitions("decision-state"))
-            restored = dstage.adopt(saved, owns=owns)
-            log.info("decide owns summaries partitions %s: models %s%s", owned, dstage.models,
-                     f"; decision state restored for {restored}" if restored else "")
-
-        dloop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
-                                  stage=dstage, max_records=500, metrics=metrics,
-                                  on_assigned=hand_over, progress=readiness.loop("decide"))
-        loops["decide"] = dloop.run
-    if "sink" in cfg.roles:
-        loops["sink"] = _sink_runner(cfg, metrics, readiness)
-    if "health" in cfg.roles:
-        loops["health"] = HealthLoop(kafka=kafka, settings=cfg.health,
-                                     dashboard_url=cfg.monitor.dashboard_url).run
-    if "retrain" in cfg.roles:
-        loops["retrain"] = _retrain_runner(cfg)
-    if "route" in cfg.roles:
-        if cfg.alerting.any_sink:
-            loops["route"] = AlertRouter(kafka=kafka, settings=cfg.alerting, metrics=metrics,
-                                         progress=readiness.loop("route")).run
-        else:
-            log.info("no alert sink configured (INFERWATCH_ALERTING_*): alerts are logged only")
-    return loops
+def _monitor_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
+    monitor, references = cfg.monitor, shared.references
+    stage = MonitorStage(
+        topics=shared.topics, references=references.reference,
+        summary_size=monitor.summary_size, summary_interval_s=monitor.summary_interval_s,
+        max_record_bytes=cfg.kafka.max_record_bytes,
+        output_references=references.output_reference,
+        slo_threshold_s=monitor.slo_threshold_s, embedding_sample=monitor.embedding_sample,
+        unit_sample=monitor.ab_unit_sample,
+        performance_references=references.performance_reference)
+    return TransactionalLoop(
+        name="monitor", settings=cfg.kafka, topics=[shared.topics.predictions], stage=stage,
+        metrics=shared.metrics, max_records=2000, progress=shared.readiness.loop("monitor")).run
 
 
-def _sink_runner(cfg: WorkerConfig, metrics: OpsMetrics, readiness: Readiness
-                 ) -> Callable[[asyncio.Event], Awaitable[None]]:
-    progress = readiness.loop("sink")  # registered now: not ready before the sink starts
+def _join_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
+    kafka, topics = cfg.kafka, shared.topics
+    stage = JoinStage(topics=topics, max_record_bytes=kafka.max_record_bytes,
+                      interval_s=cfg.monitor.summary_interval_s)
+
+    async def hold_waiting(assigned: set[TopicPartition]) -> None:
+        """Hold what waits to be joined in the partitions this worker now reads."""
+        owned, count, owns = _owner(loop, assigned, topics.predictions)
+        if count != topics.partitions("join-state"):
+            raise ConfigError(
+                f"{topics.predictions} has {count} partitions and {topics.join_state} "
+                f"{topics.partitions('join-state')}: the join's state must be "
+                "co-partitioned with what it joins; give both the same count")
+        saved = await read_latest(kafka, topics.join_state,
+                                  topics.partitions("join-state"), only=owned)
+        restored = stage.adopt(saved, owns=owns)
+        log.info("join owns predictions partitions %s: %d waiting restored", owned, restored)
+
+    loop = TransactionalLoop(
+        name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
+        stage=stage, metrics=shared.metrics, max_records=2000, on_assigned=hold_waiting,
+        progress=shared.readiness.loop("join"))
+    return loop.run
+
+
+def _decide_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
+    kafka, topics, references = cfg.kafka, shared.topics, shared.references
+    config = DecisionConfig.from_settings(
+        cfg.monitor, retrain_min_new_labels=cfg.retrain.min_new_labels,
+        retrain_budget=cfg.retrain.budget, retrain_budget_period_s=cfg.retrain.budget_period_s)
+    stage = DecisionStage(
+        topics=topics, references=references.reference, config=config,
+        max_record_bytes=kafka.max_record_bytes,
+        output_references=references.output_reference,
+        embedding_references=references.embedding_reference,
+        started=StartedExperiments(shared.served.store),
+        performance_references=references.performance_reference,
+        on_budget=lambda model, variant, slo, left:
+        shared.metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
+
+    async def hand_over(assigned: set[TopicPartition]) -> None:
+        """Hold the state of the models whose summaries this worker now reads."""
+        owned, _, owns = _owner(loop, assigned, topics.summaries)
+        saved = await read_latest(kafka, topics.decision_state,
+                                  topics.partitions("decision-state"))
+        restored = stage.adopt(saved, owns=owns)
+        log.info("decide owns summaries partitions %s: models %s%s", owned, stage.models,
+                 f"; decision state restored for {restored}" if restored else "")
+
+    loop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
+                             stage=stage, max_records=500, metrics=shared.metrics,
+                             on_assigned=hand_over, progress=shared.readiness.loop("decide"))
+    return loop.run
+
+
+def _sink_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
+    progress = shared.readiness.loop("sink")  # registered now: not ready before it starts
 
     async def run(stop: asyncio.Event) -> None:
         store = await asyncio.to_thread(ClickHouseStore.open, cfg.clickhouse)
         try:
             await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
-                           metrics=metrics, progress=progress).run(stop)
+                           metrics=shared.metrics, progress=progress).run(stop)
         finally:
             store.close()
     return run
 
 
-def _retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
-    from retrain.candidate import fine_tuned
-    from retrain.holdout_gate import PairedGate
-    from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
-    from retrain.validation import ValidationPolicy
-    from streams.experiments.start import experiment_of
-    from streams.retraining.labelled_examples import clickhouse_source, topic_source
-    from streams.retraining.worker import RetrainWorker
-    s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
-    # a model with an experiment (configured, or started in the registry): a new version
-    # starts as the challenger of an experiment of its own, whose decision promotes or
-    # rolls it back; without one it becomes champion on validation
-
-    def experiment(model: str) -> ExperimentSpec | None:
-        return experiment_of(cfg.monitor.experiments, store, model)
-    gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
-                                       latency_tolerance=s.latency_tolerance))
-    job = RetrainJob(store, gate, trainer=partial(fine_tuned, patience=s.patience),
-                     seed=s.seed, max_epochs=s.max_epochs, holdout_fraction=s.holdout_fraction,
-                     alias=lambda model: CHALLENGER if experiment(model) else CHAMPION)
-    source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url
-              else topic_source(cfg.kafka))
-    return RetrainWorker(kafka=cfg.kafka, settings=s, store=store, job=job,
-                         examples=source, experiments=experiment).run
-
-
-def _decode_alert(raw: bytes) -> Alert:
-    return msgspec.json.decode(raw, type=Alert)
-
-
-def _decode_update(raw: bytes) -> ModelUpdate | None:
-    try:
-        return decode_model_update(raw)
-    except msgspec.MsgspecError:
-        log.error("undecodable model update skipped: %r", raw[:200])
+def _route_loop(cfg: WorkerConfig, shared: _Shared) -> Runner | None:
+    if not cfg.alerting.any_sink:
+        log.info("no alert sink configured (INFERWATCH_ALERTING_*): alerts are logged only")
         return None
+    return AlertRouter(kafka=cfg.kafka, settings=cfg.alerting, metrics=shared.metrics,
+                       progress=shared.readiness.loop("route")).run
 
 
-def _act(decision: ExperimentDecided, catalog: ModelCatalog,
-         actuator: ExperimentActuator) -> None:
-    """Apply a final experiment decision to what this worker serves."""
-    if decision.action not in ("promote", "rollback"):
-        return
-    model, challenger = decision.model, decision.challenger
-    version = catalog.serving(model).get(challenger) or catalog.store.resolve(
-        model, catalog.binding.ref(model, challenger))
-    try:
-        split = actuator.apply(
-            model, decision.action, decision.champion, challenger, challenger_version=version,
-            reason=f"experiment {decision.experiment} {decision.action} on {decision.metric} "
-                   f"({challenger} {version}): {decision.reason}")
-    except (OSError, ValueError) as exc:
-        log.error("experiment %s: %s not applied: %s", decision.experiment, decision.action, exc)
-        return
-    catalog.invalidate(model)
-    log.warning("experiment %s: %s (%s); %s now served %s, split %s", decision.experiment,
-                decision.action, decision.reason, model, catalog.serving(model),
-                split or actuator.split_for(model))
+#: each role's loop, built in this order
+_ROLE_LOOPS: dict[str, Callable[[WorkerConfig, _Shared], Runner | None]] = {
+    "inference": _inference_loop, "monitor": _monitor_loop, "join": _join_loop,
+    "decide": _decide_loop, "sink": _sink_loop,
+    "health": lambda cfg, _: HealthLoop(kafka=cfg.kafka, settings=cfg.health,
+                                        dashboard_url=cfg.monitor.dashboard_url).run,
+    "retrain": lambda cfg, _: retrain_runner(cfg), "route": _route_loop}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from detectors.fingerprint import incident_id
-from streams.serving.model_catalog import LoadFailure
+from inference.served_versions import LoadFailure
 from streams.wire.events import Alert, ModelVersionPublished
 
 DETECTOR = "model_load"

@@ -25,10 +25,12 @@ from streams.settings.kafka import KafkaSettings
 from streams.settings.monitor import HealthSettings, MonitorSettings
 from streams.settings.retrain import RetrainSettings
 from streams.settings.web import WebSettings
+from streams.settings.worker import ROLES, WorkerConfig
 
 __all__ = ["AlertingSettings", "ClickHouseSettings", "GrafanaSettings", "HealthSettings",
            "InferenceSettings", "KafkaSettings", "MonitorSettings", "RetrainSettings",
            "WebSettings", "load", "parse_split", "variables"]
+__all__ += ["ROLES", "WorkerConfig"]  # the worker's, gathering the settings above
 
 S = TypeVar("S", bound=BaseSettings)
 _SECRETISH = re.compile("KEY|TOKEN|SECRET|PASSWORD")

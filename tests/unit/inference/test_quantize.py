@@ -20,8 +20,8 @@ from inference.quantize import (
     require_device,
 )
 from inference.registry import ModelStore
+from inference.served_versions import ServedVersions
 from inference.torch_predictor import StandardisedMLP, TorchPredictor, save_artifact
-from streams.serving.model_catalog import ModelCatalog
 from streams.settings import InferenceSettings
 
 META = {"model": "churn", "version": "v1", "features": ["a", "b", "c", "d"],
@@ -139,7 +139,7 @@ def test_the_catalog_serves_int8_after_the_check(predictor: TorchPredictor,
     features, labels = load_holdout(store.path_for("churn", "v1"))
     np.testing.assert_array_equal(features, holdout[0])
     np.testing.assert_array_equal(labels, holdout[1])
-    served = ModelCatalog(store, "cpu", precision="int8", tolerance=0.02).predictor("churn", "A")
+    served = ServedVersions(store, "cpu", precision="int8", tolerance=0.02).predictor("churn", "A")
     assert isinstance(served, TorchPredictor) and served.precision == "int8"
 
 
@@ -147,7 +147,7 @@ def test_the_catalog_serves_full_precision_without_a_holdout(
         predictor: TorchPredictor, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = ModelStore(tmp_path / "models")
     _publish(store, predictor, tmp_path / "build", None)
-    with caplog.at_level(logging.ERROR, logger="streams.serving.model_catalog"):
-        served = ModelCatalog(store, "cpu", precision="int8").predictor("churn", "A")
+    with caplog.at_level(logging.ERROR, logger="inference.served_versions"):
+        served = ServedVersions(store, "cpu", precision="int8").predictor("churn", "A")
     assert isinstance(served, TorchPredictor) and served.precision == "full"
     assert "no holdout at" in caplog.text and "at full precision" in caplog.text

@@ -169,11 +169,13 @@ def test_missing_feature_pages_once_then_resolves_through_the_stage(
 def test_an_outside_model_gives_its_profile_beside_its_name(
         tmp_path: Path, reference: ReferenceProfile) -> None:
     from inference.registry import ModelStore
-    from streams.serving.model_catalog import ModelCatalog
+    from inference.served_versions import ServedVersions
+    from streams.serving.references import References
 
     (tmp_path / "ranker").mkdir()
     reference.save(tmp_path / "ranker" / "reference.json")
-    catalog = ModelCatalog(ModelStore(tmp_path), device=None)
-    assert catalog.reference("ranker") == reference
-    assert catalog.reference("nobody") is None
-    assert catalog.predictor("ranker", "") is None  # a profile is not a served model
+    served = ServedVersions(ModelStore(tmp_path), device=None)
+    references = References(served)
+    assert references.reference("ranker") == reference
+    assert references.reference("nobody") is None
+    assert served.predictor("ranker", "") is None  # a profile is not a served model

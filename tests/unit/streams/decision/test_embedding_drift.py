@@ -19,6 +19,7 @@ import pytest
 from detectors.embedding_sample import bottom_k, project, sample_key
 from detectors.reference import embedding as embedding_reference
 from inference.registry import ModelStore
+from inference.served_versions import ServedVersions
 from retrain.synthetic_prompts import PromptTopics
 from streams.decision.config import DecisionConfig
 from streams.decision.embedding_drift import EmbeddingDrift
@@ -30,7 +31,7 @@ from streams.errors import ConfigError
 from streams.kafka.record_writer import partition_of
 from streams.kafka.stage import Output
 from streams.monitoring.monitor_stage import MonitorStage
-from streams.serving.model_catalog import ModelCatalog
+from streams.serving.references import References
 from streams.settings import MonitorSettings
 from streams.simulation.simulator import Scenario, TrafficPlan
 from streams.wire.codec import BatchDecoder, SourceRecord
@@ -220,23 +221,24 @@ def test_another_embedding_model_is_drift_by_its_dimension() -> None:
     assert report.evidence["reference_dim"] == 32 and report.evidence["window_dim"] == 16
 
 
-def _catalog_with(tmp_path: Path, embeddings: np.ndarray) -> ModelCatalog:
+def _references_with(tmp_path: Path, embeddings: np.ndarray) -> References:
     embedding_reference.save(tmp_path / "assistant" / embedding_reference.FILE_NAME,
                              embeddings)
-    return ModelCatalog(ModelStore(tmp_path), device=None)
+    return References(ServedVersions(ModelStore(tmp_path), device=None))
 
 
 @pytest.mark.parametrize(("shift", "decisions"), [(None, ["ok", "ok"]),
                                                   (0, ["drift", "drift"])])
 def test_a_reference_file_is_used_from_the_first_window(
         tmp_path: Path, shift: int | None, decisions: list[str]) -> None:
-    catalog = _catalog_with(tmp_path, PromptTopics(seed=99).sample(600))  # normal prompts
-    assert catalog.check_embedding_references() == ["assistant"]
+    references = _references_with(tmp_path, PromptTopics(seed=99).sample(600))  # normal prompts
+    assert references.check_embedding_references() == ["assistant"]
     pipe = Pipeline(_assistant(2_000, topic_shift_at=shift))
     pipe.decide = DecisionStage(topics=TOPICS, references=lambda m: None,
                                 config=DecisionConfig.from_settings(pipe.settings),
                                 max_record_bytes=1 << 22,
-                                clock=pipe.clock, embedding_references=catalog.embedding_reference)
+                                clock=pipe.clock,
+                                embedding_references=references.embedding_reference)
     alerts, reports = pipe.run(0, 2_000)
     assert [r.decision for r in reports] == decisions  # no window spent learning
     assert all(r.evidence["reference"] == "file" for r in reports)
@@ -254,5 +256,5 @@ def test_a_bad_reference_file_stops_the_worker_naming_it(
     path.parent.mkdir()
     np.save(path, array)
     with pytest.raises(ConfigError) as info:
-        ModelCatalog(ModelStore(tmp_path), device=None).check_embedding_references()
+        References(ServedVersions(ModelStore(tmp_path), device=None)).check_embedding_references()
     assert str(path) in str(info.value) and problem in str(info.value)

@@ -1,4 +1,4 @@
-"""What a worker serves: a predictor per (model, variant), and each model's references.
+"""What a worker serves: a predictor per (model, variant), from the registry.
 
 Each variant is served the registry version its binding names
 (:class:`~inference.version_binding.VersionBinding`, ``INFERWATCH_INFERENCE_VARIANT_VERSIONS``;
@@ -9,9 +9,6 @@ version the alias names now, one bound to a version name stays. The new version 
 before anything is switched to it: an artifact that is missing, corrupt or does not fit
 leaves the variant on the version it served (:class:`LoadFailure`, for an alert), and the
 version a variant leaves stays loaded, ready for a rollback; older ones are dropped.
-References (the input, output and embedding profiles the monitors compare against, and
-the calibration that estimates accuracy before labels) are those of the version unbound
-variants serve.
 """
 
 from __future__ import annotations
@@ -20,38 +17,26 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from detectors.embedding_sample import project
-from detectors.reference import embedding as embedding_reference
-from detectors.reference import performance as performance_reference
-from detectors.reference.profile import OUTPUT_REFERENCE, ReferenceProfile
 from inference.predictor import Predictor
 from inference.registry import ModelStore
 from inference.version_binding import LATEST, VersionBinding
-from streams.errors import ConfigError
-from streams.experiments.spec import ExperimentSpec, from_plain
 
 if TYPE_CHECKING:
     from inference.quantize import Precision
 
+__all__ = ["BINDING_SETTING", "CHALLENGER", "CHAMPION", "LoadFailure", "ServedVersions"]
+
 log = logging.getLogger(__name__)
-
-#: the alias ``inferwatch experiment start --challenger-version`` moves
-CHALLENGER = "challenger"
-#: how often (seconds) the decision step reads a model's started experiment again
-STARTED_TTL_S = 2.0
-
-__all__ = ["BINDING_SETTING", "CHAMPION", "LoadFailure", "ModelCatalog"]
 
 #: The setting the binding comes from, named in the errors about it.
 BINDING_SETTING = "INFERWATCH_INFERENCE_VARIANT_VERSIONS"
 #: the alias unbound variants follow once a model has it
 CHAMPION = "champion"
+#: the alias ``inferwatch experiment start --challenger-version`` moves
+CHALLENGER = "challenger"
 
 
 @dataclass(frozen=True)
@@ -66,8 +51,8 @@ class LoadFailure:
     at: float = field(default_factory=time.time)
 
 
-class ModelCatalog:
-    """Predictors per variant and reference profiles from the model store.
+class ServedVersions:
+    """The predictor each variant of each model is served, loaded from the model store.
 
     Parameters
     ----------
@@ -90,18 +75,16 @@ class ModelCatalog:
         self.tolerance = tolerance
         self.device = device
         self.binding = binding if binding is not None else VersionBinding()
+        #: how many model updates were taken in (:meth:`invalidate`): what follows the
+        #: served versions (their reference profiles) reads again when it changes
+        self.changes = 0
         self._serving: dict[tuple[str, str], str] = {}  # (model, variant) -> version
         self._loaded: dict[tuple[str, str], Predictor] = {}  # (model, version) -> predictor
-        self.reference = lru_cache(maxsize=256)(self._load_reference)
-        self.output_reference = lru_cache(maxsize=256)(self._load_output_reference)
-        self.embedding_reference = lru_cache(maxsize=256)(self._load_embedding_reference)
-        self._started: dict[str, tuple[float, ExperimentSpec | None]] = {}
         self._failed: dict[tuple[str, str], LoadFailure] = {}  # (model, variant) -> open
         self._recovered: list[LoadFailure] = []
-        self.performance_reference = lru_cache(maxsize=256)(self._load_performance_reference)
 
     def check_binding(self, variants: Iterable[str]) -> None:
-        """Raise ConfigError, naming the setting, on a binding that cannot be served.
+        """Raise ValueError, naming the setting, on a binding that cannot be served.
 
         Each bound variant must be one of ``variants`` (the traffic split) and each bound
         reference must name a published version of its model, but for the ``challenger``
@@ -111,12 +94,12 @@ class ModelCatalog:
         for model, variant, ref in self.binding:
             where = f"{BINDING_SETTING}: {model}:{variant}={ref}"
             if variant not in known:
-                raise ConfigError(f"{where}: no variant {variant!r} in the traffic split "
-                                  f"(INFERWATCH_INFERENCE_VARIANTS has {known})")
+                raise ValueError(f"{where}: no variant {variant!r} in the traffic split "
+                                 f"(INFERWATCH_INFERENCE_VARIANTS has {known})")
             try:
                 found = self.store.resolve(model, ref)
             except ValueError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+                raise ValueError(f"{where}: {exc}") from None
             if found is None and ref == CHALLENGER:
                 # moved by `inferwatch experiment start --challenger-version`; until then
                 # the variant has no version and must get no traffic
@@ -124,24 +107,10 @@ class ModelCatalog:
                 continue
             if found is None:
                 published = self.store.versions(model)
-                raise ConfigError(
+                raise ValueError(
                     f"{where}: {model!r} has no version {ref!r} in {self.store.root} "
                     f"(published: {', '.join(published) or 'none'}); bind a published "
                     "version or 'latest'")
-
-    def check_embedding_references(self) -> list[str]:
-        """Load (and cache) every embedding reference file now; ConfigError on a bad one.
-
-        Returns the models that have one.
-        """
-        root = self.store.root
-        files = sorted(root.glob(f"*/{embedding_reference.FILE_NAME}")) if root.is_dir() else []
-        for path in files:
-            try:
-                self.embedding_reference(path.parent.name)
-            except ValueError as exc:
-                raise ConfigError(f"embedding reference: {exc}") from None
-        return [path.parent.name for path in files]
 
     def warm_up(self, variants: Iterable[str]) -> None:
         """Load every published model for each of ``variants`` now, before any request."""
@@ -161,27 +130,6 @@ class ModelCatalog:
                 return None
             self._serving[(model, variant)] = version
         return self._load(model, version)
-
-    def _at_precision(self, predictor: Predictor) -> Predictor:
-        """``predictor`` at the configured precision, if its holdout check passes."""
-        # imported here: torch loads only in workers that serve models
-        from inference.quantize import PrecisionRefused, load_holdout, reduce_precision
-        from inference.torch_predictor import TorchPredictor
-
-        if self.precision == "full" or not isinstance(predictor, TorchPredictor):
-            return predictor
-        try:
-            features, labels = load_holdout(self.store.path_for(predictor.model,
-                                                                predictor.version))
-            reduced, check = reduce_precision(predictor, self.precision, features, labels,
-                                              self.tolerance)
-        except (FileNotFoundError, PrecisionRefused) as exc:
-            log.error("%s; serving %s %s at full precision", exc, predictor.model,
-                      predictor.version)
-            return predictor
-        log.info("%s %s at %s: holdout accuracy %.4f (full %.4f)", predictor.model,
-                 predictor.version, self.precision, check.accuracy, check.full_accuracy)
-        return reduced
 
     def preload(self, model: str, variants: Iterable[str]) -> list[str]:
         """Load now the version each of ``variants`` of ``model`` is to serve, ahead of the
@@ -207,20 +155,6 @@ class ModelCatalog:
         """The version each variant of ``model`` met so far is served."""
         return {v: ver for (m, v), ver in self._serving.items() if m == model}
 
-    def started_experiment(self, model: str) -> ExperimentSpec | None:
-        """The experiment an operator started on ``model`` (``inferwatch experiment start``),
-        read from the registry again at most every ``STARTED_TTL_S`` seconds."""
-        now = time.monotonic()
-        found = self._started.get(model)
-        if found is None or now - found[0] > STARTED_TTL_S:
-            try:
-                plain = self.store.experiment(model)
-            except (OSError, ValueError) as exc:
-                log.error("experiment of %s unreadable in the registry: %s", model, exc)
-                plain = {}
-            found = self._started[model] = (now, from_plain(model, plain) if plain else None)
-        return found[1]
-
     def ref(self, model: str, variant: str) -> str:
         """The reference ``variant`` of ``model`` follows: its binding, else ``champion``
         where the model has that alias, else the binding's default (``latest``)."""
@@ -231,9 +165,17 @@ class ModelCatalog:
             return CHAMPION
         return self.binding.default
 
+    def unbound_folder(self, model: str) -> Path:
+        """The folder of the version unbound variants of ``model`` serve (the model's own
+        folder for an outside model, one with no version)."""
+        version = self.store.resolve(model, self.ref(model, "")) if self.store.latest(
+            model) is not None else None
+        return self.store.root / model if version is None else self.store.path_for(
+            model, version)
+
     def invalidate(self, model: str) -> list[LoadFailure]:
         """``model`` changed in the registry: move its variants to the versions their
-        references name now, each only once that version is loaded; reload references.
+        references name now, each only once that version is loaded.
 
         Returns the moves that failed (the variant stays on its version).
         """
@@ -250,15 +192,10 @@ class ModelCatalog:
                 self._check_fits(self._load(model, found), self._loaded.get((model, old)))
             except Exception as exc:  # a bad artifact must not stop serving: keep the old
                 self._loaded.pop((model, found), None)
-                failure = LoadFailure(model, variant, found, old, f"{type(exc).__name__}: {exc}")
-                failures.append(failure)
-                earlier = self._failed.get((model, variant))
-                if earlier is None or earlier.version != found:
-                    if earlier is not None:
-                        self._recovered.append(earlier)  # superseded by another version
-                    self._failed[(model, variant)] = failure  # kept from its first failure
                 log.error("cannot load %s %s for variant %s, still serving %s: %s", model,
                           found, variant, old, exc)
+                failures.append(self._hold_open(
+                    LoadFailure(model, variant, found, old, f"{type(exc).__name__}: {exc}")))
                 continue
             self._serving[(model, variant)] = found
             self._settled(model, variant, found)
@@ -269,11 +206,18 @@ class ModelCatalog:
         kept = set(self.serving(model).values()) | left | (wanted - {None})
         for key in [k for k in self._loaded if k[0] == model and k[1] not in kept]:
             del self._loaded[key]
-        self.reference.cache_clear()
-        self.output_reference.cache_clear()
-        self.embedding_reference.cache_clear()
-        self.performance_reference.cache_clear()
+        self.changes += 1
         return failures
+
+    def _hold_open(self, failure: LoadFailure) -> LoadFailure:
+        """Hold ``failure`` open for its variant, from its first time, until it settles."""
+        key = (failure.model, failure.variant)
+        earlier = self._failed.get(key)
+        if earlier is None or earlier.version != failure.version:
+            if earlier is not None:
+                self._recovered.append(earlier)  # superseded by another version
+            self._failed[key] = failure  # kept from its first failure
+        return failure
 
     def _settled(self, model: str, variant: str, serving: str) -> None:
         """``variant`` waits for no version that failed to load any more."""
@@ -308,34 +252,23 @@ class ModelCatalog:
             log.info("serving %r", self._loaded[key])
         return self._loaded[key]
 
-    def _load_reference(self, model: str) -> ReferenceProfile | None:
-        return self._profile(model, "reference.json")
+    def _at_precision(self, predictor: Predictor) -> Predictor:
+        """``predictor`` at the configured precision, if its holdout check passes."""
+        # imported here: torch loads only in workers that serve models
+        from inference.quantize import PrecisionRefused, load_holdout, reduce_precision
+        from inference.torch_predictor import TorchPredictor
 
-    def _load_output_reference(self, model: str) -> ReferenceProfile | None:
-        return self._profile(model, OUTPUT_REFERENCE)
-
-    def _load_performance_reference(
-            self, model: str) -> performance_reference.PerformanceReference | None:
-        """The latest version's calibration and reference accuracy (None without one: a
-        model trained before they were saved, or an outside model that gives none)."""
-        path = self._folder(model) / performance_reference.FILE_NAME
-        return performance_reference.PerformanceReference.load(path) if path.exists() else None
-
-    def _load_embedding_reference(self, model: str) -> np.ndarray | None:
-        """The model's reference file's embeddings, projected as the monitors project."""
-        path = self.store.root / model / embedding_reference.FILE_NAME
-        return project(embedding_reference.load(path)) if path.exists() else None
-
-    def _profile(self, model: str, name: str) -> ReferenceProfile | None:
-        """A served model's profile is that of the version unbound variants serve; an
-        outside model (one with no version) may give one at ``<model_dir>/<model>/<name>``."""
-        path = self._folder(model) / name
-        return ReferenceProfile.load(path) if path.exists() else None
-
-    def _folder(self, model: str) -> Path:
-        """The folder of the version unbound variants serve (the model's own for an
-        outside model)."""
-        version = self.store.resolve(model, self.ref(model, "")) if self.store.latest(
-            model) is not None else None
-        return self.store.root / model if version is None else self.store.path_for(
-            model, version)
+        if self.precision == "full" or not isinstance(predictor, TorchPredictor):
+            return predictor
+        try:
+            features, labels = load_holdout(self.store.path_for(predictor.model,
+                                                                predictor.version))
+            reduced, check = reduce_precision(predictor, self.precision, features, labels,
+                                              self.tolerance)
+        except (FileNotFoundError, PrecisionRefused) as exc:
+            log.error("%s; serving %s %s at full precision", exc, predictor.model,
+                      predictor.version)
+            return predictor
+        log.info("%s %s at %s: holdout accuracy %.4f (full %.4f)", predictor.model,
+                 predictor.version, self.precision, check.accuracy, check.full_accuracy)
+        return reduced

@@ -1,0 +1,46 @@
+"""The retrain role of a worker: the retrain worker, built from the worker's settings.
+
+A model with an experiment (configured in ``INFERWATCH_MONITOR_EXPERIMENTS``, or started
+in the registry) gets each new version as the challenger of an experiment of its own,
+whose decision promotes or rolls it back; a model without one gets a new version as
+champion once it passes validation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from inference.registry import ModelStore
+from streams.experiments.spec import ExperimentSpec
+from streams.settings import WorkerConfig
+
+__all__ = ["retrain_runner"]
+
+
+def retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The retrain loop of a worker configured by ``cfg``: run it until its event is set."""
+    # imported here: torch and the trainer load only in workers that retrain
+    from retrain.candidate import fine_tuned
+    from retrain.holdout_gate import PairedGate
+    from retrain.retrain_job import CHALLENGER, CHAMPION, RetrainJob
+    from retrain.validation import ValidationPolicy
+    from streams.experiments.start import experiment_of
+    from streams.retraining.labelled_examples import clickhouse_source, topic_source
+    from streams.retraining.worker import RetrainWorker
+
+    s, store = cfg.retrain, ModelStore(cfg.inference.model_dir)
+
+    def experiment(model: str) -> ExperimentSpec | None:
+        return experiment_of(cfg.monitor.experiments, store, model)
+
+    gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
+                                       latency_tolerance=s.latency_tolerance))
+    job = RetrainJob(store, gate, trainer=partial(fine_tuned, patience=s.patience),
+                     seed=s.seed, max_epochs=s.max_epochs, holdout_fraction=s.holdout_fraction,
+                     alias=lambda model: CHALLENGER if experiment(model) else CHAMPION)
+    source = (clickhouse_source(cfg.clickhouse) if cfg.clickhouse.url
+              else topic_source(cfg.kafka))
+    return RetrainWorker(kafka=cfg.kafka, settings=s, store=store, job=job,
+                         examples=source, experiments=experiment).run
