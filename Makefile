@@ -45,8 +45,8 @@ kafka-jars:
 
 # every test: the main suite on the broker it starts, then the MLflow registry's in its venv
 test: test-setup
-	@start=$$(date +%s); PYTHON="$(PYTHON)" bash deploy/test.sh; \
-	  echo "test: the main suite took $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); rc=0; PYTHON="$(PYTHON)" bash deploy/test.sh || rc=$$?; \
+	  echo "test: the main suite took $$(( $$(date +%s) - start )) s"; exit $$rc
 	$(MAKE) --no-print-directory test-mlflow
 
 unit: venv

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from inference.registry import EXPERIMENT_FILE, ModelStore
+from inference.registry import ModelStore
+from inference.serving_records import EXPERIMENT_FILE
 from streams.experiments.spec import ExperimentSpec, to_plain
 from streams.experiments.started import STARTED_TTL_S, StartedExperiments
 
