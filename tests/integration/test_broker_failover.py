@@ -41,6 +41,9 @@ async def _leader_of_most(kafka: KafkaSettings, topic: str) -> tuple[int, int]:
 
 def test_a_killed_leader_loses_and_doubles_nothing(
         kafka_cluster: ScriptKafka, worker_env: dict[str, str], tmp_path: Path) -> None:
+    """Slow by design (about 35 s): a three-node cluster, a partition leader killed while
+    traffic flows, and the wait for the new leader and for every request's prediction.
+    """
     kafka = kafka_cluster.settings(f"f{uuid.uuid4().hex[:8]}.", replication_factor=3)
     assert kafka.min_isr == 2
     topics = Topics(kafka.topic_prefix)

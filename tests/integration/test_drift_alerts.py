@@ -50,6 +50,9 @@ def test_drift_of_one_feature_in_one_segment_pages_once_naming_both(
 
 def test_a_stable_stream_of_100k_events_raises_no_alert(
         worker: Worker, env: dict[str, str]) -> None:
+    """Slow by design (about 40 s): a false alarm is a rare event, so the shipped defaults are
+    held over 100,000 events at 4,000/s, a hundred windows of every detector.
+    """
     for name in ("INFERWATCH_MONITOR_WINDOW_SIZE", "INFERWATCH_MONITOR_SUMMARY_SIZE"):
         env.pop(name)  # the defaults, as shipped
     env.update(RELAXED_LATENCY)
@@ -113,6 +116,10 @@ def test_concept_drift_on_late_labels_pages_once_after_the_change(
 
 def test_a_new_topic_in_llm_prompts_pages_once_naming_the_model(
         worker: Worker, env: dict[str, str]) -> None:
+    """Slow by design (about 30 s): 30,000 requests at 4,000/s, half of them prompts, so that
+    embedding windows before and after the new topic are both judged, and a quiet 4 s to
+    show that the page does not repeat.
+    """
     env.update(RELAXED_LATENCY)
     kafka = _kafka(env)
     worker.start()

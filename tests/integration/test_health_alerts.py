@@ -58,6 +58,10 @@ def _finish(worker: Worker, receiver: Receiver, kafka: KafkaSettings, quiet_s: f
 
 def test_malformed_requests_page_once_as_schema_and_hold_the_drift_they_cause(
         worker: Worker, env: dict[str, str], tmp_path: Path) -> None:
+    """Slow by design (about 40 s): 6,000 requests and then 8,000 at 800/s, so that the
+    dead-letter share is judged over its 5 s window while bad, and the page resolves only
+    after 8 s of clean traffic (the resolve delay under test).
+    """
     receiver = _webhook(env, tmp_path)
     env.update({"INFERWATCH_HEALTH_INTERVAL_S": "1", "INFERWATCH_HEALTH_DEAD_LETTER_WINDOW_S": "5",
                 "INFERWATCH_HEALTH_SCHEMA_FIRE_AFTER_S": "0",
@@ -131,6 +135,9 @@ def test_a_feature_missing_from_30_percent_pages_once_naming_it(
 
 def test_a_schema_alert_open_at_a_kill_9_resolves_after_the_restart(
         worker: Worker, env: dict[str, str]) -> None:
+    """Slow by design (about 27 s): two worker starts around a kill -9, and 3,000 bad then
+    3,000 good requests at 800/s, the rate at which the dead-letter window is judged.
+    """
     env.update({"INFERWATCH_HEALTH_INTERVAL_S": "1", "INFERWATCH_HEALTH_DEAD_LETTER_WINDOW_S": "5",
                 "INFERWATCH_HEALTH_SCHEMA_FIRE_AFTER_S": "0",
                 "INFERWATCH_HEALTH_SCHEMA_RESOLVE_AFTER_S": "3"})

@@ -94,6 +94,9 @@ def test_a_segment_drift_that_stops_fires_once_and_resolves_once(
 
 def test_a_kill_9_between_firing_and_resolve_changes_nothing(
         worker: Worker, env: dict[str, str], tmp_path: Path) -> None:
+    """Slow by design (about 30 s): two worker starts (the model loaded, the group joined)
+    around a kill -9, and 13,000 requests at 2,500/s to fire the page and then resolve it.
+    """
     receiver, kafka = _setup(env, tmp_path)
     worker.start()
     asyncio.run(simulate(kafka, Scenario(count=3000, rate=2500, seed=44, run_id="calm")))
@@ -146,6 +149,9 @@ async def _publish(kafka: KafkaSettings, model_dir: Path, n: int, *, seed: int,
 
 def test_with_two_variants_only_the_drifting_one_fires_and_resolves(
         worker: Worker, env: dict[str, str], tmp_path: Path, model_dir: Path) -> None:
+    """Slow by design (about 27 s): 18,000 predictions over two variants, calm, drifted in B,
+    then calm again, enough windows for B to fire and resolve while A never does.
+    """
     receiver, kafka = _setup(env, tmp_path)
     worker.start()
     asyncio.run(_publish(kafka, model_dir, 4000, seed=51, drift_b=None))

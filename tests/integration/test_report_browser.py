@@ -81,7 +81,12 @@ def _severe(driver: webdriver.Chrome) -> list[dict[str, Any]]:
 
 def test_the_demo_report_from_a_real_run(env: dict[str, str], worker: Worker,
                                          browser: webdriver.Chrome) -> None:
-    """The demo's traffic, shortened: f2 drifts in region=eu, ranker slows, a new topic."""
+    """The demo's traffic, shortened: f2 drifts in region=eu, ranker slows, a new topic.
+
+    Slow by design (about 40 s): the demo's three incidents need their windows of real
+    traffic on a real worker; the report is then read back from chDB and rendered in
+    headless Chromium.
+    """
     env["INFERWATCH_MONITOR_WINDOW_SIZE"] = "500"
     env["INFERWATCH_MONITOR_LATENCY_THRESHOLD_S"] = "0.25"
     env["INFERWATCH_MONITOR_SLO_THRESHOLD_S"] = "0.25"

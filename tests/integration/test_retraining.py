@@ -83,6 +83,10 @@ def _served_accuracy(kafka: KafkaSettings, ids: set[str]) -> dict[str, tuple[flo
 
 def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_doubled(
         worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    """Slow by design (about 50 s): 12,000 labelled requests at 1,500/s so that the drift is
+    sustained and the retrain has its examples, a real fine-tune and validation, a hot
+    reload, then 6,000 more requests to show the new version answering every one of them.
+    """
     store = _store(model_dir, tmp_path)
     env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(store.root), **RELAXED_LATENCY,
                 **RETRAIN_ENV})
@@ -243,6 +247,9 @@ READING = "retrain worker reading"
 
 def test_kill9_of_the_retrain_worker_mid_training_gives_one_version(
         worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    """Slow by design (about 30 s): the kill must land mid-training, so a real fine-tune runs
+    until killed; the restarted worker then trains again to the end and publishes once.
+    """
     store = _store(model_dir, tmp_path)
     kafka = kafka_of(env)
     env.update({"INFERWATCH_INFERENCE_MODEL_DIR": str(store.root), **RETRAIN_ENV,
@@ -352,6 +359,10 @@ def _forward_s(artifact_dir: Path, rows: int) -> float:
 
 def test_a_candidate_that_passes_validation_but_is_slow_in_serving_is_rolled_back(
         worker: Worker, env: dict[str, str], model_dir: Path, tmp_path: Path) -> None:
+    """Slow by design (about 60 s): a real fine-tune of a candidate made 2,000 layers deeper,
+    5,000 labelled requests at 1,000/s before it, then enough live windows for the latency
+    guardrail to decide and for the page it sends to resolve.
+    """
     store = _store(model_dir, tmp_path)
     store.set_alias("churn", CHAMPION, "v1")
     probe = tmp_path / "probe"
