@@ -44,7 +44,10 @@ venv_for() {
   fi
 }
 
-for v in $PYTHONS; do venv_for "$v"; done
+# the venvs are made side by side too: on a fresh machine each is mostly a download
+made=()
+for v in $PYTHONS; do venv_for "$v" & made+=($!); done
+for pid in "${made[@]}"; do wait "$pid"; done
 
 # The versions' runs go side by side: each is one process on one core, and the machine
 # has two; their outputs are printed whole, one after the other, once both have ended.
