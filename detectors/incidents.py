@@ -34,14 +34,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from detectors.alert_signal import AlertSignal, Severity
+from detectors.alert_signal import AlertSignal
 from detectors.fingerprint import fingerprint
+from detectors.incident import Incident
 from detectors.notification import Notification
 
-__all__ = ["DEFAULT_INHIBIT_RULES", "Incident", "IncidentTracker", "InhibitRule",
-           "fingerprint", "incident_fingerprint"]
+__all__ = ["DEFAULT_INHIBIT_RULES", "IncidentTracker", "InhibitRule", "fingerprint",
+           "incident_fingerprint"]
 
 
 def incident_fingerprint(model: str, severity: str) -> str:
@@ -78,27 +78,6 @@ class _Member:
     clear_since: float | None = None
     #: the latest resolved evaluation: what the incident's resolve says of this member
     cleared: AlertSignal | None = None
-
-
-@dataclass
-class Incident:
-    """The open (or cooling down) incident of one model and severity."""
-
-    fingerprint: str
-    model: str
-    severity: Severity
-    episode_at: float
-    state: Literal["firing", "resolved"] = "firing"
-    notified: bool = False
-    hold_until: float = float("-inf")
-    resolved_at: float | None = None
-    opener: AlertSignal | None = None
-    members: tuple[AlertSignal, ...] = ()
-
-    @property
-    def dedup_key(self) -> str:
-        """Stable key of this episode: the fingerprint and the opening time in ms."""
-        return f"{self.fingerprint}:{round(self.episode_at * 1000)}"
 
 
 class IncidentTracker:

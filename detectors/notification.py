@@ -11,7 +11,7 @@ fired, what it said, its numbers). Its ``dedup_key`` is stable for the incident'
 Examples
 --------
 >>> from detectors.alert_signal import AlertSignal
->>> from detectors.incidents import Incident
+>>> from detectors.incident import Incident
 >>> s = AlertSignal("ranker", "psi", "firing", feature="f1", summary="PSI 0.31",
 ...                 evidence={"psi": 0.31})
 >>> note = Notification.of(Incident("fp", "ranker", "page", episode_at=10.0, opener=s,
@@ -26,12 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from detectors.alert_signal import AlertSignal, Severity, Status
-
-if TYPE_CHECKING:
-    from detectors.incidents import Incident
+from detectors.incident import Incident
 
 __all__ = ["Notification"]
 
