@@ -5,5 +5,6 @@ holds their handlers. Every command's module is imported to build the parser, so
 imports its clients (Kafka, HTTP, ClickHouse) and heavy pieces where its handler runs:
 ``inferwatch --help`` and every command start without the others' dependencies.
 
-The top floor beside :mod:`streams.app`: may import every folder.
+The top floor, above :mod:`streams.app` (the worker command starts the app): may import
+every folder.
 """

@@ -1,4 +1,6 @@
 """The pipeline's own health: dead-letter rates and consumer lag, judged and paged.
 
-May import the ground floors, :mod:`streams.settings` and :mod:`streams.kafka`.
+May import lines 1 to 4: :mod:`streams.wire`, :mod:`streams.telemetry`,
+:mod:`streams.experiments`, :mod:`streams.settings`, :mod:`streams.kafka`; not the other
+folders of line 5.
 """

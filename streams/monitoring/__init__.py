@@ -1,6 +1,6 @@
 """Monitoring: per-partition summaries of predictions (the monitor stage), the outcome
 join, and the sighting of experiment units.
 
-May import everything below it: the ground floors, settings, kafka, serving, storage,
-alerting and health.
+May import lines 1 to 5 (the ground floors, experiments, settings, kafka, and serving,
+storage, alerting, health, simulation); not :mod:`streams.retraining`.
 """

@@ -6,7 +6,10 @@ that names the environment variable, so a bad setting fails at start, not mid-st
 Secrets are ``SecretStr`` and never logged.
 
 One module per component (:mod:`.kafka`, :mod:`.inference`, :mod:`.monitor`,
-:mod:`.clickhouse`, :mod:`.alerting`, :mod:`.web`, :mod:`.retrain`); this package re-exports them.
+:mod:`.clickhouse`, :mod:`.alerting`, :mod:`.web`, :mod:`.retrain`, :mod:`.worker`); this
+package re-exports them. :mod:`.private_fields` is the private-fields policy and
+:mod:`.values` the checks several settings share. May import :mod:`streams.wire`,
+:mod:`streams.telemetry` and :mod:`streams.experiments`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
 """Traffic for demos, tests and benchmarks: the simulator and its scenarios.
 
-May import every folder below it.
+May import lines 1 to 4: :mod:`streams.wire`, :mod:`streams.telemetry`,
+:mod:`streams.experiments`, :mod:`streams.settings`, :mod:`streams.kafka`; not the other
+folders of line 5.
 """
