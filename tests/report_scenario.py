@@ -75,54 +75,14 @@ def store_scenario(store: ClickHouseStore, model_dir: Path, *, seed: int = 7,
     (model_dir / "churn" / "v1").mkdir(parents=True, exist_ok=True)
     profile.save(model_dir / "churn" / "v1" / "reference.json")
     sc = Scenario(model_dir, profile)
-    ref = {n: profile.counts[i] for i, n in enumerate(names)}
     seg = f"region={segment_value}"
     events: dict[str, list[Event]] = {"predictions": [], "detector-reports": [], "alerts": [],
                                       "retrain": []}
     preds, reports = events["predictions"], events["detector-reports"]
     for w in range(WINDOWS):
         start, end = T0 + w * WINDOW_S, T0 + (w + 1) * WINDOW_S
-        regions = rng.choice([segment_value, "us"], size=400)
-        X = rng.normal(size=(400, len(names)))
-        moved = regions == segment_value
-        if w in DRIFT_WINDOWS:
-            X[moved, 2] += 2.0
-        ts = np.sort(rng.uniform(start, end, 400))
-        for i in range(400):
-            row = dict(zip(names, X[i], strict=True))
-            preds.append(_prediction(f"c{w}-{i}", ts[i], "churn", row,
-                                     {"region": str(regions[i])}, 0.004))
-        sc.f2_eu[w] = X[moved, 2]
-        bins = profile.bin_indices(X)
-        hist = {"*": _hist(bins, names, profile)}
-        for r in (segment_value, "us"):
-            hist[f"region={r}"] = _hist(bins[regions == r], names, profile)
-        shifts = segmented_drift(hist, ref, alpha=0.001, min_psi=MIN_PSI)
-        sc.psi[w] = next(s.shift.psi for s in shifts
-                         if s.segment == seg and s.shift.feature == feature)
-        drifted = [s for s in shifts if s.shift.drifted]
-        reports.append(DetectorReport(
-            detector=DRIFT, model="churn", variant="A", segment=seg if drifted else "*",
-            window_start=start, window_end=end, n=400, statistic=shifts[0].shift.psi,
-            threshold=MIN_PSI, p_value=shifts[0].shift.p_adjusted,
-            decision="drift" if drifted else "ok", evidence=_drift_evidence(shifts), ts=end))
-        lat = rng.lognormal(np.log(0.04), 0.35, 300) * (8.0 if w in SLOW_WINDOWS else 1.0)
-        sc.latencies[w] = lat
-        rts = sc.latency_ts[w] = np.sort(rng.uniform(start, end, 300))
-        preds.extend(_prediction(f"r{w}-{i}", rts[i], "ranker", {}, {}, float(lat[i]))
-                     for i in range(300))
-        p99 = float(np.quantile(lat, 0.99))
-        reports.append(DetectorReport(
-            detector=LATENCY, model="ranker", variant="A", segment="*", window_start=start,
-            window_end=end, n=300, statistic=p99, threshold=THRESHOLD_S,
-            decision="breach" if p99 > THRESHOLD_S else "ok", ts=end,
-            evidence={"quantile": 0.99, "value_s": p99, "threshold_s": THRESHOLD_S}))
-        slow = sum(int((sc.latencies[k] > THRESHOLD_S).sum()) for k in range(w + 1))
-        budget = 1.0 - slow / (0.001 * 300 * 24 * 3600 / WINDOW_S)
-        reports.append(DetectorReport(
-            detector=SLO_BURN, model="ranker", variant="A", segment="*", window_start=start,
-            window_end=end, n=300, statistic=0.0, threshold=14.4, decision="ok", ts=end,
-            evidence={"slo": "latency", "budget_remaining": budget}))
+        _churn_window(sc, w, rng, names, segment_value, feature, preds, reports)
+        _ranker_window(sc, w, rng, preds, reports)
         novel = 0.01 + (0.3 if w >= NOVEL_FROM else 0.0)
         reports.append(DetectorReport(
             detector=EMBEDDING, model="assistant", variant="A", segment="*", window_start=start,
@@ -141,6 +101,64 @@ def store_scenario(store: ClickHouseStore, model_dir: Path, *, seed: int = 7,
         requested_at=T0 + 11 * WINDOW_S)]
     _insert(store, events)
     return sc
+
+
+def _churn_window(sc: Scenario, w: int, rng: np.random.Generator, names: list[str],
+                  segment_value: str, feature: str, preds: list[Event],
+                  reports: list[Event]) -> None:
+    """Window ``w`` of churn: 400 predictions (``feature`` moved in the segment during the
+    drift windows) and the drift report judged on them."""
+    start, end = T0 + w * WINDOW_S, T0 + (w + 1) * WINDOW_S
+    profile, seg = sc.profile, f"region={segment_value}"
+    ref = {n: profile.counts[i] for i, n in enumerate(names)}
+    regions = rng.choice([segment_value, "us"], size=400)
+    X = rng.normal(size=(400, len(names)))
+    moved = regions == segment_value
+    if w in DRIFT_WINDOWS:
+        X[moved, 2] += 2.0
+    ts = np.sort(rng.uniform(start, end, 400))
+    for i in range(400):
+        row = dict(zip(names, X[i], strict=True))
+        preds.append(_prediction(f"c{w}-{i}", ts[i], "churn", row,
+                                 {"region": str(regions[i])}, 0.004))
+    sc.f2_eu[w] = X[moved, 2]
+    bins = profile.bin_indices(X)
+    hist = {"*": _hist(bins, names, profile)}
+    for r in (segment_value, "us"):
+        hist[f"region={r}"] = _hist(bins[regions == r], names, profile)
+    shifts = segmented_drift(hist, ref, alpha=0.001, min_psi=MIN_PSI)
+    sc.psi[w] = next(s.shift.psi for s in shifts
+                     if s.segment == seg and s.shift.feature == feature)
+    drifted = [s for s in shifts if s.shift.drifted]
+    reports.append(DetectorReport(
+        detector=DRIFT, model="churn", variant="A", segment=seg if drifted else "*",
+        window_start=start, window_end=end, n=400, statistic=shifts[0].shift.psi,
+        threshold=MIN_PSI, p_value=shifts[0].shift.p_adjusted,
+        decision="drift" if drifted else "ok", evidence=_drift_evidence(shifts), ts=end))
+
+
+def _ranker_window(sc: Scenario, w: int, rng: np.random.Generator, preds: list[Event],
+                   reports: list[Event]) -> None:
+    """Window ``w`` of ranker: 300 predictions (eight times slower in the slow windows),
+    their latency report and the latency SLO's budget."""
+    start, end = T0 + w * WINDOW_S, T0 + (w + 1) * WINDOW_S
+    lat = rng.lognormal(np.log(0.04), 0.35, 300) * (8.0 if w in SLOW_WINDOWS else 1.0)
+    sc.latencies[w] = lat
+    rts = sc.latency_ts[w] = np.sort(rng.uniform(start, end, 300))
+    preds.extend(_prediction(f"r{w}-{i}", rts[i], "ranker", {}, {}, float(lat[i]))
+                 for i in range(300))
+    p99 = float(np.quantile(lat, 0.99))
+    reports.append(DetectorReport(
+        detector=LATENCY, model="ranker", variant="A", segment="*", window_start=start,
+        window_end=end, n=300, statistic=p99, threshold=THRESHOLD_S,
+        decision="breach" if p99 > THRESHOLD_S else "ok", ts=end,
+        evidence={"quantile": 0.99, "value_s": p99, "threshold_s": THRESHOLD_S}))
+    slow = sum(int((sc.latencies[k] > THRESHOLD_S).sum()) for k in range(w + 1))
+    budget = 1.0 - slow / (0.001 * 300 * 24 * 3600 / WINDOW_S)
+    reports.append(DetectorReport(
+        detector=SLO_BURN, model="ranker", variant="A", segment="*", window_start=start,
+        window_end=end, n=300, statistic=0.0, threshold=14.4, decision="ok", ts=end,
+        evidence={"slo": "latency", "budget_remaining": budget}))
 
 
 def _hist(bins: np.ndarray, names: Sequence[str], profile: ReferenceProfile

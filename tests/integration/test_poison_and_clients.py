@@ -39,37 +39,26 @@ EXPECTED_KIND = {"malformed": "malformed", "schema_version": "schema_version",
                  "nan": "malformed", "inf": "invalid", "too_large": "too_large",
                  "unknown_model": "unknown_model"}
 
-
-def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
-        worker: Worker, env: dict[str, str]) -> None:
-    bootstrap = env["INFERWATCH_KAFKA_BOOTSTRAP"]
-    topics = Topics(env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
-    port = _free_port()
-    env["INFERWATCH_ALERTING_METRICS_PORT"] = str(port)
-    worker.start()
+async def _produce_poison_among_valid(bootstrap: str, topics: Topics) -> int:
+    """Each poison record after three valid requests; returns how many were valid."""
     valid = 0
+    producer = kafka_clients.producer(KafkaSettings(bootstrap=bootstrap))
+    await producer.start()
+    try:
+        for name, raw in POISON.items():
+            for _ in range(3):
+                await producer.send_and_wait(topics.requests, _request(valid),
+                                             key=f"ok-{valid}".encode())
+                valid += 1
+            await producer.send_and_wait(topics.requests, raw, key=name.encode())
+    finally:
+        await producer.stop()
+    return valid
 
-    async def produce() -> None:
-        nonlocal valid
-        producer = kafka_clients.producer(KafkaSettings(bootstrap=bootstrap))
-        await producer.start()
-        try:
-            for name, raw in POISON.items():
-                for _ in range(3):
-                    await producer.send_and_wait(topics.requests, _request(valid),
-                                                 key=f"ok-{valid}".encode())
-                    valid += 1
-                await producer.send_and_wait(topics.requests, raw, key=name.encode())
-        finally:
-            await producer.stop()
-    asyncio.run(produce())
 
-    dead = asyncio.run(consume(bootstrap, topics.dead_letter,
-                               until=lambda r: len(r) >= len(POISON), timeout=90))
-    preds = asyncio.run(consume(bootstrap, topics.predictions,
-                                until=lambda r: len(r) >= valid, timeout=90))
-    dead_letters = {kind: sum(1 for k in EXPECTED_KIND.values() if k == kind)
-                    for kind in set(EXPECTED_KIND.values())}
+def _settled_metrics(port: int, topics: Topics, processed: int,
+                     dead_letters: dict[str, int]) -> dict[str, float]:
+    """The worker's /metrics once they count every record (or after 15 s, as they are)."""
 
     def settled(metrics: dict[str, float]) -> bool:
         # the loop counts dead letters and sets the lag gauge just after its transaction
@@ -77,7 +66,7 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
         lags = [v for k, v in metrics.items()
                 if k.startswith("inferwatch_consumer_lag_records{") and topics.requests in k]
         return (metrics.get('inferwatch_events_processed_total{stage="inference"}')
-                == valid + len(POISON) and bool(lags) and all(v == 0 for v in lags)
+                == processed and bool(lags) and all(v == 0 for v in lags)
                 and all(metrics.get(f'inferwatch_dead_letters_total{{reason="{kind}"}}') == n
                         for kind, n in dead_letters.items()))
 
@@ -86,6 +75,25 @@ def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
     while not settled(metrics) and time.monotonic() < deadline:
         time.sleep(0.3)
         metrics = _metrics(port)
+    return metrics
+
+
+def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
+        worker: Worker, env: dict[str, str]) -> None:
+    bootstrap = env["INFERWATCH_KAFKA_BOOTSTRAP"]
+    topics = Topics(env["INFERWATCH_KAFKA_TOPIC_PREFIX"])
+    port = _free_port()
+    env["INFERWATCH_ALERTING_METRICS_PORT"] = str(port)
+    worker.start()
+    valid = asyncio.run(_produce_poison_among_valid(bootstrap, topics))
+
+    dead = asyncio.run(consume(bootstrap, topics.dead_letter,
+                               until=lambda r: len(r) >= len(POISON), timeout=90))
+    preds = asyncio.run(consume(bootstrap, topics.predictions,
+                                until=lambda r: len(r) >= valid, timeout=90))
+    dead_letters = {kind: sum(1 for k in EXPECTED_KIND.values() if k == kind)
+                    for kind in set(EXPECTED_KIND.values())}
+    metrics = _settled_metrics(port, topics, valid + len(POISON), dead_letters)
     assert worker.stop() == 0, worker.tail()
 
     # the watcher is watched: its own /metrics count what it did, in base units

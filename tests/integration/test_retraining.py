@@ -100,16 +100,7 @@ def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_do
     _wait("the agents did not switch", lambda: "variants now served {'A': 'v2'}"
           in worker.log.read_text(), worker, timeout=30)
 
-    requests = [msgspec.json.decode(v, type=RetrainRequested) for v in _read(kafka, "retrain")]
-    assert len(requests) == 1 and requests[0].evidence, requests
-    published, promoted = _updates(kafka)
-    assert (published.action, published.version, published.parent, published.passed) == (
-        "published", "v2", "v1", True)
-    assert published.retrain_id == requests[0].id and published.checks[0].passed
-    assert published.metrics["candidate_accuracy"] > published.metrics["champion_accuracy"]
-    assert (promoted.action, promoted.alias, promoted.version, promoted.previous) == (
-        "promoted", CHAMPION, "v2", "v1")
-    assert store.aliases("churn") == {CHAMPION: "v2"}
+    _check_one_retrain_promoted_v2(kafka, store)
 
     post = Scenario(count=6000, rate=1500, seed=12, run_id="post", drift_at=0,
                     drift=RETRAINING_DRIFT, outcome_share=1.0)
@@ -131,7 +122,30 @@ def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_do
     assert acc["v2"][1] > 4000 and acc["v1"][1] > 2000
     assert acc["v2"][0] - acc["v1"][0] > 0.03, acc
 
-    # a corrupt artifact made champion: a clear error, a ticket, serving goes on on v2
+    _check_a_corrupt_champion_is_ticketed_until_the_alias_moves_back(
+        kafka, store, worker, tmp_path, answered=len(expected))
+    assert worker.stop() == 0, worker.tail()
+
+
+def _check_one_retrain_promoted_v2(kafka: KafkaSettings, store: ModelStore) -> None:
+    """One retrain request; v2 published from it, validated, and promoted to champion."""
+    requests = [msgspec.json.decode(v, type=RetrainRequested) for v in _read(kafka, "retrain")]
+    assert len(requests) == 1 and requests[0].evidence, requests
+    published, promoted = _updates(kafka)
+    assert (published.action, published.version, published.parent, published.passed) == (
+        "published", "v2", "v1", True)
+    assert published.retrain_id == requests[0].id and published.checks[0].passed
+    assert published.metrics["candidate_accuracy"] > published.metrics["champion_accuracy"]
+    assert (promoted.action, promoted.alias, promoted.version, promoted.previous) == (
+        "promoted", CHAMPION, "v2", "v1")
+    assert store.aliases("churn") == {CHAMPION: "v2"}
+
+
+def _check_a_corrupt_champion_is_ticketed_until_the_alias_moves_back(
+        kafka: KafkaSettings, store: ModelStore, worker: Worker, tmp_path: Path, *,
+        answered: int) -> None:
+    """A corrupt artifact made champion: a clear error, a ticket, serving goes on on v2;
+    the alias moved back ends the ticket with the identity it fired with."""
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "model.pt").write_bytes(b"\x80\x04 truncated, not a torch file")
@@ -147,9 +161,9 @@ def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_do
     assert len(load_alerts) == 1 and load_alerts[0].labels["version"] == "v3"
     asyncio.run(simulate(kafka, Scenario(count=500, seed=13, run_id="after-bad")))
     later = asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).predictions,
-                                until=lambda r: len(r) >= len(expected) + 500, timeout=60))
+                                until=lambda r: len(r) >= answered + 500, timeout=60))
     versions = {msgspec.json.decode(m.value, type=Prediction).model_version
-                for m in later[len(expected):]}
+                for m in later[answered:]}
     assert versions == {"v2"}
     # the operator moves the alias back: the variant waits for v3 no more, and the ticket
     # ends with the identity it fired with
@@ -166,7 +180,6 @@ def test_drift_gives_one_retrain_whose_version_serves_with_no_request_lost_or_do
     fired, resolved = load_alerts_now()
     assert (fired.status, resolved.status) == ("firing", "resolved")
     assert resolved.fingerprint == fired.fingerprint and resolved.labels == fired.labels
-    assert worker.stop() == 0, worker.tail()
 
 
 async def _announce(kafka: KafkaSettings, update: ModelVersionPublished) -> None:
@@ -387,58 +400,16 @@ def test_a_candidate_that_passes_validation_but_is_slow_in_serving_is_rolled_bac
     pre = Scenario.retraining(5000, rate=1000, seed=41, run_id="pre", drift_at=0,
                               outcome_share=1.0)
     asyncio.run(simulate(kafka, pre))
-
-    def slow_trainer(champion: Path, train: LabelledExamples, out: Path, **kw: object
-                     ) -> TrainedCandidate:
-        trained = fine_tuned(champion, train, out, **kw)  # type: ignore[arg-type]
-        _slowed(out, SLOW_LAYERS)
-        return trained
-
-    settings = RetrainSettings(min_examples=1500, max_epochs=10, label_wait_s=60, margin=0.01)
-    # the user's validation allows a slower model (say it is served on faster machines)
-    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0))
-    job = RetrainJob(store, gate, trainer=slow_trainer, max_epochs=settings.max_epochs,
-                     alias=CHALLENGER)
-    retrainer = RetrainWorker(kafka=kafka, settings=settings, store=store, job=job,
-                              examples=topic_source(kafka),
-                              experiments=lambda m: experiment_of(experiments, store, m))
+    retrainer = _slow_candidate_retrainer(kafka, store, experiments)
     # the drift of the first traffic is evidence: the decision step requests one retrain
     _wait("no retrain was requested", lambda: _read(kafka, "retrain"), worker, timeout=90)
     asyncio.run(_run_until_done(retrainer))
-    published = [u for u in _updates(kafka) if u.action == "published"]
-    assert [(u.version, u.passed) for u in published] == [("v2", True)], published
-    latency = next(c for c in published[0].checks if c.check == "latency")
-    assert latency.value > 3 and latency.passed  # much slower, within the user's tolerance
-    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
-    assert store.experiment("churn")["name"] == "churn-v2"
-    _wait("the agents did not serve v2 as B", lambda: "churn-v2 started on churn"
-          in worker.log.read_text(), worker, timeout=60)
+    _check_v2_passed_slow_and_serves_as_the_challenger(kafka, store, worker)
 
     during = Scenario(count=8000, rate=500, seed=42, run_id="during", drift_at=0,
                       drift=RETRAINING_DRIFT, outcome_share=1.0)
     asyncio.run(simulate(kafka, during))
-    topic = Topics(kafka.topic_prefix).model_updates
-
-    def decided(records: list) -> list[ExperimentDecided]:  # type: ignore[type-arg]
-        return [msgspec.json.decode(r.value, type=ExperimentDecided) for r in records
-                if b'"experiment_decided"' in r.value and b'"churn-v2"' in r.value]
-    final = [d for d in decided(asyncio.run(consume(
-        kafka, topic, until=lambda rs: any(d.action != "continue" for d in decided(rs)),
-        timeout=120))) if d.action != "continue"]
-    assert [(d.action, d.metric, d.challenger) for d in final] == [
-        ("rollback", "slow", "B")], worker.tail()
-    _wait("the rollback did not reach the registry", lambda: store.traffic("churn") == {
-        "A": 1.0, "B": 0.0}, worker, timeout=60)
-    # the champion alias never moved; the registry shows how the challenger came and went
-    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
-    history = [(c.alias, c.version, c.reason) for c in store.alias_history("churn")]
-    assert [(a, v) for a, v, _ in history] == [(CHAMPION, "v1"), (CHALLENGER, "v2")]
-    request = msgspec.json.decode(_read(kafka, "retrain")[0], type=RetrainRequested)
-    assert history[1][2].startswith(f"retrain {request.id}")
-    traffic = [(c.split, c.reason) for c in store.traffic_history("churn")]
-    assert [split for split, _ in traffic] == [{"A": 0.5, "B": 0.5}, {"A": 1.0, "B": 0.0}]
-    assert traffic[0][1] == "experiment churn-v2 started"
-    assert traffic[1][1].startswith("experiment churn-v2 rollback on slow (B v2)"), traffic
+    _check_the_guardrail_rolled_v2_back(kafka, store, worker)
 
     time.sleep(ROLLOUT_GRACE_S)
     after = Scenario(count=3000, rate=1000, seed=43, run_id="after", drift_at=0,
@@ -457,6 +428,69 @@ def test_a_candidate_that_passes_validation_but_is_slow_in_serving_is_rolled_bac
               _read(kafka, "predictions") if b'"after-' in v}
     assert served == {"v1"}  # the slow version answers nothing after its rollback
     assert worker.stop() == 0, worker.tail()
+
+
+def _slow_candidate_retrainer(kafka: KafkaSettings, store: ModelStore, experiments: str
+                              ) -> RetrainWorker:
+    """A retrain worker whose trainer fine-tunes, then makes the candidate slow; the user's
+    validation allows a slower model (say it is served on faster machines)."""
+
+    def slow_trainer(champion: Path, train: LabelledExamples, out: Path, **kw: object
+                     ) -> TrainedCandidate:
+        trained = fine_tuned(champion, train, out, **kw)  # type: ignore[arg-type]
+        _slowed(out, SLOW_LAYERS)
+        return trained
+
+    settings = RetrainSettings(min_examples=1500, max_epochs=10, label_wait_s=60, margin=0.01)
+    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0))
+    job = RetrainJob(store, gate, trainer=slow_trainer, max_epochs=settings.max_epochs,
+                     alias=CHALLENGER)
+    return RetrainWorker(kafka=kafka, settings=settings, store=store, job=job,
+                         examples=topic_source(kafka),
+                         experiments=lambda m: experiment_of(experiments, store, m))
+
+
+def _check_v2_passed_slow_and_serves_as_the_challenger(
+        kafka: KafkaSettings, store: ModelStore, worker: Worker) -> None:
+    """v2 passed validation though much slower, became challenger with an experiment of
+    its own, and the agents serve it as B."""
+    published = [u for u in _updates(kafka) if u.action == "published"]
+    assert [(u.version, u.passed) for u in published] == [("v2", True)], published
+    latency = next(c for c in published[0].checks if c.check == "latency")
+    assert latency.value > 3 and latency.passed  # much slower, within the user's tolerance
+    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
+    assert store.experiment("churn")["name"] == "churn-v2"
+    _wait("the agents did not serve v2 as B", lambda: "churn-v2 started on churn"
+          in worker.log.read_text(), worker, timeout=60)
+
+
+def _check_the_guardrail_rolled_v2_back(kafka: KafkaSettings, store: ModelStore,
+                                        worker: Worker) -> None:
+    """The experiment's one final decision is the latency guardrail's rollback; the
+    registry's split follows, the champion alias never moved, and the registry's history
+    shows how the challenger came and went."""
+    topic = Topics(kafka.topic_prefix).model_updates
+
+    def decided(records: list) -> list[ExperimentDecided]:  # type: ignore[type-arg]
+        return [msgspec.json.decode(r.value, type=ExperimentDecided) for r in records
+                if b'"experiment_decided"' in r.value and b'"churn-v2"' in r.value]
+    final = [d for d in decided(asyncio.run(consume(
+        kafka, topic, until=lambda rs: any(d.action != "continue" for d in decided(rs)),
+        timeout=120))) if d.action != "continue"]
+    assert [(d.action, d.metric, d.challenger) for d in final] == [
+        ("rollback", "slow", "B")], worker.tail()
+    _wait("the rollback did not reach the registry", lambda: store.traffic("churn") == {
+        "A": 1.0, "B": 0.0}, worker, timeout=60)
+    assert store.aliases("churn") == {CHAMPION: "v1", CHALLENGER: "v2"}
+    history = [(c.alias, c.version, c.reason) for c in store.alias_history("churn")]
+    assert [(a, v) for a, v, _ in history] == [(CHAMPION, "v1"), (CHALLENGER, "v2")]
+    request = msgspec.json.decode(_read(kafka, "retrain")[0], type=RetrainRequested)
+    assert history[1][2].startswith(f"retrain {request.id}")
+    traffic = [(c.split, c.reason) for c in store.traffic_history("churn")]
+    assert [split for split, _ in traffic] == [{"A": 0.5, "B": 0.5}, {"A": 1.0, "B": 0.0}]
+    assert traffic[0][1] == "experiment churn-v2 started"
+    assert traffic[1][1].startswith("experiment churn-v2 rollback on slow (B v2)"), traffic
+
 
 
 async def _run_until_done(worker: RetrainWorker, timeout: float = 180) -> None:

@@ -136,15 +136,7 @@ def _report(i: int, ts: float, detector: str, variant: str, segment: str, statis
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseStore, dict]]:
-    rng = np.random.default_rng(7)
-    # churn: 1200 predictions in minute 0 (A, B alternating), 600 in minute 1; fraud: 60
-    times = np.concatenate([T0 + rng.uniform(0, 60, 1200), T0 + 60 + rng.uniform(0, 60, 600)])
-    totals = rng.lognormal(np.log(0.05), 0.6, times.size)
-    rows = [_prediction(i, float(t), "churn", "AB"[i % 2], float(x), ("eu", "us")[i % 3 == 0])
-            for i, (t, x) in enumerate(zip(times, totals, strict=True))]
-    n = len(rows)
-    rows += [_prediction(n + i, T0 + i, "fraud", "A", 0.01, "eu") for i in range(60)]
-    rows.append(_prediction(n + 60, FROM - 100.0, "churn", "A", 9.0, "eu"))  # out of range
+    times, totals, rows = _predictions(np.random.default_rng(7))
     reports = [
         _report(0, T0 + 10, "feature_drift", "A", "region=eu", 0.31, "drift",
                 {"feature": "tenure", "segment": "region=eu", "psi[region=eu/tenure]": 0.31}),
@@ -190,20 +182,38 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
                 ("experiment_decisions", decisions.columns, experiments)):
             store.insert(table, (*columns, *_SOURCE), table_rows, token=table)
         store.insert("dead_letters", (*_DEAD_COLUMNS, *_SOURCE), dead, token="dead")
-        side = _MAPPINGS["model-updates"].side
-        assert side is not None
-        store.insert("validations", (*side.columns, *_SOURCE), [
-            [T0 + 85, "churn", "v2", "v1", "rt1", check, value, threshold, passed, 0, i]
-            for i, (check, value, threshold, passed) in enumerate(
-                (("accuracy", 0.078, 0.01, True), ("latency", 0.03, 0.5, True)))],
-            token="validations")
-        store.insert("retrain_decisions", (*_MAPPINGS["retrain-decisions"].columns, *_SOURCE), [
-            [T0 + 80, "churn", "requested", "input drift sustained", T0 - 600, "rt1", 0, 0],
-            [T0 + 120, "churn", "suppressed", "cooldown", T0 + 100, "", 0, 1]],
-            token="retrain_decisions")
+        _insert_retraining(store)
         yield store, {"times": times, "totals": totals}
     finally:
         store.close()
+
+
+def _predictions(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[list[Any]]]:
+    """churn: 1200 predictions in minute 0 (A, B alternating), 600 in minute 1; fraud: 60;
+    and one churn prediction out of the dashboard's range."""
+    times = np.concatenate([T0 + rng.uniform(0, 60, 1200), T0 + 60 + rng.uniform(0, 60, 600)])
+    totals = rng.lognormal(np.log(0.05), 0.6, times.size)
+    rows = [_prediction(i, float(t), "churn", "AB"[i % 2], float(x), ("eu", "us")[i % 3 == 0])
+            for i, (t, x) in enumerate(zip(times, totals, strict=True))]
+    n = len(rows)
+    rows += [_prediction(n + i, T0 + i, "fraud", "A", 0.01, "eu") for i in range(60)]
+    rows.append(_prediction(n + 60, FROM - 100.0, "churn", "A", 9.0, "eu"))  # out of range
+    return times, totals, rows
+
+
+def _insert_retraining(store: ClickHouseStore) -> None:
+    """A candidate's two validation checks, and the retrain policy's two decisions."""
+    side = _MAPPINGS["model-updates"].side
+    assert side is not None
+    store.insert("validations", (*side.columns, *_SOURCE), [
+        [T0 + 85, "churn", "v2", "v1", "rt1", check, value, threshold, passed, 0, i]
+        for i, (check, value, threshold, passed) in enumerate(
+            (("accuracy", 0.078, 0.01, True), ("latency", 0.03, 0.5, True)))],
+        token="validations")
+    store.insert("retrain_decisions", (*_MAPPINGS["retrain-decisions"].columns, *_SOURCE), [
+        [T0 + 80, "churn", "requested", "input drift sustained", T0 - 600, "rt1", 0, 0],
+        [T0 + 120, "churn", "suppressed", "cooldown", T0 + 100, "", 0, 1]],
+        token="retrain_decisions")
 
 
 def _run(store: ClickHouseStore, sql: str, **variables: list[str]) -> list[tuple[Any, ...]]:
