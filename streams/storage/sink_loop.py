@@ -137,6 +137,8 @@ class SinkLoop:
             # predictions are dead-lettered by the monitor that reads them too; internal
             # topics are written by us. Counting is enough there; one dead letter per record.
             self.skipped += len(rejected)
+            if self.metrics is not None:
+                self.metrics.sink_skipped.labels(topic=topic).inc(len(rejected))
             rejected = []
         for rej in rejected:
             dl = dead_letter(rej)

@@ -38,6 +38,10 @@ class OpsMetrics:
         self.dead_letters = Counter(
             "inferwatch_dead_letters", "Records sent to the dead-letter topic, by reason.",
             ["reason"], registry=r)
+        self.sink_skipped = Counter(
+            "inferwatch_sink_skipped_records", "Records the sink could not decode and did not "
+            "dead-letter (predictions: the monitor does; internal topics: written by "
+            "inferwatch), per topic.", ["topic"], registry=r)
         self.sink_retries = Counter(
             "inferwatch_sink_retries", "Retried deliveries or writes, per sink.", ["sink"],
             registry=r)

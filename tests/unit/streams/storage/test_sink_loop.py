@@ -242,6 +242,19 @@ async def test_undecodable_predictions_are_counted_not_dead_lettered_twice(
     assert h.sink.skipped == 1
 
 
+async def test_undecodable_records_it_does_not_dead_letter_are_a_metric_per_topic(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = OpsMetrics()
+    h = Harness(monkeypatch, [(0.0, {PRED0: outcomes(PRED0, 4, 5, value=b"not json")}),
+                              (0.5, {})], metrics=metrics)
+    await h.run()
+    assert h.sink.skipped == 2
+    assert metrics.registry.get_sample_value("inferwatch_sink_skipped_records_total",
+                                             {"topic": "p.predictions"}) == 2
+    assert metrics.registry.get_sample_value("inferwatch_sink_skipped_records_total",
+                                             {"topic": "p.outcomes"}) is None
+
+
 async def test_what_is_held_is_written_before_a_partition_goes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     async def revoke(listener: Any) -> dict:
