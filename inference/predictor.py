@@ -36,12 +36,16 @@ class PredictionBatch:
         ``(n, k)`` float64 class probabilities; rows sum to 1.
     inference_s
         Seconds the forward pass took, device transfers and synchronisation included.
+    embeddings
+        ``(n, e)`` float32 embedding of each input, when the model gives one (a
+        transformers model's pooled hidden state): embedding drift watches it.
     """
 
     labels: np.ndarray
     scores: np.ndarray
     probabilities: np.ndarray
     inference_s: float
+    embeddings: np.ndarray | None = None
 
     @classmethod
     def from_probabilities(cls, probabilities: np.ndarray, inference_s: float) -> PredictionBatch:
