@@ -132,8 +132,9 @@ def encode_table(spec: ModelSpec, columns: Mapping[str, Sequence[Any]]) -> Model
         raise SpecError(f"the data has no column for the inputs {missing} "
                         f"(it has {sorted(columns)})")
     n = len(columns[names[0]])
-    rows_num = [{c.name: _number(columns[c.name][r]) for c in spec.numeric
-                 if _number(columns[c.name][r]) is not None} for r in range(n)]
+    rows_num: list[dict[str, float]] = [
+        {c.name: x for c in spec.numeric if (x := _number(columns[c.name][r])) is not None}
+        for r in range(n)]
     rows_cat = [{c.name: str(columns[c.name][r]) for c in spec.categorical
                  if columns[c.name][r] is not None} for r in range(n)]
     texts = ([None if v is None else str(v) for v in columns[spec.text.name]]
