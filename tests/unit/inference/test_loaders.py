@@ -20,6 +20,8 @@ from inference.spec_predictor import SpecPredictor
 CLASSES = ["low", "mid", "high"]
 VOCABULARY = ["free", "pro", "team", "enterprise"]
 BATCHES = [1, 17]
+#: the devices each kind is checked on: cuda too where there is one
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 class Scorer(nn.Module):
@@ -79,19 +81,23 @@ def check_against(predictor: SpecPredictor, net: Any, categorical: bool = True) 
         assert len(out) == n and out.embeddings is None and out.values is None
 
 
-def test_torchscript_serves_what_the_script_computes(tmp_path: Path, scorer: Scorer) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_torchscript_serves_what_the_script_computes(tmp_path: Path, scorer: Scorer,
+                                                     device: str) -> None:
     folder = version_folder(tmp_path)
     torch.jit.save(torch.jit.script(scorer), str(folder / "model.ts"))
     spec("torchscript").save(folder)
-    predictor = load_version(folder, "cpu")
+    predictor = load_version(folder, device)
     assert isinstance(predictor, Predictor)
-    assert (predictor.model, predictor.version, predictor.device) == ("churn", "v1", "cpu")
+    assert (predictor.model, predictor.version, predictor.device) == ("churn", "v1", device)
     assert predictor.features == ("tenure", "spend", "age")
     assert predictor.spec.kind == "torchscript"
     check_against(predictor, scorer)
 
 
-def test_export_serves_what_the_program_computes(tmp_path: Path, scorer: Scorer) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_export_serves_what_the_program_computes(tmp_path: Path, scorer: Scorer,
+                                                 device: str) -> None:
     folder = version_folder(tmp_path)
     x = inputs(4)
     batch = torch.export.Dim.DYNAMIC
@@ -100,21 +106,24 @@ def test_export_serves_what_the_program_computes(tmp_path: Path, scorer: Scorer)
         dynamic_shapes=({0: batch}, {0: batch}))
     torch.export.save(program, str(folder / "model.pt2"))
     spec("export").save(folder)
-    check_against(load_version(folder, "cpu"), scorer)
+    predictor = load_version(folder, device)
+    assert predictor.device == device
+    check_against(predictor, scorer)
 
 
 SHIPPED = '''
 import torch
 
 
-class Recorder:
-    """A callable over tensors that keeps the dtype of what it was given."""
+class Recorder(torch.nn.Module):
+    """A module that keeps the dtypes of what it was given."""
 
     def __init__(self, net):
+        super().__init__()
         self.net = net
         self.seen = []
 
-    def __call__(self, numeric, categorical):
+    def forward(self, numeric, categorical):
         self.seen.append((numeric.dtype, categorical.dtype))
         return self.net(numeric, categorical)
 
@@ -135,13 +144,14 @@ def ship(folder: Path, logit: float = 0.0) -> None:
     (folder / "user_scorer" / "__init__.py").write_text(SHIPPED.replace("{logit}", str(logit)))
 
 
-def test_entrypoint_calls_the_users_factory_with_int64_codes(tmp_path: Path,
-                                                             scorer: Scorer) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_entrypoint_calls_the_users_factory_with_int64_codes(tmp_path: Path, scorer: Scorer,
+                                                             device: str) -> None:
     folder = version_folder(tmp_path)
     torch.jit.save(torch.jit.script(scorer), str(folder / "net.ts"))
     ship(folder)
     spec("entrypoint", entrypoint="user_scorer:build").save(folder)
-    predictor = load_version(folder, "cpu", warmup=False)
+    predictor = load_version(folder, device, warmup=False)
     check_against(predictor, scorer)
     assert predictor.module.seen == [(torch.float32, torch.int64)] * len(BATCHES)
 

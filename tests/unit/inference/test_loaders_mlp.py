@@ -39,13 +39,15 @@ def expected(net: StandardisedMLP, x: np.ndarray) -> np.ndarray:
         return torch.softmax(net(torch.from_numpy(x.astype(np.float32))), dim=1).numpy()
 
 
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
 @pytest.mark.parametrize("with_spec", [True, False])
 def test_mlp_serves_what_the_network_computes(tmp_path: Path, net: StandardisedMLP,
-                                              with_spec: bool) -> None:
+                                              with_spec: bool, device: str) -> None:
     folder = folder_of(tmp_path, net)
     if with_spec:
         mlp_spec(META, ["stay", "churn"]).save(folder)
-    predictor = load_version(folder, "cpu")
+    predictor = load_version(folder, device)
+    assert predictor.device == device
     assert isinstance(predictor, TorchPredictor)
     assert predictor.spec.kind == "mlp" and predictor.features == ("a", "b", "c")
     assert predictor.spec.classes == (("stay", "churn") if with_spec else ("0", "1"))

@@ -78,11 +78,13 @@ def test_safetensors_weights_and_no_pickle(built: tuple[Path, object, object]) -
     assert not list((folder / "hf").glob("*.bin"))
 
 
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
 @pytest.mark.parametrize("texts", [TEXTS[:1], TEXTS], ids=["batch-1", "batch-many"])
 def test_transformers_serves_the_models_logits_and_embedding(
-        built: tuple[Path, object, object], texts: list[str]) -> None:
+        built: tuple[Path, object, object], texts: list[str], device: str) -> None:
     folder, model, tok = built
-    predictor = load_version(folder, "cpu")
+    predictor = load_version(folder, device)
+    assert predictor.device == device
     assert predictor.spec.kind == "transformers" and predictor.features == ()
     out = predictor.predict_batch(text_inputs(texts))
     probs, pooled = direct(model, tok, texts)
