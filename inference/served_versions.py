@@ -270,7 +270,12 @@ class ServedVersions:
         from inference.quantize import PrecisionRefused, load_holdout, reduce_precision
         from inference.torch_predictor import TorchPredictor
 
-        if self.precision == "full" or not isinstance(predictor, TorchPredictor):
+        if self.precision == "full":
+            return predictor
+        if not isinstance(predictor, TorchPredictor):
+            log.warning("%s %s is kind %s: a reduced precision is the mlp kind's only; "
+                        "serving it at full precision", predictor.model, predictor.version,
+                        predictor.spec.kind)
             return predictor
         try:
             features, labels = load_holdout(self.store.path_for(predictor.model,
