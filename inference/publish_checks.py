@@ -48,7 +48,8 @@ from inference.model_inputs import ModelInputs
 from inference.model_spec import ModelSpec, SpecError
 from inference.predictor import PredictionBatch
 
-__all__ = ["BATCH_TOLERANCE", "DEVICE_TOLERANCE", "PublishRefused", "check_model"]
+__all__ = ["BATCH_TOLERANCE", "DEVICE_TOLERANCE", "PublishRefused", "check_model",
+           "check_outputs"]
 
 #: largest difference of a probability between a row scored alone and in a batch
 BATCH_TOLERANCE: Final = 1e-4
@@ -97,8 +98,7 @@ def check_model(predictor: SpecPredictor, sample: ModelInputs, *,
     if len(sample) < 2:
         raise PublishRefused(f"the checks need a sample of 2 rows or more, got {len(sample)}")
     out = _answer(predictor, sample, "a batch of the reference data")
-    _check_shape(predictor.spec, out, len(sample))
-    _check_finite(out)
+    check_outputs(predictor.spec, out, len(sample))
     _check_batch_independence(predictor, sample, out)
     if load_on is not None and (_cuda_present() if gpu is None else gpu):
         _check_other_device(predictor, sample, out, load_on)
@@ -110,6 +110,12 @@ def _answer(predictor: SpecPredictor, inputs: ModelInputs, what: str) -> Predict
     except Exception as exc:  # the user's model may raise anything; name it and stop
         raise PublishRefused(f"the model failed on {what} ({len(inputs)} rows): "
                              f"{type(exc).__name__}: {exc}") from exc
+
+
+def check_outputs(spec: ModelSpec, out: PredictionBatch, n: int) -> None:
+    """Refuse outputs of another shape than ``(n, spec.n_outputs)``, or not finite."""
+    _check_shape(spec, out, n)
+    _check_finite(out)
 
 
 def _check_shape(spec: ModelSpec, out: PredictionBatch, n: int) -> None:
@@ -133,7 +139,7 @@ def _check_finite(out: PredictionBatch) -> None:
         if bad.any():
             raise PublishRefused(
                 f"the model's {name} is NaN or infinite for {int(bad.sum())} of {len(bad)} "
-                f"sample rows (the first: row {int(np.argmax(bad))}): a model must give "
+                f"rows (the first: row {int(np.argmax(bad))}): a model must give "
                 f"finite outputs")
 
 

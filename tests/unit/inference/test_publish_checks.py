@@ -76,8 +76,8 @@ def test_a_model_returning_nan_is_refused() -> None:
             out[3] = float("nan")  # one row of the sample, the fourth
             return out
 
-    with pytest.raises(PublishRefused, match=r"output is NaN or infinite for 1 of 32 sample "
-                                             r"rows \(the first: row 3\)"):
+    with pytest.raises(PublishRefused, match=r"output is NaN or infinite for 1 of 32 rows"
+                                             r" \(the first: row 3\)"):
         check_model(ModulePredictor(Nan()), _sample(), gpu=False)
 
 
