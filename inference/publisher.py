@@ -77,7 +77,8 @@ def publish_with_data(store: ModelStore, model: str, version: str, source: Path,
     _refuse_published(store, model, version)
     load = loader or _load_version
     with tempfile.TemporaryDirectory(prefix=f"publish-{model}-") as tmp:
-        staging = _copy_source(Path(source), Path(tmp) / version)
+        # named <model>/<version> as in the store: the loader names the model by it
+        staging = _copy_source(Path(source), Path(tmp) / model / version)
         predictor = _load(load, staging, device)
         table = _read(Path(data), predictor.spec, label)
         inputs = _encode(predictor.spec, table)
@@ -120,6 +121,7 @@ def _copy_source(source: Path, staging: Path) -> Path:
     if not source.is_dir():
         raise PublishRefused(f"{source} is not a folder: give the version folder that holds "
                              "model.json and the artifact")
+    staging.parent.mkdir(parents=True)
     shutil.copytree(source, staging)
     return staging
 
@@ -127,7 +129,8 @@ def _copy_source(source: Path, staging: Path) -> Path:
 def _load_version(folder: Path, device: str | None) -> SpecPredictor:
     from inference.loaders import load_version
 
-    return load_version(folder, device)
+    # no warm-up: the checks score the model at once, and name what is wrong with it
+    return load_version(folder, device, warmup=False)
 
 
 def _load(load: Loader, folder: Path, device: str | None) -> SpecPredictor:
