@@ -135,10 +135,11 @@ def _check_finite(out: PredictionBatch) -> None:
     for name, values in (("output", out.probabilities), ("embedding", out.embeddings)):
         if values is None:
             continue
-        bad = ~np.isfinite(np.asarray(values, dtype=np.float64)).reshape(len(values), -1).all(1)
+        finite = np.isfinite(np.asarray(values, dtype=np.float64)).reshape(len(values), -1)
+        bad = np.logical_not(np.all(finite, axis=1))
         if bad.any():
             raise PublishRefused(
-                f"the model's {name} is NaN or infinite for {int(bad.sum())} of {len(bad)} "
+                f"the model's {name} is NaN or infinite for {int(bad.sum())} of {bad.size} "
                 f"rows (the first: row {int(np.argmax(bad))}): a model must give "
                 f"finite outputs")
 
