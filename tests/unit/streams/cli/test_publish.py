@@ -9,7 +9,9 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from inference.model_spec import ModelSpec
 from inference.registry import ModelStore
@@ -107,3 +109,65 @@ def test_train_publishes_through_the_checks_with_a_card(
     listed = capsys.readouterr().out
     assert "published without a card" not in listed
     assert f"holdout accuracy {card.lineage.metrics['holdout_accuracy']:.4f}" in listed
+
+
+def _tiny_text_model(folder: Path) -> Path:
+    """A randomly initialised one-layer BERT classifier and its word-piece tokenizer,
+    saved locally (nothing downloaded)."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    hf = folder / "hf"
+    hf.mkdir(parents=True)
+    (hf / "vocab.txt").write_text("\n".join(
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TEXT_WORDS]) + "\n")
+    BertTokenizer(str(hf / "vocab.txt")).save_pretrained(hf)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=5 + len(TEXT_WORDS), hidden_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=32, num_labels=2,
+                        max_position_embeddings=64)
+    BertForSequenceClassification(config).eval().save_pretrained(hf, safe_serialization=True)
+    ModelSpec.from_dict({"kind": "transformers", "task": "binary", "classes": ["ok", "spam"],
+                         "inputs": {"text": {"name": "message", "max_length": 32}}}
+                        ).save(folder)
+    return folder
+
+
+TEXT_WORDS = ("win", "cash", "now", "hello", "meeting", "at", "noon", "free")
+
+
+def test_a_text_model_is_published_with_its_own_embeddings(
+        tmp_path: Path, store: ModelStore, capsys: pytest.CaptureFixture[str]) -> None:
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    source = _tiny_text_model(tmp_path / "build")
+    rng = np.random.default_rng(3)
+    texts = [" ".join(rng.choice(TEXT_WORDS, size=k)) for k in rng.integers(1, 8, size=80)]
+    data = tmp_path / "messages.csv"
+    data.write_text("message\n" + "\n".join(texts) + "\n")
+    assert main(["models", "publish", "assistant", "--version", "v1", "--from", str(source),
+                 "--reference", str(data), "--device", "cpu"]) == 0
+    assert "embedding_reference.npy" in capsys.readouterr().out
+    store.verify("assistant", "v1")
+    # the model's own embedding, computed here: the masked mean of its last hidden state
+    tokenizer = AutoTokenizer.from_pretrained(source / "hf", local_files_only=True)
+    model = BertForSequenceClassification.from_pretrained(source / "hf", local_files_only=True)
+    encoded = tokenizer(texts, padding=True, truncation=True, max_length=32,
+                        return_tensors="pt")
+    with torch.no_grad():
+        hidden = model.eval()(**encoded, output_hidden_states=True).hidden_states[-1].numpy()
+    mask = encoded["attention_mask"].numpy()[:, :, None]
+    expected = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+    for path in (store.path_for("assistant", "v1") / "embedding_reference.npy",
+                 store.root / "assistant" / "embedding_reference.npy"):
+        assert np.allclose(np.load(path), expected, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_a_gpu_the_model_is_checked_against_itself_on_cpu(
+        tmp_path: Path, store: ModelStore, capsys: pytest.CaptureFixture[str]) -> None:
+    source = save_version(tmp_path / "build", Scorer())
+    data = write_data(tmp_path / "ref.parquet")
+    assert main(["models", "publish", "churn", "--version", "v1", "--from", str(source),
+                 "--reference", str(data), "--device", "cuda"]) == 0
+    assert "checked on cuda" in capsys.readouterr().out
+    store.verify("churn", "v1")
