@@ -8,6 +8,7 @@ apart from the serving loaders (``inference.loaders``); the command's test uses 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -253,3 +254,18 @@ def test_a_built_version_is_checked_then_published_with_a_card(
         publish_checked(store, "churn", "v2", broken, sample, Lineage(),
                         loader=ScriptedPredictor, gpu=False)
     assert store.versions("churn") == ["v1"]
+
+
+def test_a_published_folder_copied_and_changed_publishes_without_its_old_card(
+        tmp_path: Path, store: ModelStore) -> None:
+    folder = save_version(tmp_path / "trained", Scorer())
+    sample = ModelInputs(np.ones((8, 2), np.float32), np.zeros((8, 1), np.int64))
+    publish_checked(store, "churn", "v1", folder, sample, Lineage(), loader=ScriptedPredictor,
+                    gpu=False)
+    copy = tmp_path / "perturbed"
+    shutil.copytree(store.path_for("churn", "v1"), copy)
+    (copy / "model.ts").write_bytes((copy / "model.ts").read_bytes() + b"\0")
+    store.publish("churn", "v2", copy)
+    # v1's card named v1's files: v2 has none, rather than one that calls it corrupt
+    assert store.card("churn", "v2") is None
+    assert store.verify("churn", "v1").version == "v1"
