@@ -111,7 +111,8 @@ class ModelStore(ServingRecords):
         """Copy ``src_dir``'s files in as ``model``'s ``version``, atomically; returns its path.
 
         With ``lineage``, the version also gets its :class:`ModelCard` (``card.json``),
-        hashed over the copied files before they become visible.
+        hashed over the copied files before they become visible; a ``card.json`` in
+        ``src_dir`` is not copied (it is another version's).
         Raises FileExistsError if that version exists: versions are immutable, publish a
         new one instead.
         """
@@ -127,6 +128,9 @@ class ModelStore(ServingRecords):
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}."))
         try:
             shutil.copytree(src_dir, staging, dirs_exist_ok=True)
+            # a card copied along (a published version's folder as the source) names
+            # that version and its files, not this one: only a lineage makes a card
+            (staging / CARD_FILE).unlink(missing_ok=True)
             if lineage is not None:
                 card = ModelCard.of(staging, model, version, lineage, created_at=self.clock())
                 (staging / CARD_FILE).write_text(card.to_json())
