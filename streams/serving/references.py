@@ -1,7 +1,8 @@
 """The references the monitors compare against, those of the version a model serves.
 
 A model's input profile, category profile (its categorical inputs' reference counts),
-output profile and calibration (the accuracy estimated before labels arrive) are those of the version its unbound variants serve
+output profile and calibration (the accuracy estimated before labels arrive) are those of
+the version its unbound variants serve
 (:meth:`~inference.served_versions.ServedVersions.unbound_folder`); its embedding reference
 is the file the operator gives beside the model. Each is read once and cached; all are
 read again together after a model update moved what serves.

@@ -18,8 +18,14 @@ from streams.decision.stage import DecisionStage
 from streams.decision.window import DecisionWindow
 from streams.monitoring.monitor_stage import MonitorStage
 from streams.wire.codec import SourceRecord, encode
-from streams.wire.events import Alert, DetectorReport, Latency, ModelOutput, MonitorSummary, \
-    Prediction
+from streams.wire.events import (
+    Alert,
+    DetectorReport,
+    Latency,
+    ModelOutput,
+    MonitorSummary,
+    Prediction,
+)
 from streams.wire.topics import Topics
 
 TOPICS = Topics("t.")
