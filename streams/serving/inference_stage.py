@@ -166,7 +166,7 @@ class InferenceStage:
                  inputs: ModelInputs | np.ndarray) -> list[Output]:
         start = self.clock()
         try:
-            result = predictor.predict_batch(inputs)  # type: ignore[arg-type]
+            result = predictor.predict_batch(inputs)
         except Exception as exc:  # a model failure answers the batch with errors, loses nothing
             log.exception("model %s %s failed on a batch of %d", predictor.model,
                           predictor.version, len(items))
