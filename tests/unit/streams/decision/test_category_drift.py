@@ -4,8 +4,6 @@ feature, the category and the segment."""
 
 from __future__ import annotations
 
-import os
-
 import msgspec
 import numpy as np
 import pytest
@@ -27,6 +25,7 @@ from streams.wire.events import (
     Prediction,
 )
 from streams.wire.topics import Topics
+from tests.unit.streams.decision.test_stage import Clock, _clean_env  # noqa: F401 (autouse)
 
 TOPICS = Topics("t.")
 VOCAB = {"plan": ["free", "pro", "team"], "channel": ["web", "app"]}
@@ -35,26 +34,11 @@ REGIONS = ["eu", "us", "apac"]
 WINDOW = 600
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("INFERWATCH_"):
-            monkeypatch.delenv(name)
-
-
 @pytest.fixture(scope="module")
 def profile() -> CategoryProfile:
     rng = np.random.default_rng(5)
     return CategoryProfile.from_columns(
         {n: list(rng.choice(VOCAB[n], 30_000, p=SHARES[n])) for n in VOCAB}, VOCAB)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _predictions(rng: np.random.Generator, n: int, *, new: float = 0.0,
