@@ -25,6 +25,7 @@ from typing import Any
 from detectors.reference.profile import ReferenceProfile
 from streams.report.queries import (
     ProfileLookup,
+    category_views,
     drift_views,
     embedding_views,
     incidents,
@@ -145,6 +146,7 @@ def collect(store: ClickHouseStore, *, profiles: ProfileLookup | None = None,
     store.apply_schema()
     charts = ReportData(
         drift=drift_views(store, profiles or (lambda model, version: None)),
+        categories=category_views(store),
         latency=latency_views(store), embedding=embedding_views(store),
         incidents=incidents(store), retrains=retrain_requests(store),
         slo_threshold_s=slo_threshold_s, slo_objective=slo_objective)

@@ -54,6 +54,22 @@ class DriftView:
 
 
 @dataclass
+class CategoryView:
+    """A flagged (model, variant, categorical feature, segment) and the category that moved
+    most in its last flagged window: its share there and in the reference."""
+
+    model: str
+    variant: str
+    feature: str
+    segment: str
+    category: str
+    new: bool
+    share: float
+    expected: float
+    psi: float
+
+
+@dataclass
 class LatencyView:
     """Latency quantiles over time of one (model, variant), its thresholds and budget."""
 
@@ -88,6 +104,24 @@ class Incident:
     summary: str
     starts_at: float
     ends_at: float | None
+
+
+def category_views(store: ClickHouseStore) -> list[CategoryView]:
+    """Every (model, variant, feature, segment) a category-drift window flagged, with the
+    category its last flagged window named."""
+    rows = store.query(
+        "SELECT model, variant, JSONExtractString(evidence, 'feature') AS feature, segment, "
+        "argMax(evidence, ts), max(statistic) FROM detector_reports WHERE detector = "
+        "'category_drift' AND decision != 'ok' GROUP BY model, variant, feature, segment "
+        "ORDER BY model, variant, feature, segment")
+    views = []
+    for model, variant, feature, segment, evidence, psi in rows:
+        ev = _json(evidence)
+        views.append(CategoryView(
+            model, variant, feature, segment, str(ev.get("category", "")),
+            ev.get("bin") == "<unseen>", float(ev.get("share", 0.0) or 0.0),
+            float(ev.get("expected", 0.0) or 0.0), float(psi)))
+    return views
 
 
 def drift_views(store: ClickHouseStore, profiles: ProfileLookup) -> list[DriftView]:

@@ -13,7 +13,13 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from streams.report.queries import DriftView, EmbeddingView, Incident, LatencyView
+from streams.report.queries import (
+    CategoryView,
+    DriftView,
+    EmbeddingView,
+    Incident,
+    LatencyView,
+)
 from streams.report.svg_chart import (
     Axis,
     Lane,
@@ -33,6 +39,7 @@ class ReportData:
     """Everything the chart sections draw."""
 
     drift: list[DriftView] = field(default_factory=list)
+    categories: list[CategoryView] = field(default_factory=list)
     latency: list[LatencyView] = field(default_factory=list)
     embedding: list[EmbeddingView] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
@@ -42,12 +49,17 @@ class ReportData:
 
 
 def what_moved(data: ReportData) -> str:
-    """One line per flagged feature and segment: the answer to "what moved?"."""
-    if not data.drift:
+    """One line per flagged feature and segment (a categorical one names its category):
+    the answer to "what moved?"."""
+    if not data.drift and not data.categories:
         return "<p>No input drift was flagged.</p>"
     items = "".join(f"<li><b>{_e(v.feature)}</b> in segment <b>{_e(v.segment)}</b> of "
                     f"{_e(v.model)}/{_e(v.variant)}: PSI up to {_peak(v):.3g} "
                     f"(threshold {v.threshold:g})</li>" for v in data.drift)
+    items += "".join(f"<li><b>{_e(c.feature)}</b> in segment <b>{_e(c.segment)}</b> of "
+                     f"{_e(c.model)}/{_e(c.variant)}: category <b>{_e(c.category)}</b>"
+                     f"{' (new)' if c.new else ''} in {c.share:.1%} of inputs (reference "
+                     f"{c.expected:.1%}), PSI up to {c.psi:.3g}</li>" for c in data.categories)
     return f"<h2>What moved</h2><ul class='moved'>{items}</ul>"
 
 
