@@ -58,7 +58,7 @@ def record(scenario: Scenario, cfg: WorkerConfig, *, start: float = 1_700_000_00
     for lo in range(0, scenario.count, step):
         hi = min(lo + step, scenario.count)
         clock.advance(start + lo / rate)
-        requests = []
+        requests: list[SourceRecord] = []
         for topic, key, value in plan.chunk(lo, hi):
             if topic == topics.requests:
                 requests.append(SourceRecord(topic, 0, len(requests), key, value))
