@@ -75,7 +75,7 @@ def episodes(alerts: Iterable[Alert], detectors: frozenset[str] | None = None) -
             e = out[i]
             out[i] = Episode(e.fingerprint, e.model, e.variant, e.detector, e.severity,
                              e.target, e.fired_at, ended, e.evidence)
-    return out
+    return sorted(out, key=lambda e: e.fired_at)
 
 
 @dataclass

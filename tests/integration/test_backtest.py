@@ -12,8 +12,8 @@ from pathlib import Path
 
 from retrain.synthetic import Drift
 from streams.simulation.simulator import Scenario, simulate
-from tests.integration.conftest import REPO, Worker, alerts_of, consume, kafka_of
 from streams.wire.topics import Topics
+from tests.integration.conftest import REPO, Worker, alerts_of, consume, kafka_of
 
 # the demo's window; latency judged on the ranker's own (simulated) latencies, so the SLO
 # budget, which would burn on a loaded CI box's serving latency, is set out of reach
