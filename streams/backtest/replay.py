@@ -31,8 +31,8 @@ from streams.monitoring.join_stage import JoinStage
 from streams.monitoring.monitor_stage import MonitorStage
 from streams.serving.references import References
 from streams.settings import WorkerConfig
-from streams.wire.codec import SourceRecord
-from streams.wire.events import Alert, DetectorReport
+from streams.wire.codec import BatchDecoder, SourceRecord
+from streams.wire.events import Alert, DetectorReport, Outcome, Prediction
 from streams.wire.topics import Topics
 
 #: records per replayed batch: what the worker's monitor and join loops take per poll
@@ -97,7 +97,9 @@ class Replay:
         started = time.perf_counter()
         topics, cfg = traffic.topics, self.cfg
         path = _Path(
-            topics, stages.monitor_stage(cfg, topics, self.references, self.clock),
+            topics, BatchDecoder(Prediction, max_record_bytes=cfg.kafka.max_record_bytes),
+            BatchDecoder(Outcome, max_record_bytes=cfg.kafka.max_record_bytes),
+            stages.monitor_stage(cfg, topics, self.references, self.clock),
             stages.join_stage(cfg, topics, self.clock),
             stages.decision_stage(cfg, topics, self.references, self.clock),
             IncidentTracker(clock=self.clock, resolve_after_evaluations=1,
@@ -107,12 +109,15 @@ class Replay:
         span = cfg.monitor.summary_interval_s / 4  # time-based flushes land this close
         for ts, batch in traffic.batches(max_records=BATCH_RECORDS, max_span_s=span):
             self.clock.advance(ts)
-            predictions = [r for r in batch if r.topic == topics.predictions]
-            self.out.predictions += len(predictions)
+            predictions = path.predictions.decode(
+                [r for r in batch if r.topic == topics.predictions])
+            outcomes = path.outcomes.decode([r for r in batch if r.topic != topics.predictions])
+            self.out.predictions += len(predictions.events)
             self.out.records += len(batch)
-            if predictions:
-                path.monitor.add(predictions)
-            path.join.add(batch)
+            # each record decoded once for both stages (live, each loop decodes its own)
+            if predictions.events or predictions.rejected:
+                path.monitor.take(predictions)
+            path.join.take(predictions, outcomes)
             self._step(path, force=False)
         self._step(path, force=True)
         self.out.seconds = time.perf_counter() - started
@@ -151,6 +156,8 @@ class _Path:
     """The stages of one replay, and the router's incident tracker."""
 
     topics: Topics
+    predictions: BatchDecoder[Prediction]
+    outcomes: BatchDecoder[Outcome]
     monitor: MonitorStage
     join: JoinStage
     decide: DecisionStage
