@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,7 @@ from inference.routing import VariantRouter
 from inference.served_versions import ServedVersions
 from streams.alerting.alert_log import format_alert
 from streams.alerting.router import AlertRouter
-from streams.decision.config import DecisionConfig
-from streams.decision.stage import DecisionStage
+from streams.decision import stages
 from streams.errors import ConfigError
 from streams.experiments.started import StartedExperiments
 from streams.health.loop import HealthLoop
@@ -36,8 +36,6 @@ from streams.kafka import clients as kafka_clients
 from streams.kafka.batch_loop import TransactionalLoop
 from streams.kafka.record_writer import partition_of
 from streams.kafka.topic_reader import read_latest
-from streams.monitoring.join_stage import JoinStage
-from streams.monitoring.monitor_stage import MonitorStage
 from streams.retraining.runner import retrain_runner
 from streams.serving.hot_reload import HotReload
 from streams.serving.inference_stage import InferenceStage
@@ -193,16 +191,7 @@ def _inference_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
 
 
 def _monitor_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
-    monitor, references = cfg.monitor, shared.references
-    stage = MonitorStage(
-        topics=shared.topics, references=references.reference,
-        summary_size=monitor.summary_size, summary_interval_s=monitor.summary_interval_s,
-        max_record_bytes=cfg.kafka.max_record_bytes,
-        output_references=references.output_reference,
-        slo_threshold_s=monitor.slo_threshold_s, embedding_sample=monitor.embedding_sample,
-        unit_sample=monitor.ab_unit_sample,
-        performance_references=references.performance_reference,
-        category_references=references.category_reference)
+    stage = stages.monitor_stage(cfg, shared.topics, shared.references, time.time)
     return TransactionalLoop(
         name="monitor", settings=cfg.kafka, topics=[shared.topics.predictions], stage=stage,
         metrics=shared.metrics, max_records=2000, progress=shared.readiness.loop("monitor")).run
@@ -210,8 +199,7 @@ def _monitor_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
 
 def _join_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
     kafka, topics = cfg.kafka, shared.topics
-    stage = JoinStage(topics=topics, max_record_bytes=kafka.max_record_bytes,
-                      interval_s=cfg.monitor.summary_interval_s)
+    stage = stages.join_stage(cfg, topics, time.time)
 
     async def hold_waiting(assigned: set[TopicPartition]) -> None:
         """Hold what waits to be joined in the partitions this worker now reads."""
@@ -234,18 +222,10 @@ def _join_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
 
 
 def _decide_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
-    kafka, topics, references = cfg.kafka, shared.topics, shared.references
-    config = DecisionConfig.from_settings(
-        cfg.monitor, retrain_min_new_labels=cfg.retrain.min_new_labels,
-        retrain_budget=cfg.retrain.budget, retrain_budget_period_s=cfg.retrain.budget_period_s)
-    stage = DecisionStage(
-        topics=topics, references=references.reference, config=config,
-        max_record_bytes=kafka.max_record_bytes,
-        output_references=references.output_reference,
-        embedding_references=references.embedding_reference,
+    kafka, topics = cfg.kafka, shared.topics
+    stage = stages.decision_stage(
+        cfg, topics, shared.references, time.time,
         started=StartedExperiments(shared.served.store),
-        performance_references=references.performance_reference,
-        category_references=references.category_reference,
         on_budget=lambda model, variant, slo, left:
         shared.metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 

@@ -15,6 +15,7 @@ import sys
 
 from streams.cli import (
     alerts,
+    backtest,
     doctor,
     experiment,
     grafana,
@@ -33,7 +34,7 @@ from streams.settings import KafkaSettings, load
 
 #: the command modules, in the order of ``inferwatch --help``
 COMMANDS = (worker, topics, train, simulate, alerts, report, grafana, doctor, status,
-            experiment, models, summary)
+            experiment, models, summary, backtest)
 #: the commands that run until stopped, and log their life; the others speak only through
 #: their output
 _SERVING = ("worker", "retrain-worker")

@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 from streams.kafka.stage import Output
-from streams.wire.codec import BatchDecoder, RawRecord, encode
+from streams.wire.codec import BatchDecoder, Decoded, RawRecord, encode
 from streams.wire.events import MonitorSummary, Outcome, Prediction
 from streams.wire.topics import Topics
 
@@ -65,7 +65,11 @@ class JoinStage:
     def add(self, records: Sequence[RawRecord]) -> None:
         preds = [r for r in records if r.topic == self._predictions_topic]
         outs = [r for r in records if r.topic != self._predictions_topic]
-        decoded_preds, decoded_outs = self._pred.decode(preds), self._out.decode(outs)
+        self.take(self._pred.decode(preds), self._out.decode(outs))
+
+    def take(self, decoded_preds: Decoded[Prediction], decoded_outs: Decoded[Outcome]) -> None:
+        """Add predictions and outcomes already decoded (a backtest decodes each once for
+        every stage)."""
         self.undecodable += len(decoded_preds.rejected) + len(decoded_outs.rejected)
         for p in decoded_preds.events:
             if p.error is None:

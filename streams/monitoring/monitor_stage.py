@@ -26,7 +26,7 @@ from detectors.reference.profile import ReferenceProfile
 from streams.kafka.stage import Output, dead_letter_outputs
 from streams.monitoring.category_counts import category_counts, segment_members
 from streams.monitoring.unit_sighting import UnitSighting
-from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
+from streams.wire.codec import BatchDecoder, Decoded, RawRecord, Rejected, encode
 from streams.wire.events import MonitorSummary, Prediction
 from streams.wire.feature_rows import feature_rows
 from streams.wire.topics import Topics
@@ -81,7 +81,10 @@ class MonitorStage:
         self._rejected: list[Rejected] = []
 
     def add(self, records: Sequence[RawRecord]) -> None:
-        decoded = self._decoder.decode(records)
+        self.take(self._decoder.decode(records))
+
+    def take(self, decoded: Decoded[Prediction]) -> None:
+        """Add predictions already decoded (a backtest decodes each once for every stage)."""
         self._rejected.extend(decoded.rejected)
         now = self.clock()
         for pred, src in zip(decoded.events, decoded.sources, strict=True):

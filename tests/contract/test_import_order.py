@@ -37,7 +37,8 @@ LAYERS: dict[str, int] = {
     "serving": 5, "storage": 5, "alerting": 5, "health": 5, "simulation": 5,
     "monitoring": 6, "retraining": 6,
     "decision": 7,
-    "report": 8,
+    # the backtest replays through decision/; the report does not read it, nor it the report
+    "report": 8, "backtest": 8,
     "app": 9,
     # the command line starts the worker the composition root builds
     "cli": 10,
