@@ -93,13 +93,13 @@ def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
     for seg, feats in windows.items():
         share = totals[seg] / whole if whole else 0.0
         for feature, counts in feats.items():
-            if feature not in reference or not np.asarray(counts).sum() > 0:
-                continue
-            tv = total_variation(reference[feature], counts)
+            ref = reference.get(feature)
+            if ref is None or np.shape(ref) != np.shape(counts) or not np.sum(counts) > 0:
+                continue  # unknown to the reference, or binned on another version's bins
+            tv = total_variation(ref, counts)
             imp = None if importance is None else importance.get(feature)
             cost = None if imp is None else share * max(imp, 0.0) * tv
-            causes.append(Cause(feature, seg, cost, imp, tv,
-                                psi(reference[feature], counts), share))
+            causes.append(Cause(feature, seg, cost, imp, tv, psi(ref, counts), share))
     return sorted(causes, key=lambda c: (c.cost is None, -(c.cost or 0.0), -c.drift,
                                          c.segment, c.feature))
 

@@ -244,6 +244,7 @@ def _decide_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         embedding_references=references.embedding_reference,
         started=StartedExperiments(shared.served.store),
         performance_references=references.performance_reference,
+        importance=references.importance,
         on_budget=lambda model, variant, slo, left:
         shared.metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 

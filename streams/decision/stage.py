@@ -30,7 +30,7 @@ from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.experiment import ExperimentJudge
-from streams.decision.feature_drift import FeatureDrift
+from streams.decision.feature_drift import FeatureDrift, ImportanceLookup
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
 from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
@@ -58,7 +58,8 @@ class DecisionStage:
                  embedding_references: Callable[[str], np.ndarray | None] | None = None,
                  on_budget: BudgetCallback | None = None,
                  started: StartedLookup = no_started,
-                 performance_references: PerformanceLookup | None = None) -> None:
+                 performance_references: PerformanceLookup | None = None,
+                 importance: ImportanceLookup | None = None) -> None:
         self.topics = topics
         self.started = started
         self.config = config
@@ -71,7 +72,7 @@ class DecisionStage:
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
-            FeatureDrift(references, config), DataQuality(references, config),
+            FeatureDrift(references, config, importance), DataQuality(references, config),
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
