@@ -25,6 +25,7 @@ from typing import Any
 from detectors.reference.profile import ReferenceProfile
 from streams.report.queries import (
     ProfileLookup,
+    cause_rankings,
     drift_views,
     embedding_views,
     incidents,
@@ -147,6 +148,7 @@ def collect(store: ClickHouseStore, *, profiles: ProfileLookup | None = None,
         drift=drift_views(store, profiles or (lambda model, version: None)),
         latency=latency_views(store), embedding=embedding_views(store),
         incidents=incidents(store), retrains=retrain_requests(store),
+        causes=cause_rankings(store),
         slo_threshold_s=slo_threshold_s, slo_objective=slo_objective)
     return Report({title: store.query(sql) for title, (_, sql) in _QUERIES.items()}, charts)
 
