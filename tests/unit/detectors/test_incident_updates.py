@@ -10,24 +10,16 @@ import pytest
 from detectors.alert_signal import AlertSignal
 from detectors.incidents import IncidentTracker
 from detectors.notification import Notification
+from tests.unit.detectors.test_incidents import ManualClock
+from tests.unit.detectors.test_incidents import _tracker as incidents_tracker
 
 GI = 60.0
 
 
-class ManualClock:
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _tracker(**kwargs: float) -> tuple[IncidentTracker, ManualClock]:
-    clock = ManualClock(1000.0)
-    params = {"resolve_after_evaluations": 1, "resolve_after_s": 1e9, "cooldown_s": 600.0,
-              "group_wait_s": 0.5, "group_interval_s": GI}
-    params.update(kwargs)
-    return IncidentTracker(clock=clock, **params), clock  # type: ignore[arg-type]
+    """test_incidents' tracker, resolving at once, with a group wait and interval."""
+    params = {"resolve_after_evaluations": 1, "group_wait_s": 0.5, "group_interval_s": GI}
+    return incidents_tracker(**{**params, **kwargs})
 
 
 def drift(status: str = "firing", at: float = 1000.0, feature: str = "f1") -> AlertSignal:
