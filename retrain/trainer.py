@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from detectors.reference import performance as performance_reference
+from detectors.reference.importance import write_importance
 from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from inference.quantize import HOLDOUT_FILE
 from inference.torch_requirement import torch_missing
@@ -174,6 +175,9 @@ def save_model(
         performance_reference.PerformanceReference.from_holdout(
             model, version, _scores(net, holdout[0]), holdout[1],
         ).save(out_dir / performance_reference.FILE_NAME)
+        # how much the model relies on each input: what ranks a drift's causes by cost
+        write_importance(out_dir, model, version, tuple(metadata["features"]),
+                         lambda X: _scores(net, X), *holdout, np.random.default_rng(0))
     return model_path, reference_path
 
 

@@ -7,6 +7,11 @@ incident per model and severity, with cooldown and inhibition; the
 retries, never blocking the stream. On start the router replays the alerts topic from
 its beginning (it is low-rate) to rebuild incident state; the outbox's accepted log
 (``spill_dir``) drops what was already delivered, so a restart notifies no one twice.
+The replay runs on the alerts' own times: the router does not tick on the wall clock
+until it has read up to where the topic ended when it started, so what fell due between
+two alerts (a group wait, a group interval's update) is decided as it was live, with the
+same ``dedup_key``, and an update that was due but not yet sent before a crash is sent
+after it, once.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from streams.wire.topics import Topics
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+#: how long a replay waits for the next alerts before it counts the topic as read
+REPLAY_POLL_S = 0.5
 
 
 def build_sinks(settings: AlertingSettings) -> list[Sink]:
@@ -84,7 +91,8 @@ class AlertRouter:
         self.topic = Topics(kafka.topic_prefix).alerts
         self.tracker = IncidentTracker(clock=time.time, resolve_after_evaluations=1,
                                        cooldown_s=settings.cooldown_s,
-                                       group_wait_s=settings.group_wait_s)
+                                       group_wait_s=settings.group_wait_s,
+                                       group_interval_s=settings.group_interval_s)
         self.metrics = metrics
         self.notified = 0
 
@@ -99,17 +107,27 @@ class AlertRouter:
             parts = [TopicPartition(self.topic, 0)]  # the alerts topic has one partition
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
+            # the offset the replay ends at: until then, time is the alerts' own
+            replay_end = (await consumer.end_offsets(parts))[parts[0]]
+            replaying = replay_end > 0
             if self.progress is not None:
                 self.progress.assigned(len(parts))
             log.info("alert router started: %s", ", ".join(repr(s) for s in sinks))
             last_tick = time.monotonic()
             while not stop.is_set():
                 # wake for the next tick, or sooner when an incident's group wait ends then
-                wait = min(TICK_S, max(self._due_in(), 0.0))
-                for msgs in (await consumer.getmany(timeout_ms=int(wait * 1000))).values():
+                wait = REPLAY_POLL_S if replaying else min(TICK_S, max(self._due_in(), 0.0))
+                batches = await consumer.getmany(timeout_ms=int(wait * 1000))
+                for msgs in batches.values():
                     for m in msgs:
                         self._route(outbox, m.value or b"")
-                if time.monotonic() - last_tick >= TICK_S or self._due_in() <= 0:
+                # replayed up to where the topic ended at start (or nothing more to read:
+                # a transaction marker may hold the last offset)
+                replaying = replaying and bool(batches) and (
+                    await consumer.position(parts[0]) < replay_end)
+                # no wall-clock tick in between replayed alerts
+                if not replaying and (time.monotonic() - last_tick >= TICK_S
+                                      or self._due_in() <= 0):
                     self._submit(outbox, self.tracker.tick())
                     last_tick = time.monotonic()
                 if self.progress is not None:  # it commits nothing: a replay rebuilds it
@@ -125,7 +143,7 @@ class AlertRouter:
                 await sink.aclose()
 
     def _due_in(self) -> float:
-        """Seconds until an incident's first notification is due (inf: none waits)."""
+        """Seconds until an incident's next notification is due (inf: none waits)."""
         due = self.tracker.next_due()
         return math.inf if due is None else due - self.tracker.clock()
 

@@ -1,8 +1,22 @@
 """The feature-drift adapter: a window's feature histograms, per segment, against the
-model's training reference."""
+model's training reference.
+
+A drift that fires also ranks what moved by its estimated cost to the model
+(:mod:`detectors.cause_ranking`: the segment's share x the feature's permutation importance
+on the reference x how much of its mass moved); the alert's summary names the top three
+(evidence ``causes``), so on-call looks first where the model is hurt, not where PSI is
+largest. Without the version's importance file (a version published before it existed,
+an outside model) there is no cost to rank by: the alert is as before, its evidence
+listing the top shifts by PSI.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from detectors.cause_ranking import describe_causes, rank_causes, top_causes
+from detectors.reference.importance import ReferenceImportance
+from detectors.reference.profile import ReferenceProfile
 from streams.decision.binned_drift import binned_verdict
 from streams.decision.config import DecisionConfig
 from streams.decision.judge import ReferenceLookup
@@ -16,17 +30,38 @@ class FeatureDrift:
 
     detector = "feature_drift"
 
-    def __init__(self, references: ReferenceLookup, config: DecisionConfig) -> None:
+    def __init__(self, references: ReferenceLookup, config: DecisionConfig,
+                 importance: ImportanceLookup | None = None) -> None:
         self.references = references
         self.config = config
+        self.importance = importance
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         ref = self.references(win.model)
         if ref is None or not win.histograms.get(GLOBAL):
             return []
         verdict = binned_verdict(self.detector, win, win.histograms, ref, self.config)
-        return [] if verdict is None else [verdict]
+        if verdict is None:
+            return []
+        imp = None if self.importance is None else self.importance(win.model)
+        if verdict.bad and imp is not None:  # the report carries it too: the report shows it
+            verdict.evidence["causes"] = ranked_causes(win, ref, imp)
+        return [verdict]
 
     @staticmethod
     def describe(evidence: Evidence) -> str:
-        return f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
+        causes = f"; {evidence['causes']}" if "causes" in evidence else ""
+        return (f"input drift in {evidence.get('feature')} (segment {evidence.get('segment')})"
+                f"{causes}")
+
+
+#: the permutation importance of the version a model serves (None: none saved)
+ImportanceLookup = Callable[[str], "ReferenceImportance | None"]
+
+
+def ranked_causes(win: DecisionWindow, ref: ReferenceProfile,
+                  importance: ReferenceImportance) -> str:
+    """The line naming the three costliest features (and segments) that moved."""
+    causes = rank_causes(win.histograms, dict(zip(ref.names, ref.counts, strict=True)),
+                         dict(zip(importance.names, importance.importance, strict=True)))
+    return describe_causes(top_causes(causes), importance.loss)

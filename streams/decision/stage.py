@@ -31,7 +31,7 @@ from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import CategoryLookup, DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.experiment import ExperimentJudge
-from streams.decision.feature_drift import FeatureDrift
+from streams.decision.feature_drift import FeatureDrift, ImportanceLookup
 from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
 from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
@@ -60,7 +60,8 @@ class DecisionStage:
                  on_budget: BudgetCallback | None = None,
                  started: StartedLookup = no_started,
                  performance_references: PerformanceLookup | None = None,
-                 category_references: CategoryLookup | None = None) -> None:
+                 category_references: CategoryLookup | None = None,
+                 importance: ImportanceLookup | None = None) -> None:
         self.topics = topics
         self.started = started
         self.config = config
@@ -73,7 +74,8 @@ class DecisionStage:
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
-            FeatureDrift(references, config), CategoryDrift(category_references, config),
+            FeatureDrift(references, config, importance),
+            CategoryDrift(category_references, config),
             DataQuality(references, config, category_references),
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from detectors.reference.categories import CategoryProfile
+from detectors.reference.importance import ReferenceImportance
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
@@ -45,6 +46,8 @@ class ReferenceSource(Protocol):
     def performance_reference(self, model: str) -> PerformanceReference | None: ...
 
     def category_reference(self, model: str) -> CategoryProfile | None: ...
+
+    def importance(self, model: str) -> ReferenceImportance | None: ...
 
 
 def decision_config(cfg: WorkerConfig) -> DecisionConfig:
@@ -85,4 +88,5 @@ def decision_stage(cfg: WorkerConfig, topics: Topics, references: ReferenceSourc
         output_references=references.output_reference,
         embedding_references=references.embedding_reference,
         started=started, performance_references=references.performance_reference,
-        category_references=references.category_reference, on_budget=on_budget, clock=clock)
+        category_references=references.category_reference,
+        importance=references.importance, on_budget=on_budget, clock=clock)

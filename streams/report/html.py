@@ -26,6 +26,7 @@ from detectors.reference.profile import ReferenceProfile
 from streams.report.queries import (
     ProfileLookup,
     category_views,
+    cause_rankings,
     drift_views,
     embedding_views,
     incidents,
@@ -149,6 +150,7 @@ def collect(store: ClickHouseStore, *, profiles: ProfileLookup | None = None,
         categories=category_views(store),
         latency=latency_views(store), embedding=embedding_views(store),
         incidents=incidents(store), retrains=retrain_requests(store),
+        causes=cause_rankings(store),
         slo_threshold_s=slo_threshold_s, slo_objective=slo_objective)
     return Report({title: store.query(sql) for title, (_, sql) in _QUERIES.items()}, charts)
 

@@ -179,6 +179,16 @@ def _segment_filter(segment: str) -> tuple[str, dict[str, str]]:
     return " AND segment[%(sk)s] = %(sv)s", {"sk": key, "sv": value}
 
 
+def cause_rankings(store: ClickHouseStore) -> list[tuple[str, str, float, str]]:
+    """Per (model, variant), the latest flagged feature-drift window's causes ranked by
+    estimated cost (model, variant, window end, the ranking's line)."""
+    return [(m, v, float(ts), str(line)) for m, v, ts, line in store.query(
+        "SELECT model, variant, max(window_end), argMax(JSONExtractString(evidence, "
+        "'causes'), window_end) FROM detector_reports WHERE detector = %(d)s AND "
+        "decision != 'ok' AND JSONHas(evidence, 'causes') GROUP BY model, variant "
+        "ORDER BY model, variant", {"d": DRIFT})]
+
+
 def latency_views(store: ClickHouseStore) -> list[LatencyView]:
     """p50, p99 and p99.9 of total latency per time step, per (model, variant)."""
     views = []

@@ -44,15 +44,18 @@ class ReportData:
     embedding: list[EmbeddingView] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     retrains: list[tuple[float, str, str, str]] = field(default_factory=list)
+    #: (model, variant, window end, ranking line): the drift's causes by estimated cost
+    causes: list[tuple[str, str, float, str]] = field(default_factory=list)
     slo_threshold_s: float | None = None
     slo_objective: float | None = None
 
 
 def what_moved(data: ReportData) -> str:
     """One line per flagged feature and segment (a categorical one names its category):
-    the answer to "what moved?"."""
+    the answer to "what moved?"; then, where the versions saved their importance, what it
+    cost (:func:`causes_section`)."""
     if not data.drift and not data.categories:
-        return "<p>No input drift was flagged.</p>"
+        return "<p>No input drift was flagged.</p>" + causes_section(data)
     items = "".join(f"<li><b>{_e(v.feature)}</b> in segment <b>{_e(v.segment)}</b> of "
                     f"{_e(v.model)}/{_e(v.variant)}: PSI up to {_peak(v):.3g} "
                     f"(threshold {v.threshold:g})</li>" for v in data.drift)
@@ -60,7 +63,21 @@ def what_moved(data: ReportData) -> str:
                      f"{_e(c.model)}/{_e(c.variant)}: category <b>{_e(c.category)}</b>"
                      f"{' (new)' if c.new else ''} in {c.share:.1%} of inputs (reference "
                      f"{c.expected:.1%}), PSI up to {c.psi:.3g}</li>" for c in data.categories)
-    return f"<h2>What moved</h2><ul class='moved'>{items}</ul>"
+    return f"<h2>What moved</h2><ul class='moved'>{items}</ul>" + causes_section(data)
+
+
+def causes_section(data: ReportData) -> str:
+    """Per model and variant, its latest drift's causes ranked by estimated cost."""
+    if not data.causes:
+        return ""
+    items = "".join(
+        f"<li><b>{_e(model)}/{_e(variant)}</b>: "
+        f"<ol class='causes'>{''.join(f'<li>{_e(c)}</li>' for c in _causes(line))}</ol></li>"
+        for model, variant, _, line in data.causes)
+    return ("<h3>Causes by estimated cost</h3><p>Each moved feature's share of moved mass "
+            "times how much the model relies on it (permutation importance on the "
+            f"reference): where the model is hurt, not where PSI is largest.</p>"
+            f"<ul>{items}</ul>")
 
 
 def drift_section(data: ReportData) -> str:
@@ -192,6 +209,12 @@ def _mark_keys(marks: Sequence[Mark]) -> list[tuple[str, str]]:
 
 def _section(title: str, parts: list[str]) -> str:
     return f"<h2>{_e(title)}</h2>{''.join(parts)}" if parts else ""
+
+
+def _causes(line: str) -> list[str]:
+    """The causes of a ranking line (``by estimated cost: a ... (PSI x), b ...``)."""
+    body = line.split(": ", 1)[-1]
+    return [c if c.endswith(")") else f"{c})" for c in body.split("), ")] if body else []
 
 
 def _peak(v: DriftView) -> float:

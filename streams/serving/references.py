@@ -19,6 +19,7 @@ from detectors.embedding_sample import project
 from detectors.reference import embedding as embedding_reference
 from detectors.reference.categories import FILE_NAME as CATEGORIES_FILE
 from detectors.reference.categories import CategoryProfile
+from detectors.reference.importance import ReferenceImportance
 from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import OUTPUT_REFERENCE, ReferenceProfile
@@ -49,6 +50,7 @@ class References:
         self._embedding = lru_cache(maxsize=CACHED_MODELS)(self._load_embedding)
         self._performance = lru_cache(maxsize=CACHED_MODELS)(self._load_performance)
         self._categories = lru_cache(maxsize=CACHED_MODELS)(self._load_categories)
+        self._importance = lru_cache(maxsize=CACHED_MODELS)(self._load_importance)
 
     def reference(self, model: str) -> ReferenceProfile | None:
         """The input profile ``model``'s features are compared against (None: none)."""
@@ -78,10 +80,15 @@ class References:
         self._follow()
         return self._categories(model)
 
+    def importance(self, model: str) -> ReferenceImportance | None:
+        """The served version's permutation importance per feature (None: none saved)."""
+        self._follow()
+        return self._importance(model)
+
     def clear(self) -> None:
         """Forget every cached reference: each is read again at its next lookup."""
         for cache in (self._input, self._output, self._embedding, self._performance,
-                      self._categories):
+                      self._categories, self._importance):
             cache.cache_clear()
 
     def check_embedding_references(self) -> list[str]:
@@ -117,6 +124,9 @@ class References:
     def _load_categories(self, model: str) -> CategoryProfile | None:
         path = self.served.unbound_folder(model) / CATEGORIES_FILE
         return CategoryProfile.load(path) if path.exists() else None
+
+    def _load_importance(self, model: str) -> ReferenceImportance | None:
+        return ReferenceImportance.load(self.served.unbound_folder(model))
 
     def _load_embedding(self, model: str) -> np.ndarray | None:
         path = self.served.store.root / model / embedding_reference.FILE_NAME

@@ -32,6 +32,13 @@ class AlertingSettings(BaseSettings):
                                 "fire together (one decision window's) arrive as one; longer "
                                 "also gathers later windows' alerts, and pages that much "
                                 "later.")
+    group_interval_s: float = Field(300.0, ge=0, description="Least time between two "
+                                    "notifications of one incident: an alert of a detector "
+                                    "not yet named that joins an incident already notified "
+                                    "(a new cause) is notified as an update at most this "
+                                    "long after it joined (Alertmanager's group_interval "
+                                    "and its default); more features of a drift already "
+                                    "named ride along and are listed in the resolve.")
     cooldown_s: float = Field(1800.0, ge=0, description="A resolved incident that fires again "
                               "within this is reopened quietly.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Port of the worker's Prometheus "

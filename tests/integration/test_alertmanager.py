@@ -114,3 +114,33 @@ def test_latency_regression_on_the_pipeline_raises_one_ticket_then_resolves(
     assert alert["labels"]["severity"] == "ticket"
     assert "threshold_s=0.25" in alert["annotations"]["description"]
     assert resolved["alerts"][0]["labels"] == alert["labels"]
+
+
+async def test_a_new_cause_joining_is_notified_again_and_the_resolve_closes_both(
+        alertmanager: Receiver) -> None:
+    """Issue 24: the update is a new alert in the model's group, so Alertmanager notifies
+    again (after its group_interval, 1 s here); the resolve closes both alerts."""
+    now = time.time()
+    tracker = IncidentTracker(clock=lambda: now, resolve_after_evaluations=1,
+                              group_interval_s=1.0)
+    [first] = tracker.observe(AlertSignal("ranker-up", "prediction_drift", "firing", at=now))
+    assert tracker.observe(AlertSignal("ranker-up", "experiment_srm", "firing", at=now + 0.5,
+                                       summary="the router is broken")) == []
+    [update] = tracker.observe(AlertSignal("ranker-up", "experiment_srm", "firing",
+                                           at=now + 1.0))
+    sink = AlertmanagerSink(f"http://127.0.0.1:{AM_PORT}")
+    await sink.send(first)
+    alertmanager.wait_for(1)
+    await sink.send(update)
+    received = alertmanager.wait_for(2)
+    assert [len(r["alerts"]) for r in received] == [1, 2], received
+    names = sorted(a["labels"]["detector"] for a in received[1]["alerts"])
+    assert names == ["experiment_srm", "prediction_drift"]
+    [resolved] = [n for d in ("prediction_drift", "experiment_srm") for n in tracker.observe(
+        AlertSignal("ranker-up", d, "resolved", at=now + 2.0))]
+    await sink.send(resolved)
+    received = alertmanager.wait_for(3)
+    assert received[2]["status"] == "resolved", received
+    assert {a["status"] for a in received[2]["alerts"]} == {"resolved"}
+    assert len(received[2]["alerts"]) == 2
+    await sink.aclose()

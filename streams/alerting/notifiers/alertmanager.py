@@ -5,6 +5,11 @@ for its episode and the resolved post repeats them with ``endsAt``. A firing ale
 ``endsAt = now + firing_ttl_s``: Alertmanager resolves an alert on its own once ``endsAt``
 passes (``resolve_timeout`` when absent), and we post each state change once, so the
 TTL is only the safety net for a resolve that never comes.
+
+An update (a new cause joining an open incident) has its own label set (the cause's
+detector and ``cause``), so Alertmanager sees a new alert in the model's group and
+notifies again after its ``group_interval``; the resolve posts every label set of the
+episode (``Notification.episode_alerts``), closing them all.
 """
 
 from __future__ import annotations
@@ -68,4 +73,7 @@ class AlertmanagerSink(HttpSink):
         return body
 
     def _request(self, note: Notification) -> tuple[str, Any, dict[str, str]]:
-        return f"{self.base_url}/api/v2/alerts", [self.alert_body(note)], {}
+        bodies = [self.alert_body(note)]
+        for labels in note.episode_alerts[1:]:  # the first is the note's own labels
+            bodies.append({**bodies[0], "labels": sanitize_labels(labels)})
+        return f"{self.base_url}/api/v2/alerts", bodies, {}

@@ -1,7 +1,10 @@
 """Trigger and resolve PagerDuty incidents through the Events API v2.
 
 ``dedup_key`` is the incident's fingerprint, so PagerDuty itself folds repeated triggers
-into one incident, and a resolve closes it. The routing key is a ``SecretStr``: it is
+into one incident, and a resolve closes it. PagerDuty folds a trigger with an open
+``dedup_key`` into its incident without paging, so an update (a new cause joining an open
+incident) triggers under a key of its own, ``fingerprint:cause``; the resolve closes the
+episode's every key (one event each). The routing key is a ``SecretStr``: it is
 only unwrapped into the request body, never into a message, a repr or a log line.
 """
 
@@ -37,12 +40,19 @@ class PagerDutySink(HttpSink):
         self.url = url
 
     def event(self, note: Notification) -> dict[str, Any]:
-        """The Events v2 body for ``note``."""
+        """The Events v2 body for ``note`` (a resolve: of its first alert; see ``events``)."""
+        return self.events(note)[0]
+
+    def events(self, note: Notification) -> list[dict[str, Any]]:
+        """The Events v2 bodies for ``note``: a trigger, or a resolve per alert it opened."""
         key = self._routing_key.get_secret_value()
         if note.status == "resolved":
-            return {"routing_key": key, "event_action": "resolve", "dedup_key": note.fingerprint}
+            return [{"routing_key": key, "event_action": "resolve",
+                     "dedup_key": _dedup_key(note.fingerprint, labels)}
+                    for labels in note.episode_alerts or (note.labels,)]
         event: dict[str, Any] = {
-            "routing_key": key, "event_action": "trigger", "dedup_key": note.fingerprint,
+            "routing_key": key, "event_action": "trigger",
+            "dedup_key": _dedup_key(note.fingerprint, note.labels),
             "client": "inferwatch",
             "payload": {
                 "summary": sanitize_value(note.annotations.get("summary", note.model), 1024),
@@ -63,7 +73,13 @@ class PagerDutySink(HttpSink):
         if note.generator_url:
             event["links"] = [{"href": sanitize_value(note.generator_url, 2000),
                                "text": "dashboard"}]
-        return event
+        return [event]
 
-    def _request(self, note: Notification) -> tuple[str, Any, dict[str, str]]:
-        return self.url, self.event(note), {}
+    def _requests(self, note: Notification) -> list[tuple[str, Any, dict[str, str]]]:
+        return [(self.url, event, {}) for event in self.events(note)]
+
+
+def _dedup_key(fingerprint: str, labels: dict[str, str]) -> str:
+    """PagerDuty's key of one alert of an incident: the incident's, or an update's own."""
+    cause = labels.get("cause")
+    return fingerprint if cause is None else f"{fingerprint}:{cause}"

@@ -55,8 +55,10 @@ def notification_to_dict(note: Notification) -> dict[str, Any]:
 
 
 def notification_from_dict(d: Mapping[str, Any]) -> Notification:
-    """The inverse of :func:`notification_to_dict`."""
-    return Notification(**d)
+    """The inverse of :func:`notification_to_dict` (a spilled note from before updates
+    existed has no ``joined`` or ``episode_alerts``)."""
+    return Notification(**{**d, "joined": tuple(d.get("joined", ())),
+                           "episode_alerts": tuple(dict(x) for x in d.get("episode_alerts", ()))})
 
 
 def notification_from_alert(alert: Alert) -> Notification:
@@ -86,9 +88,19 @@ class HttpSink:
         """(url, JSON body, headers) for ``note``; each sink defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define _request")
 
+    def _requests(self, note: Notification) -> list[tuple[str, Any, dict[str, str]]]:
+        """Every request ``note`` takes, in order (one, unless a sink needs more)."""
+        return [self._request(note)]
+
     async def send(self, note: Notification) -> None:
-        """POST the sink's request for ``note``; map failures to ``SinkError``."""
-        url, body, headers = self._request(note)
+        """POST the sink's requests for ``note``; map failures to ``SinkError``.
+
+        A retry resends them all: each is idempotent at its receiver."""
+        for url, body, headers in self._requests(note):
+            await self._post(note, url, body, headers)
+
+    async def _post(self, note: Notification, url: str, body: Any,
+                    headers: dict[str, str]) -> None:
         what = f"{self.name} sink, {note.status} {note.dedup_key}"
         try:
             resp = await self._client.post(url, json=body, headers=headers)

@@ -2,7 +2,9 @@
 
 The body is the notification itself (sanitised labels and annotations) with a format
 version; the ``Idempotency-Key`` header (``dedup_key:status``) lets a receiver drop the
-copy a retry sends after a timeout that hid a success.
+copy a retry sends after a timeout that hid a success. An update (a new cause joining an
+open incident) has ``joined`` (the new alerts' fingerprints) and a ``dedup_key`` of its
+own; a resolve has ``episode_alerts``, the labels of each firing message of the episode.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class WebhookSink(HttpSink):
         body = notification_to_dict(note)
         body["labels"] = sanitize_labels(note.labels)
         body["annotations"] = sanitize_annotations(note.annotations)
+        body["episode_alerts"] = [sanitize_labels(labels) for labels in note.episode_alerts]
         body["version"] = WEBHOOK_FORMAT_VERSION
         headers = {"Idempotency-Key": f"{note.dedup_key}:{note.status}"}
         if self._token is not None:

@@ -128,10 +128,13 @@ def test_a_group_resolves_only_when_every_member_has_and_lists_them() -> None:
     for _ in range(2):  # drift clears, concept drift goes on: still one open incident
         notes += pipe.window(_verdict("feature_drift", "page", drift, False, 0.1), hysteresis=True)
         notes += pipe.window(_verdict("concept_drift", "page", {}, True, 0.9), hysteresis=True)
-    assert [n.status for n in notes] == ["firing"]
+    # concept drift joined the notified incident: a new cause, told once as an update
+    # (issue 24) after the group interval
+    assert [(n.status, n.is_update) for n in notes] == [("firing", False), ("firing", True)]
+    assert notes[1].labels["detector"] == "concept_drift"
     for _ in range(2):
         notes += pipe.window(_verdict("concept_drift", "page", {}, False, 0.1), hysteresis=True)
-    assert [n.status for n in notes] == ["firing", "resolved"]
+    assert [n.status for n in notes] == ["firing", "firing", "resolved"]
     resolved = notes[-1]
     assert resolved.dedup_key == notes[0].dedup_key and resolved.labels == notes[0].labels
     lines = resolved.annotations["description"].splitlines()

@@ -1,0 +1,134 @@
+"""Causes ranked by cost: which moved features and segments most likely cost accuracy.
+
+A drift alert lists what moved; the feature that moved most (highest PSI) is not always
+the one that costs the model: a model may ignore it. The ranking weighs each
+(segment, feature) that moved by how much the model relies on the feature:
+
+    cost = share × importance × total variation
+
+- ``importance`` is the feature's permutation importance on the version's reference
+  (:mod:`detectors.reference.importance`): how much the loss (error rate, by default)
+  grows when the feature's values are scrambled, i.e. when every row gets a value that
+  tells the model nothing about it;
+- ``total variation`` (``½ Σ |w - r|`` over the reference bins, in [0, 1]) is the share
+  of the window's mass that sits where the reference had none of it: a first-order
+  estimate of the share of rows whose value is "out of place", each costing about what a
+  scrambled value costs;
+- ``share`` is the segment's share of the window's rows (1 for the whole window), so a
+  segment's cost is in the same units as the window's: the loss the model would lose
+  overall.
+
+The product is in the loss's units (error-rate points, by default). Why this and not
+PSI × importance: PSI is unbounded and dominated by near-empty bins, so a feature
+that moved into a bin the reference barely had would outrank everything; total variation
+is bounded and linear in the moved share, which is what the loss scales with. It is an
+estimate, not a measurement: the importance is global (not per segment), and a shift
+toward the region where the model is surest costs less than it says. Where labels lag,
+the label-free estimate per window (:mod:`detectors.performance_estimate`) says how much
+accuracy fell; this ranking says where to look first.
+
+Examples
+--------
+>>> ref = {"f1": np.array([50, 50]), "f2": np.array([50, 50])}
+>>> win = {"*": {"f1": np.array([90, 10]), "f2": np.array([60, 40])}}
+>>> [(c.feature, round(c.drift, 2), round(c.cost, 3))
+...  for c in rank_causes(win, ref, {"f1": 0.0, "f2": 0.3})]
+[('f2', 0.1, 0.03), ('f1', 0.4, 0.0)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from detectors.stats.psi import psi
+
+__all__ = ["Cause", "describe_causes", "rank_causes", "top_causes", "total_variation"]
+
+GLOBAL = "*"
+
+
+def total_variation(reference_counts: np.ndarray, counts: np.ndarray) -> float:
+    """Half the L1 distance between two histograms' shares over the same bins, in [0, 1].
+
+    >>> total_variation(np.array([50, 50]), np.array([100, 0]))
+    0.5
+    """
+    r = np.asarray(reference_counts, dtype=float)
+    w = np.asarray(counts, dtype=float)
+    if r.shape != w.shape or not (r.sum() > 0 and w.sum() > 0):
+        raise ValueError(f"histograms must share their bins and hold counts, got {r.tolist()} "
+                         f"and {w.tolist()}")
+    return float(0.5 * np.abs(w / w.sum() - r / r.sum()).sum())
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One (segment, feature) that moved, with its estimated cost."""
+
+    feature: str
+    segment: str
+    #: estimated loss growth over the whole window (None: the feature's importance is unknown)
+    cost: float | None
+    #: the feature's permutation importance on the reference (None: unknown)
+    importance: float | None
+    #: total variation of the segment's histogram against the reference's
+    drift: float
+    psi: float
+    #: the segment's share of the window's rows
+    share: float
+
+
+def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
+                reference: Mapping[str, np.ndarray],
+                importance: Mapping[str, float] | None) -> list[Cause]:
+    """Every (segment, feature) of ``windows`` (segment -> feature -> counts over the
+    reference's bins) with its cost, costliest first; those of unknown importance after,
+    by drift. A negative importance (shuffling helped, by chance) counts as 0."""
+    totals = {seg: _rows(feats) for seg, feats in windows.items()}
+    whole = totals.get(GLOBAL) or sum(totals.values())
+    causes = []
+    for seg, feats in windows.items():
+        share = totals[seg] / whole if whole else 0.0
+        for feature, counts in feats.items():
+            ref = reference.get(feature)
+            if ref is None or np.shape(ref) != np.shape(counts) or not np.sum(counts) > 0:
+                continue  # unknown to the reference, or binned on another version's bins
+            tv = total_variation(ref, counts)
+            imp = None if importance is None else importance.get(feature)
+            cost = None if imp is None else share * max(imp, 0.0) * tv
+            causes.append(Cause(feature, seg, cost, imp, tv, psi(ref, counts), share))
+    return sorted(causes, key=lambda c: (c.cost is None, -(c.cost or 0.0), -c.drift,
+                                         c.segment, c.feature))
+
+
+def top_causes(causes: Sequence[Cause], k: int = 3) -> list[Cause]:
+    """The ``k`` costliest causes, one per feature (its costliest segment)."""
+    out: list[Cause] = []
+    for c in causes:
+        if all(o.feature != c.feature for o in out):
+            out.append(c)
+    return out[:k]
+
+
+def describe_causes(causes: Sequence[Cause], loss: str = "error_rate") -> str:
+    """One line naming the top causes and their cost, for an alert's first lines.
+
+    >>> describe_causes([Cause("f2", "region=eu", 0.031, 0.2, 0.5, 1.3, 0.31),
+    ...                  Cause("f1", "*", None, None, 0.4, 2.0, 1.0)])
+    'by estimated cost: f2 in region=eu +3.1 pts error (PSI 1.3), f1 cost unknown (PSI 2)'
+    """
+    parts = []
+    for c in causes:
+        where = f" in {c.segment}" if c.segment != GLOBAL else ""
+        cost = ("cost unknown" if c.cost is None else f"+{100 * c.cost:.1f} pts error"
+                if loss == "error_rate" else f"+{c.cost:.3g} {loss.replace('_', ' ')}")
+        parts.append(f"{c.feature}{where} {cost} (PSI {c.psi:.3g})")
+    return "by estimated cost: " + ", ".join(parts)
+
+
+def _rows(features: Mapping[str, np.ndarray]) -> float:
+    """A segment's rows: the count of its first feature's histogram."""
+    return float(np.asarray(next(iter(features.values()))).sum()) if features else 0.0
