@@ -27,11 +27,13 @@ from detectors.ab.arm import ArmSummary
 from detectors.ab.experiment import ExperimentTest, Guardrail
 from detectors.ab.srm import SequentialSRM
 from detectors.alert_rule import AlertRule
+from detectors.alert_signal import AlertSignal
 from detectors.base import Detector
 from detectors.burn_rate import BurnRateMonitor
 from detectors.consumer_lag import ConsumerLag
 from detectors.dead_letter_rate import DeadLetterRate
 from detectors.error_rate import ErrorRateShift
+from detectors.incidents import IncidentTracker
 from detectors.performance_estimate import AccuracyEstimate
 from detectors.quantile_sketch import QuantileSketch
 from detectors.slo import LatencySLO
@@ -161,6 +163,27 @@ def _model_state_step(state: ModelState, rng: np.random.Generator, i: int) -> An
     return out, verdict.drift, decision
 
 
+def _tracker() -> IncidentTracker:
+    """A tracker whose clock the step sets (``contract_now``), so both copies see one time."""
+    now = [0.0]
+    tracker = IncidentTracker(lambda: now[0], resolve_after_evaluations=1, group_wait_s=0.5,
+                              group_interval_s=60.0)
+    tracker.contract_now = now  # type: ignore[attr-defined]
+    return tracker
+
+
+def _tracker_step(tracker: IncidentTracker, rng: np.random.Generator, i: int) -> Any:
+    tracker.contract_now[0] = float(i)  # type: ignore[attr-defined]
+    detector = ("feature_drift", "experiment_srm", "latency")[int(rng.integers(0, 3))]
+    feature = f"f{int(rng.integers(0, 4))}"
+    status = "firing" if (i // 200) % 2 == 0 and rng.random() < 0.7 else "resolved"
+    signal = AlertSignal("churn", detector, status, at=float(i), segment="*",  # type: ignore[arg-type]
+                         variant="A", feature=feature, fingerprint=f"{detector}-{feature}",
+                         summary=detector, evidence={"x": float(i)})
+    notes = tracker.observe(signal) + tracker.tick()
+    return [(n.status, n.dedup_key, n.joined) for n in notes]
+
+
 def _sustained_step(cond: SustainedCondition, rng: np.random.Generator, i: int) -> Any:
     return cond.observe(f"k{i % 3}", bool(rng.random() < (0.9 if (i // 300) % 2 else 0.05)),
                         now=float(i))
@@ -257,6 +280,7 @@ CASES: dict[str, Case] = {
     "DecisionWindow": Case(lambda: DecisionWindow("churn", "A", opened=0.0), _window_step,
                            max_bytes=32 * 1024, long=20_000),
     "AlertBook": Case(lambda: AlertBook(2, 2), _book_step, max_bytes=8 * 1024),
+    "IncidentTracker": Case(_tracker, _tracker_step, max_bytes=64 * 1024),
     "SustainedCondition": Case(lambda: SustainedCondition(5.0, 5.0), _sustained_step,
                                max_bytes=2048),
     "DeadLetterRate": Case(lambda: DeadLetterRate(0.05, 30.0, 50, 5.0, 5.0), _dead_letter_step,
