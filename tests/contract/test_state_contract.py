@@ -167,7 +167,7 @@ def _tracker() -> IncidentTracker:
     """A tracker whose clock the step sets (``contract_now``), so both copies see one time."""
     now = [0.0]
     tracker = IncidentTracker(lambda: now[0], resolve_after_evaluations=1, group_wait_s=0.5,
-                              group_interval_s=60.0)
+                              group_interval_s=60.0, resolve_after_s=20.0, cooldown_s=50.0)
     tracker.contract_now = now  # type: ignore[attr-defined]
     return tracker
 
@@ -176,7 +176,7 @@ def _tracker_step(tracker: IncidentTracker, rng: np.random.Generator, i: int) ->
     tracker.contract_now[0] = float(i)  # type: ignore[attr-defined]
     detector = ("feature_drift", "experiment_srm", "latency")[int(rng.integers(0, 3))]
     feature = f"f{int(rng.integers(0, 4))}"
-    status = "firing" if (i // 200) % 2 == 0 and rng.random() < 0.7 else "resolved"
+    status = "firing" if (i // 300) % 2 == 0 and rng.random() < 0.7 else "resolved"
     signal = AlertSignal("churn", detector, status, at=float(i), segment="*",  # type: ignore[arg-type]
                          variant="A", feature=feature, fingerprint=f"{detector}-{feature}",
                          summary=detector, evidence={"x": float(i)})
