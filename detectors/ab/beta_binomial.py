@@ -68,8 +68,9 @@ def confidence_sequence(k: int, n: int, a: float, b: float,
 
     mle = k / n
     # the ends themselves give infinite excess when k > 0 (or k < n): search just inside
-    lower = 0.0 if excess(0.0) < 0.0 else _root(excess, _TINY, mle)
-    upper = 1.0 if excess(1.0) < 0.0 else _root(excess, mle, 1.0 - _EPS)
+    # (and a bound closer to an end than doubles resolve is that end)
+    lower = 0.0 if excess(_TINY) < 0.0 else _root(excess, _TINY, mle)
+    upper = 1.0 if excess(1.0 - _EPS) < 0.0 else _root(excess, mle, 1.0 - _EPS)
     return lower, upper
 
 
@@ -77,4 +78,4 @@ def _root(excess: Any, lo: float, hi: float) -> float:
     """Where ``excess`` crosses 0 between ``lo`` and ``hi`` (its signs differ at the ends)."""
     if excess(lo) * excess(hi) > 0.0:  # only by rounding at the MLE: the MLE is the end
         return lo if abs(excess(lo)) < abs(excess(hi)) else hi
-    return float(optimize.brentq(excess, lo, hi, xtol=1e-13, rtol=1e-12))
+    return float(optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=1e-14))

@@ -36,7 +36,7 @@ from detectors.ab.mixture_sprt import (
     log_likelihood_ratio,
     mixing_variance,
 )
-from detectors.ab.paired import Outcome, PairedVerdict
+from detectors.ab.paired import Outcome, PairedVerdict, checked_outcome
 from detectors.base import check_range
 
 SUB_GAUSSIAN_TEST = "normal-mixture-sub-gaussian"
@@ -73,6 +73,7 @@ class PairedErrorTest:
     def _reset(self) -> None:
         self.differences = ArmSummary()
         self.p_value = 1.0
+        self.outcome: Outcome = "undecided"
 
     def observe(self, champion: Any, shadow: Any, truth: Any) -> None:
         """Add labelled pairs: the two models' predictions and the true values."""
@@ -88,7 +89,7 @@ class PairedErrorTest:
         test = PLUG_IN_TEST if self.sigma is None else SUB_GAUSSIAN_TEST
         per_pair = s.variance if self.sigma is None else self.sigma ** 2
         if s.n < self.min_pairs or not per_pair > 0:
-            return self._verdict("undecided", test, -math.inf, math.inf,
+            return self._verdict(self.outcome, test, -math.inf, math.inf,
                                  f"{s.n} pairs, fewer than min_pairs={self.min_pairs}"
                                  if s.n < self.min_pairs else "no spread in the differences")
         v = per_pair / s.n
@@ -96,10 +97,10 @@ class PairedErrorTest:
         self.p_value = min(self.p_value, math.exp(-max(log_likelihood_ratio(s.mean, v, tau2),
                                                        0.0)))
         w = float(halfwidth(v, tau2, self.alpha))
-        outcome: Outcome = "undecided"
-        if self.p_value <= self.alpha:
-            outcome = "better" if s.mean > 0 else "worse"
-        return self._verdict(outcome, test, s.mean - w, s.mean + w,
+        if self.outcome == "undecided" and self.p_value <= self.alpha:
+            # the guarantee is of stopping at the first crossing: that verdict stands
+            self.outcome = "better" if s.mean > 0 else "worse"
+        return self._verdict(self.outcome, test, s.mean - w, s.mean + w,
                              f"the shadow saves {s.mean:.4g} absolute error per label over "
                              f"{s.n} labels (always-valid p = {self.p_value:.3g})")
 
@@ -111,8 +112,10 @@ class PairedErrorTest:
                              estimate, reason)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"differences": self.differences.snapshot(), "p_value": self.p_value}
+        return {"differences": self.differences.snapshot(), "p_value": self.p_value,
+                "outcome": self.outcome}
 
     def restore(self, snap: dict[str, Any]) -> None:
         self.differences.restore(snap["differences"])
         self.p_value = float(snap["p_value"])
+        self.outcome = checked_outcome(snap["outcome"])
