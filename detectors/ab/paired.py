@@ -186,7 +186,7 @@ class PairedCorrectnessTest:
 def checked_outcome(value: Any) -> Outcome:
     """``value`` as an :data:`Outcome`, or a ValueError naming the valid ones."""
     if value == "better" or value == "worse" or value == "undecided":
-        return value  # type: ignore[no-any-return]
+        return value
     raise ValueError(f"outcome must be one of ['better', 'worse', 'undecided'], got {value!r}")
 
 
