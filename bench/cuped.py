@@ -85,6 +85,14 @@ def decisions(a: dict[str, np.ndarray], b: dict[str, np.ndarray]
     return out
 
 
+def summary_at(s: dict[str, np.ndarray], r: int, c: int) -> BivariateSummary:
+    """The library's summary of one arm at replicate ``r``, look ``c``."""
+    arm = BivariateSummary()
+    arm.restore({"n": s["n"][r, c], "sum_y": s["y"][r, c], "sum_x": s["x"][r, c],
+                 "sum_yy": s["yy"][r, c], "sum_xx": s["xx"][r, c], "sum_xy": s["xy"][r, c]})
+    return arm
+
+
 def scalar_check(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     """The largest relative difference of the adjusted difference and its variance between
     this vectorised path and the library's scalar one, on sampled looks."""
@@ -94,14 +102,7 @@ def scalar_check(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     worst = 0.0
     rows, cols = a["n"].shape
     for r, c in zip(rng.integers(0, rows, 200), rng.integers(0, cols, 200), strict=True):
-        arms = []
-        for s in (a, b):
-            arm = BivariateSummary()
-            arm.restore({"n": s["n"][r, c], "sum_y": s["y"][r, c], "sum_x": s["x"][r, c],
-                         "sum_yy": s["yy"][r, c], "sum_xx": s["xx"][r, c],
-                         "sum_xy": s["xy"][r, c]})
-            arms.append(arm)
-        adj_a, adj_b, _ = adjusted_arms(*arms)
+        adj_a, adj_b, _ = adjusted_arms(summary_at(a, r, c), summary_at(b, r, c))
         for ours, lib in ((m_b[r, c] - m_a[r, c], adj_b.mean - adj_a.mean),
                           (v_a[r, c] + v_b[r, c], adj_a.variance + adj_b.variance)):
             worst = max(worst, abs(ours - lib) / max(abs(lib), 1e-12))

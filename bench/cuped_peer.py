@@ -24,7 +24,7 @@ from gbstats.models.statistics import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_peer import _Truthy
+from ab_peer import ArrayProportion
 from ab_streams import first_decision
 from cuped_streams import MIN_UNITS, checksum, cuped_chunks
 
@@ -32,19 +32,12 @@ CONFIG = SequentialConfig(difference_type="absolute", alpha=0.05,
                           sequential_tuning_parameter=5000)
 
 
-class ArrayMean:
-    """``SampleMeanStatistic`` over arrays of looks."""
+class ArrayMean(ArrayProportion):
+    """``SampleMeanStatistic`` over arrays of looks (the proportion's mean, its own variance)."""
 
     def __init__(self, n: np.ndarray, total: np.ndarray, total_sq: np.ndarray) -> None:
-        self.n, self.sum, self.sum_squares = n, total, total_sq
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self.sum / self.n
-
-    @property
-    def unadjusted_mean(self) -> np.ndarray:
-        return np.asarray(self.mean).view(_Truthy)
+        super().__init__(n, total)
+        self.sum_squares = total_sq
 
     @property
     def variance(self) -> np.ndarray:

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from detectors.ab.bivariate import BivariateSummary
+from bench.cuped import summary_at
 from detectors.ab.mixture_sprt import DEFAULT_TUNING_N, halfwidth, mixing_variance
 from detectors.ab.ratio import ratio_difference, ratio_of_means
 
@@ -68,14 +68,8 @@ def scalar_check(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     worst = 0.0
     for r, c in zip(rng.integers(0, ra.shape[0], 100), rng.integers(0, LOOKS, 100),
                     strict=True):
-        arms = []
-        for s in (a, b):
-            arm = BivariateSummary()
-            arm.restore({"n": s["n"][r, c], "sum_y": s["y"][r, c], "sum_x": s["x"][r, c],
-                         "sum_yy": s["yy"][r, c], "sum_xx": s["xx"][r, c],
-                         "sum_xy": s["xy"][r, c]})
-            arms.append(arm)
-        lib_a, lib_d = ratio_of_means(arms[0]), ratio_difference(*arms)
+        arm_a, arm_b = summary_at(a, r, c), summary_at(b, r, c)
+        lib_a, lib_d = ratio_of_means(arm_a), ratio_difference(arm_a, arm_b)
         for ours, lib in ((ra[r, c], lib_a.estimate), (va[r, c], lib_a.variance),
                           (rb[r, c] - ra[r, c], lib_d.estimate),
                           (va[r, c] + vb[r, c], lib_d.variance)):
