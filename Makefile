@@ -11,7 +11,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test test-setup helm-bin kafka-jars test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-cbpe \
+.PHONY: venv demo test test-setup helm-bin kafka-jars test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-shadow bench-cbpe \
 	bench-ops bench-micro-batching bench-detection-latency bench-scale-out bench-soak \
 	kafka-start kafka-stop clean
 
@@ -105,6 +105,15 @@ bench-ab: venv
 	@test -x $(AB_VENV)/bin/python || $(PY) -m venv $(AB_VENV)
 	$(AB_VENV)/bin/pip install -q gbstats==0.8.0
 	$(PYTHON) -m bench.ab --reps 10000 --peer-python $(AB_VENV)/bin/python
+
+# the shadow's paired verdict beside the unpaired A/B, CUPED beside GrowthBook's CUPED (in
+# the same gbstats venv), and the coverage of ratio-metric intervals (issue 22)
+bench-shadow: venv
+	@test -x $(AB_VENV)/bin/python || $(PY) -m venv $(AB_VENV)
+	$(AB_VENV)/bin/pip install -q gbstats==0.8.0
+	$(PYTHON) -m bench.paired_shadow --reps 10000
+	$(PYTHON) -m bench.cuped --reps 10000 --peer-python $(AB_VENV)/bin/python
+	$(PYTHON) -m bench.ratio_coverage --reps 10000
 
 # the operations figures (docs/benchmarks.md): each starts a private broker of its own on
 # KAFKA_PORT (default 49192), trains the model if missing, runs, and stops the broker

@@ -24,7 +24,10 @@ import detectors
 import retrain
 import streams
 from detectors.ab.arm import ArmSummary
+from detectors.ab.bivariate import BivariateSummary
 from detectors.ab.experiment import ExperimentTest, Guardrail
+from detectors.ab.paired import DiscordantPairs, PairedCorrectnessTest
+from detectors.ab.paired_error import PairedErrorTest
 from detectors.ab.srm import SequentialSRM
 from detectors.alert_rule import AlertRule
 from detectors.alert_signal import AlertSignal
@@ -237,6 +240,48 @@ def _experiment_step(t: ExperimentTest, rng: np.random.Generator, i: int) -> Any
     return d.action, d.metric, round(d.p_value, 12)
 
 
+def _shadow_labels(rng: np.random.Generator, i: int) -> tuple[np.ndarray, ...]:
+    n = int(rng.integers(1, 20))
+    truth = rng.integers(0, 3, n)
+    champion = np.where(rng.random(n) < 0.8, truth, rng.integers(0, 3, n))
+    shadow = np.where(rng.random(n) < (0.9 if (i // 3000) % 2 else 0.8), truth, champion)
+    return champion, shadow, truth
+
+
+def _pairs_step(pairs: DiscordantPairs, rng: np.random.Generator, i: int) -> Any:
+    champion, shadow, truth = _shadow_labels(rng, i)
+    pairs.observe_predictions(champion, shadow)
+    pairs.observe_labels(champion, shadow, truth)
+    return pairs.discordant, pairs.disagreements
+
+
+def _paired_step(t: PairedCorrectnessTest, rng: np.random.Generator, i: int) -> Any:
+    if i % 2000 == 0:  # a shadow is judged and the next one starts
+        t.restore(PairedCorrectnessTest().snapshot())
+    champion, shadow, truth = _shadow_labels(rng, i)
+    t.pairs.observe_predictions(champion, shadow)
+    t.pairs.observe_labels(champion, shadow, truth)
+    v = t.decide()
+    rate = t.disagreement().upper if i % 50 == 0 else None  # its root search is slow
+    return v.outcome, round(v.p_value, 12), rate
+
+
+def _paired_error_step(t: PairedErrorTest, rng: np.random.Generator, i: int) -> Any:
+    if i % 2000 == 0:
+        t.restore(PairedErrorTest().snapshot())
+    n = int(rng.integers(1, 20))
+    truth, shared = rng.normal(size=n), rng.normal(size=n)
+    t.observe(truth + shared, truth + 0.9 * shared + rng.normal(0.0, 0.1, n), truth)
+    v = t.decide()
+    return v.outcome, round(v.p_value, 12)
+
+
+def _bivariate_step(s: BivariateSummary, rng: np.random.Generator, i: int) -> Any:
+    x = rng.normal(size=int(rng.integers(1, 20)))
+    s.update_many(y=0.5 * x + rng.normal(size=x.size), x=x)
+    return s.n, round(s.cov, 12)
+
+
 def _aligned_step(counts: AlignedCounts, rng: np.random.Generator, i: int) -> Any:
     arm = int(rng.integers(0, 2))
     start = i / 7 + float(rng.random())
@@ -291,6 +336,11 @@ CASES: dict[str, Case] = {
         schema_resolve_after_s=5, lag_fire_after_s=10, lag_resolve_after_s=10)),
         _health_step, max_bytes=16 * 1024),
     "ArmSummary": Case(lambda: ArmSummary(binary=True), _arm_step, max_bytes=256),
+    "DiscordantPairs": Case(DiscordantPairs, _pairs_step, max_bytes=256),
+    "PairedCorrectnessTest": Case(PairedCorrectnessTest, _paired_step, max_bytes=512,
+                                  long=10_000),
+    "PairedErrorTest": Case(PairedErrorTest, _paired_error_step, max_bytes=512, long=10_000),
+    "BivariateSummary": Case(BivariateSummary, _bivariate_step, max_bytes=512),
     "AlignedCounts": Case(lambda: AlignedCounts(2), _aligned_step, max_bytes=1024),
     "SequentialSRM": Case(lambda: SequentialSRM([0.5, 0.5]), _srm_step, max_bytes=256),
     "ExperimentTest": Case(
