@@ -35,7 +35,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-__all__ = ["LabelRetry", "Waiting"]
+from retrain.trainer_contract import TrainingFailed
+
+__all__ = ["LabelRetry", "NotEnoughLabels", "Waiting"]
+
+
+class NotEnoughLabels(TrainingFailed):
+    """A retrain that trained nothing: too few labelled examples arrived within its wait."""
+
+    def __init__(self, labelled: int, needed: int, wait_s: float) -> None:
+        super().__init__(f"not trained: {labelled} of {needed} labels within {wait_s:.0f} s")
+        self.labelled = labelled
+        self.needed = needed
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ def load_trainer(ref: str) -> Trainer:
     trainer = getattr(module, name, None)
     if not callable(trainer):
         raise ValueError(f"{_SETTING}={ref!r}: {module_name} has no function {name!r}")
-    return trainer  # type: ignore[no-any-return]
+    return trainer
 
 
 def candidate_spec(out_dir: Path) -> ModelSpec | None:

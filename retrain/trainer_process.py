@@ -29,6 +29,7 @@ import time
 import traceback
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from retrain.trainer_contract import (
     TrainedCandidate,
@@ -118,6 +119,7 @@ def main(argv: list[str]) -> int:
     """The child: run trainer ``argv[0]`` on the pickled job ``argv[1]``; JSON to ``argv[2]``."""
     ref, given, result, parent = argv
     _watch_parent(int(parent))
+    report: dict[str, Any]
     try:
         job = pickle.loads(Path(given).read_bytes())  # written by our parent, for us
         trained = load_trainer(ref)(job)
