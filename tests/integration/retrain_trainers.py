@@ -1,4 +1,4 @@
-"""Trainers for the tests, named as a user names theirs: ``tests.integration.retrain_trainers:NAME``.
+"""Trainers for the tests, named as a user names theirs (``tests.integration.retrain_trainers:f``).
 
 Each follows the contract of :mod:`retrain.trainer_contract`; they run in the trainer's own
 process, so what a test wants to see of them goes to files under ``INFERWATCH_TEST_DIR``.

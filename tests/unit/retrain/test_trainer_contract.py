@@ -67,8 +67,8 @@ def test_columns_round_trip_the_examples_and_refuse_misaligned_ones() -> None:
 
 
 def test_a_trainer_reference_that_does_not_resolve_names_the_setting() -> None:
-    with pytest.raises(ValueError, match="INFERWATCH_RETRAIN_TRAINER='nope_pkg.x:train': "
-                                         "cannot import 'nope_pkg.x'"):
+    with pytest.raises(ValueError, match=r"INFERWATCH_RETRAIN_TRAINER='nope_pkg\.x:train': "
+                                         r"cannot import 'nope_pkg\.x'"):
         load_trainer("nope_pkg.x:train")
     with pytest.raises(ValueError, match="has no function 'absent'"):
         load_trainer(f"{TRAINERS}:absent")
@@ -78,11 +78,11 @@ def test_a_trainer_reference_that_does_not_resolve_names_the_setting() -> None:
 def test_the_worker_refuses_a_bad_trainer_setting_at_start(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INFERWATCH_RETRAIN_TRAINER", "not an entry point")
-    with pytest.raises(ConfigError, match="INFERWATCH_RETRAIN_TRAINER: .*package.module:"
-                                          "function"):
+    with pytest.raises(ConfigError, match=r"INFERWATCH_RETRAIN_TRAINER: .*package\.module:"
+                                          r"function"):
         load(RetrainSettings)
     monkeypatch.delenv("INFERWATCH_RETRAIN_TRAINER")
-    with pytest.raises(ConfigError, match="INFERWATCH_RETRAIN_TRAINER='nope_pkg.x:train'"):
+    with pytest.raises(ConfigError, match=r"INFERWATCH_RETRAIN_TRAINER='nope_pkg\.x:train'"):
         trainer_of(RetrainSettings(trainer="nope_pkg.x:train"))
     assert isinstance(trainer_of(RetrainSettings(trainer=f"{TRAINERS}:raises")),
                       TrainerProcess)
@@ -92,14 +92,14 @@ def test_the_worker_refuses_a_bad_trainer_setting_at_start(
 def test_a_folder_is_a_candidate_with_a_valid_spec_and_its_artifact_or_a_legacy_model_pt(
         tmp_path: Path, champion_dir: Path) -> None:
     assert candidate_spec(champion_dir) is None  # the project's MLP, model.pt alone
-    with pytest.raises(TrainingFailed, match="publish checks: .*model.json is missing"):
+    with pytest.raises(TrainingFailed, match=r"publish checks: .*model\.json is missing"):
         candidate_spec(tmp_path)
     (tmp_path / "model.json").write_text(json.dumps({"kind": "onnx", "task": "binary"}))
     with pytest.raises(TrainingFailed, match="kind must be one of"):
         candidate_spec(tmp_path)
     (tmp_path / "model.json").write_text(json.dumps(
         {"kind": "torchscript", "task": "regression", "inputs": {"numeric": [{"name": "x"}]}}))
-    with pytest.raises(TrainingFailed, match="artifact 'model.ts', which the trainer did not"):
+    with pytest.raises(TrainingFailed, match=r"artifact 'model\.ts', which the trainer did not"):
         candidate_spec(tmp_path)
     (tmp_path / "model.ts").write_bytes(b"weights")
     spec = candidate_spec(tmp_path)
@@ -143,7 +143,7 @@ def test_the_built_in_fine_tune_runs_through_the_contract_in_its_own_process(
 
 @pytest.mark.parametrize(("trainer", "reason"), [
     ("raises", "raised RuntimeError: the user's trainer broke"),
-    ("writes_nothing", "fails the publish checks: .*model.json is missing"),
+    ("writes_nothing", r"fails the publish checks: .*model\.json is missing"),
     ("writes_a_bad_spec", "fails the publish checks: .*kind must be one of"),
 ])
 def test_a_failed_trainer_publishes_nothing_and_moves_no_alias(
