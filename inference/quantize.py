@@ -131,7 +131,7 @@ def reduce_precision(predictor: TorchPredictor, precision: Precision, holdout: n
     if precision == "full":
         return predictor, PrecisionCheck(precision, full, full, int(y.size))
     reduced = TorchPredictor(convert(predictor.module, precision),  # type: ignore[arg-type]
-                             predictor.metadata, predictor.device)
+                             predictor.metadata, predictor.device, spec=predictor.spec)
     reduced.version = predictor.version
     reduced.precision = precision
     check = PrecisionCheck(precision, full,

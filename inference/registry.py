@@ -1,4 +1,5 @@
-"""Where model versions live on disk: ``root/<model>/<version>/`` (``model.pt`` and more).
+"""Where model versions live on disk: ``root/<model>/<version>/`` (``model.json``, the
+artifact it names, and more; ``model.pt`` alone in releases before specs).
 
 A version is published once and never changed: :meth:`ModelStore.publish` copies the
 files into a hidden staging folder beside the target and renames it into place, so a
@@ -41,11 +42,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inference.model_card import CARD_FILE, Lineage, ModelCard, content_hash
+from inference.model_spec import SPEC_FILE
 from inference.serving_records import ServingRecords
 from inference.version_binding import LATEST
 
 if TYPE_CHECKING:
-    from inference.torch_predictor import TorchPredictor
+    from inference.spec_predictor import SpecPredictor
 
 __all__ = ["ModelStore"]
 
@@ -140,23 +142,27 @@ class ModelStore(ServingRecords):
 
     def load_predictor(
         self, model: str, version: str | None = None, device: str | None = None
-    ) -> TorchPredictor:
-        """Load ``model``'s ``version`` (default: the latest) as a TorchPredictor.
+    ) -> SpecPredictor:
+        """Load ``model``'s ``version`` (default: the latest) by its spec
+        (:func:`inference.loaders.load_version`).
 
         The predictor's ``version`` is the registry's name of the folder it came from,
         whatever name the artifact was built under. A version with a card is checked
-        against its content hash first (:meth:`verify`): a corrupt one raises ValueError.
+        against its content hash first (:meth:`verify`): a corrupt one raises ValueError,
+        as does an artifact that does not load (SpecError).
         """
         version = version if version is not None else self.latest(model)
         if version is None:
             raise FileNotFoundError(f"no published version of model {model!r} under {self.root}")
-        path = self.path_for(model, version) / "model.pt"
-        if not path.is_file():
-            raise FileNotFoundError(f"{model} {version} has no model.pt at {path}")
-        if (path.parent / CARD_FILE).is_file():
-            self.verify(model, version)
-        from inference.torch_predictor import TorchPredictor
+        folder = self.path_for(model, version)
+        # imported here: torch loads only in processes that serve or train models
+        from inference.loaders import LEGACY_ARTIFACT, load_version
 
-        predictor = TorchPredictor.load(path, device)
+        if not (folder / SPEC_FILE).is_file() and not (folder / LEGACY_ARTIFACT).is_file():
+            raise FileNotFoundError(f"{model} {version} has no {LEGACY_ARTIFACT} at "
+                                    f"{folder / LEGACY_ARTIFACT}, nor a {SPEC_FILE}")
+        if (folder / CARD_FILE).is_file():
+            self.verify(model, version)
+        predictor = load_version(folder, device)
         predictor.version = version
         return predictor

@@ -1,5 +1,9 @@
 """What a worker serves: a predictor per (model, variant), from the registry.
 
+Each version loads by its spec, whatever its artifact kind
+(:meth:`~inference.registry.ModelStore.load_predictor`, through
+:func:`inference.loaders.load_version`).
+
 Each variant is served the registry version its binding names
 (:class:`~inference.version_binding.VersionBinding`, ``INFERWATCH_INFERENCE_VARIANT_VERSIONS``;
 unbound variants serve the ``champion`` alias where the model has one, else the latest).
@@ -238,11 +242,19 @@ class ServedVersions:
 
     @staticmethod
     def _check_fits(new: Predictor, old: Predictor | None) -> None:
-        """A new version must read the features the requests carry for the old one."""
-        if old is not None and set(new.features) != set(old.features):
+        """A new version must read the inputs the requests carry for the old one."""
+        if old is None:
+            return
+        if set(new.features) != set(old.features):
             raise ValueError(f"incompatible artifact: {new.model} {new.version} reads "
                              f"features {list(new.features)}, the served {old.version} reads "
                              f"{list(old.features)}")
+        inputs = [(set(p.spec.categorical_names), p.spec.text is not None) for p in (new, old)]
+        if inputs[0] != inputs[1]:
+            raise ValueError(f"incompatible artifact: {new.model} {new.version} reads "
+                             f"categorical {sorted(inputs[0][0])} and text: {inputs[0][1]}, "
+                             f"the served {old.version} reads categorical "
+                             f"{sorted(inputs[1][0])} and text: {inputs[1][1]}")
 
     def _load(self, model: str, version: str) -> Predictor:
         key = (model, version)

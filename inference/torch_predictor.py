@@ -12,7 +12,9 @@ The artifact ``model.pt`` is a dict of tensors and plain values, read with
      "state_dict": {...}}
 
 The input mean and std are also buffers of the network, so a forward pass takes raw
-feature rows.
+feature rows. A version folder holding ``model.pt`` alone (every release before specs)
+is served as kind ``mlp`` with the spec :func:`mlp_spec` reads from that metadata; a
+``model.json`` of kind ``mlp`` beside it names the classes.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from inference.predictor import PredictionBatch
+from inference.model_spec import ModelSpec, NumericInput, SpecError
+from inference.spec_predictor import SpecPredictor, TensorCall, select_device
 from inference.torch_requirement import torch_missing
 
 try:
@@ -38,27 +39,13 @@ __all__ = [
     "StandardisedMLP",
     "TorchPredictor",
     "build_classifier",
+    "mlp_spec",
     "save_artifact",
     "select_device",
     "use_cpu_threads",
 ]
 
 ARTIFACT_FORMAT = 1
-
-
-def select_device(device: str | None = None) -> str:
-    """The device to serve on: ``device`` if given, else ``"cuda"`` when present, else CPU.
-
-    Examples
-    --------
-    >>> select_device("cpu")
-    'cpu'
-    """
-    if device is not None:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for but torch sees no CUDA device")
-        return str(torch.device(device))
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def use_cpu_threads(threads: int) -> None:
@@ -113,8 +100,28 @@ def save_artifact(path: Path, module: StandardisedMLP, metadata: dict[str, Any])
     torch.save({"format": ARTIFACT_FORMAT, "metadata": metadata, "state_dict": state}, path)
 
 
-class TorchPredictor:
-    """A torch classifier served on one device, scoring numpy batches.
+def mlp_spec(metadata: dict[str, Any], classes: Sequence[str] | None = None) -> ModelSpec:
+    """The spec of an MLP artifact: its features as numeric inputs, a binary task for two
+    classes (multiclass for more); the classes are ``classes``, else the metadata's
+    ``classes``, else named by their index.
+
+    Examples
+    --------
+    >>> spec = mlp_spec({"features": ["a", "b"], "n_classes": 2})
+    >>> spec.kind, spec.task, spec.feature_names, spec.classes
+    ('mlp', 'binary', ('a', 'b'), ('0', '1'))
+    """
+    n_classes = int(metadata["n_classes"])
+    if classes is None:
+        classes = metadata.get("classes") or [str(i) for i in range(n_classes)]
+    names = tuple(str(c) for c in classes)
+    return ModelSpec(kind="mlp", task="binary" if n_classes == 2 else "multiclass",
+                     numeric=tuple(NumericInput(str(f)) for f in metadata["features"]),
+                     classes=names, artifact="model.pt")
+
+
+class TorchPredictor(SpecPredictor):
+    """The demo's standardising MLP served on one device: the ``mlp`` artifact kind.
 
     Parameters
     ----------
@@ -126,6 +133,8 @@ class TorchPredictor:
         ``"cuda"``, ``"cuda:N"`` or ``"cpu"``; None picks with :func:`select_device`.
     timer
         Monotonic clock in seconds for ``inference_s``.
+    spec
+        The version's spec; None: :func:`mlp_spec` of ``metadata``.
     """
 
     def __init__(
@@ -134,27 +143,25 @@ class TorchPredictor:
         metadata: dict[str, Any],
         device: str | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        spec: ModelSpec | None = None,
     ) -> None:
+        # a half-precision network takes half inputs (an int8 one keeps float32 buffers)
+        call = TensorCall(module.eval(), categorical=False, dtype=module.mean.dtype)
+        super().__init__(spec if spec is not None else mlp_spec(metadata), call,
+                         model=metadata["model"], version=metadata["version"],
+                         device=device, timer=timer)
         self.metadata = metadata
-        self.model: str = metadata["model"]
-        self.version: str = metadata["version"]
-        self.features: tuple[str, ...] = tuple(metadata["features"])
-        self.device: str = select_device(device)
-        self._torch_device = torch.device(self.device)
-        self._cuda = self._torch_device.type == "cuda"
-        self._timer = timer
-        self.module = module.to(self._torch_device).eval()
         #: "full", or the reduced precision :mod:`inference.quantize` converted it to
         self.precision = "full"
-        # a half-precision network takes half inputs (an int8 one keeps float32 buffers)
-        self._dtype = self.module.mean.dtype
 
     @classmethod
-    def load(cls, path: Path, device: str | None = None, *, warmup: bool = True) -> TorchPredictor:
+    def load(cls, path: Path, device: str | None = None, *, warmup: bool = True,
+             spec: ModelSpec | None = None) -> TorchPredictor:
         """Load ``model.pt`` (or the directory holding it) onto ``device``.
 
         ``warmup`` runs one small batch first, so CUDA start-up is not billed to the
-        first real batch.
+        first real batch. ``spec`` (a ``model.json`` of kind ``mlp``) must name the
+        artifact's features, in its order, and as many classes as it has.
         """
         path = Path(path)
         if path.is_dir():
@@ -164,37 +171,31 @@ class TorchPredictor:
             raise ValueError(
                 f"{path} is not an inferwatch model artifact of format {ARTIFACT_FORMAT}"
             )
-        module = build_classifier(blob["metadata"])
+        metadata = blob["metadata"]
+        if spec is not None:
+            _check_spec(path, spec, metadata)
+        module = build_classifier(metadata)
         module.load_state_dict(blob["state_dict"])
-        predictor = cls(module, blob["metadata"], device)
+        predictor = cls(module, metadata, device, spec=spec)
         if warmup:
-            predictor.predict_batch(np.zeros((2, len(predictor.features))))
+            predictor.warm_up()
         return predictor
-
-    def predict_batch(self, features: np.ndarray) -> PredictionBatch:
-        """Score the ``(n, d)`` feature rows (columns in ``self.features`` order)."""
-        x = np.ascontiguousarray(features, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != len(self.features):
-            raise ValueError(
-                f"features must be (n, {len(self.features)}) in the order "
-                f"{self.features}, got shape {x.shape}"
-            )
-        batch = torch.from_numpy(x)
-        if self._cuda:
-            batch = batch.pin_memory()
-            torch.cuda.synchronize(self._torch_device)
-        start = self._timer()
-        with torch.inference_mode():
-            batch = batch.to(self._torch_device, dtype=self._dtype, non_blocking=self._cuda)
-            probs = torch.softmax(self.module(batch).float(), dim=1)
-            if self._cuda:
-                torch.cuda.synchronize(self._torch_device)
-            out = probs.cpu().numpy()
-        elapsed = self._timer() - start
-        return PredictionBatch.from_probabilities(out, elapsed)
 
     def __repr__(self) -> str:
         return (
             f"TorchPredictor(model={self.model!r}, version={self.version!r}, "
             f"device={self.device!r}, precision={self.precision!r})"
         )
+
+
+def _check_spec(path: Path, spec: ModelSpec, metadata: dict[str, Any]) -> None:
+    """SpecError unless ``spec`` reads the artifact's features and classes."""
+    features = tuple(metadata["features"])
+    if spec.feature_names != features or spec.categorical or spec.text is not None:
+        raise SpecError(f"{path}: the spec's inputs must be the artifact's numeric features "
+                        f"{list(features)}, got numeric {list(spec.feature_names)}, "
+                        f"categorical {list(spec.categorical_names)}"
+                        f"{', text' if spec.text is not None else ''}")
+    if spec.n_outputs != int(metadata["n_classes"]):
+        raise SpecError(f"{path}: the spec declares {spec.n_outputs} classes "
+                        f"{list(spec.classes)}, the artifact has {metadata['n_classes']}")

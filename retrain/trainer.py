@@ -6,7 +6,9 @@ Adam on CPU in a few seconds. The run is deterministic for a seed: the data come
 shuffling from seeded torch generators. The output directory gets
 
 - ``model.pt``: the artifact that :class:`~inference.torch_predictor.TorchPredictor`
-  loads (weights, feature names, input mean and std, hidden sizes);
+  loads (weights, feature names, input mean and std, hidden sizes, class names);
+- ``model.json``: its spec, kind ``mlp`` (:func:`~inference.torch_predictor.mlp_spec`:
+  the features as numeric inputs, the classes the labels name);
 - ``reference.json``: the :class:`~detectors.reference.profile.ReferenceProfile` of the training
   features, for the drift detectors.
 
@@ -31,7 +33,12 @@ from retrain.synthetic import FEATURES, FeatureGenerator
 try:
     import torch
 
-    from inference.torch_predictor import StandardisedMLP, build_classifier, save_artifact
+    from inference.torch_predictor import (
+        StandardisedMLP,
+        build_classifier,
+        mlp_spec,
+        save_artifact,
+    )
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise torch_missing("retrain.trainer") from exc
 
@@ -125,8 +132,12 @@ def train_classifier(
         "std": np.maximum(train.features.std(axis=0), 1e-12).tolist(),
         "hidden": list(HIDDEN),
         "n_classes": 2,
+        # the label values, as the spec's class names (a class's index is its label)
+        "classes": [str(c) for c in range(2)],
         "trained_on": "cpu",
     }
+    if set(np.unique(train.labels).tolist()) != {0, 1}:
+        raise ValueError("the generated training labels must hold both classes 0 and 1")
     start = time.perf_counter()
     net = _fit(metadata, train.features, train.labels, seed=seed, epochs=epochs,
                on_epoch=on_epoch)
@@ -143,13 +154,14 @@ def save_model(
     out_dir: Path, net: StandardisedMLP, metadata: dict, features: np.ndarray,
     holdout: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``model.pt`` and the reference profiles of ``features`` and of the model's
-    scores on them into ``out_dir``; with a labelled ``holdout`` (features, labels), also
-    the holdout and the model's calibration on it. Returns the paths of ``model.pt`` and
-    ``reference.json``."""
+    """Write ``model.pt``, its spec ``model.json`` (kind ``mlp``), and the reference
+    profiles of ``features`` and of the model's scores on them into ``out_dir``; with a
+    labelled ``holdout`` (features, labels), also the holdout and the model's calibration
+    on it. Returns the paths of ``model.pt`` and ``reference.json``."""
     model, version = metadata["model"], metadata["version"]
     model_path, reference_path = out_dir / "model.pt", out_dir / "reference.json"
     save_artifact(model_path, net, metadata)
+    mlp_spec(metadata).save(out_dir)
     ReferenceProfile.from_features(model, version, metadata["features"], features
                                    ).save(reference_path)
     # the model's own scores on its training rows: the reference of prediction drift
