@@ -5,7 +5,8 @@ the experiment started on it). With one: each version with its card (created, pa
 device, data range, holdout accuracy, content hash), the aliases, every alias move and
 every change of the traffic split, oldest first, each with its time and reason. This is
 the file-backed registry that the workers read (``INFERWATCH_INFERENCE_MODEL_DIR``);
-reading it changes nothing.
+reading it changes nothing. ``inferwatch models publish MODEL ...`` publishes a version
+into it (:mod:`streams.cli.publish`).
 
 >>> _split({"A": 0.9, "B": 0.1})
 'A 90% / B 10%'
@@ -17,6 +18,7 @@ import argparse
 
 from inference.registry import ModelStore
 from streams.cli.command import Subparsers, add_command
+from streams.cli.publish import publish
 from streams.errors import ConfigError
 from streams.report.utc_time import utc_stamp
 from streams.settings import InferenceSettings, KafkaSettings, load
@@ -31,13 +33,23 @@ def add_to(sub: Subparsers) -> None:
                     description="Read the registry the workers serve from "
                                 "(INFERWATCH_INFERENCE_MODEL_DIR): each model's versions and "
                                 "aliases; with MODEL, each version's card and every alias "
-                                "move and traffic change, with its time and reason.",
+                                "move and traffic change, with its time and reason. "
+                                "'inferwatch models publish MODEL --version V --from PATH "
+                                "--reference DATA' publishes a version with its reference "
+                                "data (see 'inferwatch models publish --help').",
                     example="INFERWATCH_INFERENCE_MODEL_DIR=var/demo/models inferwatch models "
                             "churn")
-    m.add_argument("model", nargs="?", help="one model, in full")
+    m.add_argument("model", nargs="?", help="one model, in full; or publish")
+    # the words after 'publish', parsed by its own parser (streams.cli.publish)
+    m.add_argument("publish_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
 def _models(args: argparse.Namespace, kafka: KafkaSettings) -> int:
+    if args.model == "publish":
+        return publish(args.publish_args)
+    if args.publish_args:
+        raise ConfigError(f"models: unexpected {' '.join(args.publish_args)!r} after the "
+                          f"model (did you mean 'inferwatch models publish ...'?)")
     store = ModelStore(load(InferenceSettings).model_dir)
     try:
         lines = (describe_models(store) if args.model is None
@@ -89,7 +101,9 @@ def describe_model(store: ModelStore, model: str) -> list[str]:
         if lineage.data_range is not None:
             first, last = lineage.data_range
             facts.append(f"data {utc_stamp(first)} .. {utc_stamp(last)}")
-        accuracy = lineage.metrics.get("candidate_accuracy")
+        # a retrained version's (its validation's), or a published one's (its holdout's)
+        accuracy = lineage.metrics.get("candidate_accuracy",
+                                       lineage.metrics.get("holdout_accuracy"))
         if accuracy is not None:
             facts.append(f"holdout accuracy {accuracy:.4f}")
         facts.append(f"sha256 {card.content_hash[:12]}")

@@ -1,4 +1,10 @@
-"""``inferwatch train``: train the demo classifier on generated data and publish it."""
+"""``inferwatch train``: train the demo classifier on generated data and publish it.
+
+It publishes as ``inferwatch models publish`` does (:func:`inference.publisher.publish_checked`):
+the trained version is loaded, checked on a sample of its holdout (output shape, finite
+outputs, a batch of one against a batch of many, cuda against cpu when a GPU is present)
+and published with its card (content hash, device, holdout accuracy).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from streams.cli.command import Subparsers, add_command
+from streams.errors import ConfigError
 from streams.settings import InferenceSettings, KafkaSettings, load
 
 #: the demo classifier's training epochs (one tick of the progress bar each)
@@ -26,6 +33,10 @@ def add_to(sub: Subparsers) -> None:
 
 
 def _train(args: argparse.Namespace, kafka: KafkaSettings) -> int:
+    from inference.model_card import Lineage
+    from inference.model_inputs import ModelInputs
+    from inference.publisher import SAMPLE_ROWS, publish_checked
+    from inference.quantize import load_holdout
     from inference.registry import ModelStore
     from retrain.trainer import train_classifier
     from streams.telemetry.progress import ProgressBar
@@ -42,7 +53,14 @@ def _train(args: argparse.Namespace, kafka: KafkaSettings) -> int:
                                        on_epoch=bar.update)
         finally:
             bar.close()
-        path = store.publish(args.model, args.version, Path(tmp))
-    print(f"published {args.model} {args.version} to {path} "
-          f"(held-out accuracy {trained.accuracy:.3f})")
+        holdout, _ = load_holdout(Path(tmp))
+        lineage = Lineage(device=trained.device, metrics={
+            "holdout_accuracy": trained.accuracy, "n_train": float(trained.n_train)})
+        try:
+            done = publish_checked(store, args.model, args.version, Path(tmp),
+                                   ModelInputs.of_numeric(holdout[:SAMPLE_ROWS]), lineage)
+        except ValueError as exc:  # a refused check: the trainer's fault, named
+            raise ConfigError(f"train: {exc}; nothing was published") from None
+    print(f"published {args.model} {args.version} to {done.path} "
+          f"(held-out accuracy {trained.accuracy:.3f}, {done.card.content_hash})")
     return 0

@@ -1,0 +1,151 @@
+"""A version's references, built by running the model on its reference data.
+
+What the monitors compare live traffic against, written into the version folder before
+it is published (the same files ``retrain.trainer`` writes for the demo model):
+
+- ``reference.json``: the numeric inputs' decile bins
+  (:class:`~detectors.reference.profile.ReferenceProfile`), with each feature's share of
+  missing values in the data (a default stood in for them);
+- ``reference_categories.json``: the categorical inputs' counts per category, unseen and
+  missing (:class:`~detectors.reference.categories.CategoryProfile`), over the raw values;
+- ``embedding_reference.npy``: for a text input, the model's own embeddings of the
+  reference rows (:mod:`detectors.reference.embedding`);
+- ``reference_output.json``: the model's scores on the reference rows (prediction drift);
+- with labels, ``performance_reference.json`` (the calibration and accuracy on the
+  holdout, for the estimate before labels) and ``holdout.npz`` (the holdout's numeric
+  inputs, category codes and labels, which a reduced precision is checked against).
+
+Input and output references come from the reference rows, the performance reference
+from the holdout rows, as the trainer splits them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from detectors.reference import embedding as embedding_reference
+from detectors.reference.categories import FILE_NAME as CATEGORIES_FILE
+from detectors.reference.categories import CategoryProfile
+from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
+from detectors.reference.performance import PerformanceReference
+from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
+from inference.model_inputs import ModelInputs
+from inference.model_spec import ModelSpec
+from inference.predictor import PredictionBatch
+from inference.publish_checks import PublishRefused, SpecPredictor, check_outputs
+from inference.quantize import HOLDOUT_FILE
+from inference.reference_data import ReferenceTable
+
+__all__ = ["INPUT_REFERENCE", "BuiltReferences", "Holdout", "score_rows", "write_references"]
+
+#: the numeric inputs' profile in a version folder (as the worker reads it)
+INPUT_REFERENCE: Final = "reference.json"
+#: rows per forward pass while scoring the reference data
+SCORING_BATCH: Final = 1024
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The labelled rows set aside: their inputs and class indices."""
+
+    inputs: ModelInputs
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class BuiltReferences:
+    """What :func:`write_references` wrote: the files, rows, and the holdout accuracy
+    (None without labels); ``notes`` says what was left out and why."""
+
+    files: tuple[str, ...]
+    n_reference: int
+    n_holdout: int
+    holdout_accuracy: float | None
+    notes: tuple[str, ...] = ()
+
+
+def score_rows(predictor: SpecPredictor, inputs: ModelInputs,
+               batch: int = SCORING_BATCH) -> PredictionBatch:
+    """The model's answers on every row of ``inputs``, ``batch`` rows at a time, refused
+    (:class:`PublishRefused`) when any is not finite or of the wrong shape."""
+    parts = [predictor.predict_batch(inputs.take(np.arange(start, min(start + batch,
+                                                                      len(inputs)))))
+             for start in range(0, len(inputs), batch)]
+    embeddings = [p.embeddings for p in parts]
+    out = PredictionBatch(
+        labels=np.concatenate([p.labels for p in parts]),
+        scores=np.concatenate([p.scores for p in parts]),
+        probabilities=np.concatenate([p.probabilities for p in parts]),
+        inference_s=sum(p.inference_s for p in parts),
+        embeddings=None if any(e is None for e in embeddings)
+        else np.concatenate(embeddings))  # type: ignore[arg-type]
+    check_outputs(predictor.spec, out, len(inputs))
+    return out
+
+
+def write_references(folder: Path, model: str, version: str, predictor: SpecPredictor,
+                     table: ReferenceTable, inputs: ModelInputs,
+                     holdout: Holdout | None = None) -> BuiltReferences:
+    """Write the references of ``table`` (its raw columns, encoded as ``inputs``) and of
+    the model's answers on them into ``folder``; with ``holdout``, its performance."""
+    spec, folder = predictor.spec, Path(folder)
+    out = score_rows(predictor, inputs)
+    files, notes = [], []
+    if spec.numeric:
+        _numeric_profile(model, version, spec, table, inputs).save(folder / INPUT_REFERENCE)
+        files.append(INPUT_REFERENCE)
+    if spec.categorical:
+        CategoryProfile.from_columns(
+            {c.name: table.columns[c.name] for c in spec.categorical},
+            {c.name: c.vocabulary for c in spec.categorical}).save(folder / CATEGORIES_FILE)
+        files.append(CATEGORIES_FILE)
+    if spec.text is not None:
+        if out.embeddings is None:
+            notes.append("no embedding reference: the model gives no embeddings")
+        else:
+            _save_embeddings(folder / embedding_reference.FILE_NAME, out.embeddings)
+            files.append(embedding_reference.FILE_NAME)
+    ReferenceProfile.from_features(model, version, OUTPUTS, out.scores[:, None]
+                                   ).save(folder / OUTPUT_REFERENCE)
+    files.append(OUTPUT_REFERENCE)
+    accuracy = None
+    if holdout is not None and len(holdout.labels):
+        accuracy = _performance(folder, model, version, predictor, holdout)
+        files += [PERFORMANCE_FILE, HOLDOUT_FILE]
+    elif holdout is not None:
+        notes.append("no performance reference: the holdout is empty")
+    n_holdout = 0 if holdout is None else len(holdout.labels)
+    return BuiltReferences(tuple(files), len(inputs), n_holdout, accuracy, tuple(notes))
+
+
+def _numeric_profile(model: str, version: str, spec: ModelSpec, table: ReferenceTable,
+                     inputs: ModelInputs) -> ReferenceProfile:
+    profile = ReferenceProfile.from_features(model, version, spec.feature_names, inputs.numeric)
+    # a default stood in for a missing value: the share missing is the data's own
+    profile.missing = np.array([sum(v is None for v in table.columns[name]) / table.n
+                                for name in spec.feature_names])
+    return profile
+
+
+def _save_embeddings(path: Path, embeddings: np.ndarray) -> None:
+    try:
+        embedding_reference.save(path, embeddings)
+    except ValueError as exc:
+        raise PublishRefused(f"the embedding reference cannot be built: {exc}") from None
+
+
+def _performance(folder: Path, model: str, version: str, predictor: SpecPredictor,
+                 holdout: Holdout) -> float:
+    """Save the holdout and the model's calibration on it; its accuracy there."""
+    out = score_rows(predictor, holdout.inputs)
+    # a binary model is calibrated on P(class 1), as the monitor reads its score
+    probs = out.scores if out.probabilities.shape[1] == 2 else out.probabilities
+    ref = PerformanceReference.from_holdout(model, version, probs, holdout.labels)
+    ref.save(folder / PERFORMANCE_FILE)
+    np.savez(folder / HOLDOUT_FILE, features=holdout.inputs.numeric,
+             categorical=holdout.inputs.categorical, labels=holdout.labels)
+    return ref.accuracy
