@@ -32,9 +32,14 @@ from typing import Any
 
 import numpy as np
 
+from inference.loaders import load_version
 from inference.model_card import Lineage, content_hash
+from inference.model_inputs import ModelInputs
+from inference.model_spec import SpecError
+from inference.publish_checks import check_model
 from inference.registry import ModelStore
-from inference.torch_predictor import TorchPredictor, select_device
+from inference.spec_predictor import SpecPredictor
+from inference.torch_predictor import select_device
 from retrain.candidate import CandidateTrainer, RowsTrainer, warm_start
 from retrain.examples import LabelledExamples
 from retrain.holdout_gate import Validator
@@ -56,6 +61,8 @@ RETRAIN_FILE = "retrain.json"
 #: per model: the retrain requests whose alias move is done, so a replay does not redo it
 SETTLED_FILE = ".retrains-settled.json"
 _NUMBERED = re.compile(r"^v(\d+)$")
+#: holdout rows the publish checks score the candidate on
+_SAMPLE_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,7 @@ class RetrainJob:
                                   on_epoch)
             report = self.validator.validate(
                 self.store.load_predictor(model, parent, device="cpu"),
-                _candidate_predictor(out), holdout)
+                _candidate_predictor(out, holdout), holdout)
             record = {
                 "retrain_id": retrain_id, "parent": parent, "data_from": data_range[0],
                 "data_to": data_range[1], "n_train": len(train), "n_holdout": len(holdout),
@@ -234,15 +241,23 @@ class RetrainJob:
         return f"v{max(numbers, default=0) + 1}"
 
 
-def _candidate_predictor(out: Path) -> TorchPredictor:
-    """The candidate in ``out``, loaded as serving would (TrainingFailed if it cannot be)."""
-    spec = candidate_spec(out)
-    if spec is not None and spec.kind != "mlp":
-        # validation loads through serving's path; this branch's serves the MLP only
-        raise TrainingFailed(f"the candidate fails the publish checks: kind {spec.kind!r} "
-                             "cannot be loaded for validation here (inference.loaders)")
+def _candidate_predictor(out: Path, holdout: LabelledExamples) -> SpecPredictor:
+    """The candidate in ``out``, loaded as serving loads a version and put through the
+    publish checks on holdout rows (TrainingFailed naming the cause if it fails)."""
+    candidate_spec(out)  # a folder that is no version at all, said as such
+    fails = "the candidate fails the publish checks"
     try:
-        return TorchPredictor.load(out, "cpu")
+        predictor = load_version(out, "cpu")
     except Exception as exc:  # the trainer's artifact: anything that does not load
-        raise TrainingFailed(f"the candidate fails the publish checks: it does not load "
-                             f"({type(exc).__name__}: {exc})") from exc
+        raise TrainingFailed(f"{fails}: it does not load ({type(exc).__name__}: {exc})"
+                             ) from exc
+    lacking = [n for n in predictor.features if n not in holdout.names]
+    if lacking:
+        raise TrainingFailed(f"{fails}: it reads features {lacking} the examples lack")
+    sample = holdout.features[:_SAMPLE_ROWS, [holdout.names.index(n) for n in
+                                              predictor.features]]
+    try:
+        check_model(predictor, ModelInputs.of_numeric(sample))
+    except SpecError as exc:  # PublishRefused names the check
+        raise TrainingFailed(f"{fails}: {exc}") from exc
+    return predictor

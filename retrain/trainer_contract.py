@@ -24,7 +24,9 @@ A trainer is a plain function, named to the retrain worker as
 :class:`TrainedCandidate` gives the record its epochs and timing.
 
 **Failures**: a trainer that raises, runs past its deadline, or writes a folder that fails
-the checks (:func:`candidate_spec`) gives :class:`TrainingFailed` with the reason; the
+the publish checks (a valid spec and its artifact, :func:`candidate_spec`; it loads as
+serving loads it, :func:`inference.loaders.load_version`; it answers holdout rows well,
+:func:`inference.publish_checks.check_model`) gives :class:`TrainingFailed` with the reason; the
 retrain worker then publishes nothing, moves no alias, and says so (a ``RetrainDecided``
 and a ticket). A configured trainer runs in a process of its own
 (:mod:`retrain.trainer_process`), killed at the deadline.

@@ -59,3 +59,17 @@ def scripted(job: TrainerInput) -> TrainedCandidate | None:
     mode = (_test_dir() / "trainer-mode").read_text().strip()
     trainer = {"raises": raises, "hangs": hangs, "fine_tunes": fine_tunes}[mode]
     return trainer(job)
+
+
+def writes_a_nan_model(job: TrainerInput) -> None:
+    """A TorchScript model with a valid spec whose every answer is NaN."""
+    import torch
+
+    class Nan(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.full((x.shape[0], 2), float("nan"))
+
+    torch.jit.save(torch.jit.script(Nan()), str(job.out_dir / "model.ts"))
+    (job.out_dir / "model.json").write_text(json.dumps(
+        {"kind": "torchscript", "task": "binary", "classes": ["0", "1"],
+         "inputs": {"numeric": [{"name": n} for n in job.examples.numeric]}}))

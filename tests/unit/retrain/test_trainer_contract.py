@@ -91,7 +91,10 @@ def test_the_worker_refuses_a_bad_trainer_setting_at_start(
 
 def test_a_folder_is_a_candidate_with_a_valid_spec_and_its_artifact_or_a_legacy_model_pt(
         tmp_path: Path, champion_dir: Path) -> None:
-    assert candidate_spec(champion_dir) is None  # the project's MLP, model.pt alone
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "model.pt").write_bytes((champion_dir / "model.pt").read_bytes())
+    assert candidate_spec(legacy) is None  # the project's MLP, model.pt alone
     with pytest.raises(TrainingFailed, match=r"publish checks: .*model\.json is missing"):
         candidate_spec(tmp_path)
     (tmp_path / "model.json").write_text(json.dumps({"kind": "onnx", "task": "binary"}))
@@ -138,13 +141,16 @@ def test_the_built_in_fine_tune_runs_through_the_contract_in_its_own_process(
     assert given["numeric"] == sorted(FEATURES) and given["target_kind"] == "label"
     assert 0 < given["to_deadline_s"] <= 60
     assert trained is not None and trained.n_train == 300 - 60  # its own 20% for stopping
-    assert candidate_spec(job.out_dir) is None and (job.out_dir / "model.pt").is_file()
+    spec = candidate_spec(job.out_dir)  # the built-in writes its spec beside model.pt
+    assert spec is not None and (spec.kind, spec.feature_names, spec.classes) == (
+        "mlp", FEATURES, ("0", "1"))
 
 
 @pytest.mark.parametrize(("trainer", "reason"), [
     ("raises", "raised RuntimeError: the user's trainer broke"),
     ("writes_nothing", r"fails the publish checks: .*model\.json is missing"),
     ("writes_a_bad_spec", "fails the publish checks: .*kind must be one of"),
+    ("writes_a_nan_model", "fails the publish checks: .*NaN or infinite"),
 ])
 def test_a_failed_trainer_publishes_nothing_and_moves_no_alias(
         tmp_path: Path, champion_dir: Path, trainer: str, reason: str) -> None:
