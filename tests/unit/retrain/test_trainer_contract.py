@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from inference.registry import ModelStore
-from retrain.examples import LabelledExamples
 from retrain.holdout_gate import HoldoutGate
 from retrain.retrain_job import CHAMPION, RetrainJob
-from retrain.synthetic import FEATURES, Drift, FeatureGenerator
+from retrain.synthetic import FEATURES
 from retrain.trainer import train_classifier
 from retrain.trainer_contract import (
     ExampleColumns,
@@ -29,13 +28,9 @@ from retrain.trainer_process import TrainerProcess
 from streams.errors import ConfigError
 from streams.retraining.runner import trainer_of
 from streams.settings import RetrainSettings, load
+from tests.unit.retrain.test_retrain_job import _examples
 
 TRAINERS = "tests.integration.retrain_trainers"
-
-
-def _examples(n: int, seed: int) -> LabelledExamples:
-    batch = FeatureGenerator(seed).sample(n, drift=Drift("f7", 0.0, scale=3.0))
-    return LabelledExamples(np.arange(float(n)), batch.features, batch.labels, FEATURES)
 
 
 @pytest.fixture(scope="module")
