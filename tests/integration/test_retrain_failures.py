@@ -2,7 +2,7 @@
 raises, one that runs past its deadline, and a request with too few labels each give one
 ``RetrainDecided`` with the reason and one ticket, and move no alias; the request short
 of labels is asked again once they exist, trains, passes, and its version resolves every
-ticket."""
+ticket, those a worker before a restart opened too."""
 
 from __future__ import annotations
 
@@ -123,6 +123,11 @@ def test_failed_retrains_say_why_ticket_once_move_nothing_and_a_later_pass_resol
                            f"past its deadline ({DEADLINE_S} s) and was killed"), hung
     _check_gone(int((tmp_path / "hung.pid").read_text()))
 
+    # a real fine-tune needs more than the hang's deadline on a loaded machine; the
+    # restarted worker also shows the open tickets and retries outliving a worker
+    assert worker.stop() == 0, worker.tail()
+    worker.env["INFERWATCH_RETRAIN_TRAINER_DEADLINE_S"] = "600"
+    _start_retrain(worker)
     mode.write_text("fine_tunes")
     later = time.time()
     asyncio.run(_request(kafka, "rt-short", later))  # no labelled example after `later` yet
