@@ -1,8 +1,11 @@
 """Train a candidate from the champion's weights on recent labelled examples.
 
-:class:`CandidateTrainer` is what the retrain job calls. The retrain worker uses
-:func:`fine_tuned`, the trainer's ``fine_tune`` (early stopping on the newest rows, cuda
-when present). :func:`warm_start` is the plain one (tests, benchmarks): continue Adam
+:func:`mlp_fine_tune` is the retrain worker's built-in trainer, an implementation of the
+trainer contract (:mod:`retrain.trainer_contract`): the trainer's ``fine_tune`` (early
+stopping on the newest rows, cuda when present). :class:`CandidateTrainer` is the older,
+in-process form (champion folder, training rows, out folder) that tests and benchmarks
+write; :class:`RowsTrainer` presents one through the contract. :func:`fine_tuned` is the
+fine-tune in that form; :func:`warm_start` is the plain one: continue Adam
 from the champion's weights on the training rows, keeping the champion's architecture and
 input scaling, deterministic under a seed. The candidate's folder gets what a published
 version holds: ``model.pt``, ``reference.json`` (its training rows' profile, so drift is
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +26,7 @@ import numpy as np
 from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
 from inference.torch_requirement import torch_missing
 from retrain.examples import LabelledExamples
+from retrain.trainer_contract import TrainedCandidate, TrainerInput
 
 try:
     import torch
@@ -32,20 +35,11 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise torch_missing("retrain.candidate") from exc
 
-__all__ = ["CandidateTrainer", "TrainedCandidate", "fine_tuned", "warm_start"]
+__all__ = ["CandidateTrainer", "RowsTrainer", "TrainedCandidate", "fine_tuned", "mlp_fine_tune",
+           "warm_start"]
 
 _BATCH_SIZE = 128
 _LEARNING_RATE = 1e-3
-
-
-@dataclass(frozen=True)
-class TrainedCandidate:
-    """What training wrote to its folder, and how long it took on which device."""
-
-    n_train: int
-    epochs: int
-    train_s: float
-    device: str
 
 
 class CandidateTrainer(Protocol):
@@ -99,9 +93,32 @@ def warm_start(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, se
     return TrainedCandidate(len(X), max_epochs, train_s, "cpu")
 
 
+class RowsTrainer:
+    """A :class:`CandidateTrainer` seen through the trainer contract: it trains on the
+    job's rows outside the holdout, for ``max_epochs`` at most."""
+
+    def __init__(self, trainer: CandidateTrainer, max_epochs: int) -> None:
+        self.trainer = trainer
+        self.max_epochs = max_epochs
+        self.__name__ = getattr(trainer, "__name__", type(trainer).__name__)
+
+    def __call__(self, job: TrainerInput) -> TrainedCandidate:
+        return self.trainer(job.champion_dir, job.train_rows().labelled(), job.out_dir,
+                            seed=job.seed, max_epochs=self.max_epochs, on_epoch=job.progress)
+
+
+def mlp_fine_tune(job: TrainerInput, *, max_epochs: int = 20, patience: int = 3
+                  ) -> TrainedCandidate:
+    """The built-in trainer (the contract of :mod:`retrain.trainer_contract`): fine-tune
+    the project's MLP champion on the rows outside the holdout, on ``job.device``."""
+    return fine_tuned(job.champion_dir, job.train_rows().labelled(), job.out_dir,
+                      seed=job.seed, max_epochs=max_epochs, on_epoch=job.progress,
+                      patience=patience, device=job.device)
+
+
 def fine_tuned(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, seed: int,
                max_epochs: int, on_epoch: Callable[[int], None] | None = None,
-               patience: int = 3) -> TrainedCandidate:
+               patience: int = 3, device: str | None = None) -> TrainedCandidate:
     """The trainer the retrain worker uses: :func:`retrain.fine_tune.fine_tune` (the
     champion's weights, early stopping on the newest rows, cuda when present)."""
     from retrain.fine_tune import fine_tune, load_champion
@@ -115,6 +132,6 @@ def fine_tuned(champion_dir: Path, train: LabelledExamples, out_dir: Path, *, se
     rows = TrainingSet(train.features[order][:, [train.names.index(n) for n in names]],
                        train.labels[order], names, timestamps=train.ts[order])
     model = fine_tune(champion_dir, rows, out_dir, version="candidate", seed=seed,
-                      max_epochs=max_epochs, patience=patience,
+                      max_epochs=max_epochs, patience=patience, device=device,
                       on_epoch=None if on_epoch is None else lambda e, _: on_epoch(e))
     return TrainedCandidate(model.n_train, model.best_epoch, model.train_s, model.device)

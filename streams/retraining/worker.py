@@ -14,9 +14,14 @@ terminal) and publishes a ``published`` event for the version and, when validati
 passed, a ``promoted`` event for the alias it moved; a challenger (its model has an
 experiment) then gets an experiment of its own, announced by an ``ExperimentStarted``
 (:func:`streams.experiments.start.start_for_challenger`). Too few examples: nothing is
-trained. An undecodable request, or one that cannot be served as it stands (no
-champion, examples or an artifact that do not fit), goes to the dead-letter topic with
-the reason; any other failure stops the worker, and the request is retried.
+trained, and the request waits to be asked again once the labels exist. A request
+whose retrain publishes nothing (too few examples, a trainer that raised or ran past its
+deadline, a candidate that failed the checks) gives one ``RetrainDecided`` (``failed``,
+the reason) and one ticket, and the champion is untouched
+(:mod:`streams.retraining.failed_retrains`); a later retrain that passes validation
+resolves the ticket. An undecodable request, or one that cannot be served as it stands (no
+champion, examples that do not fit), goes to the dead-letter topic with the reason; any
+other failure stops the worker, and the request is retried.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from inference.registry import ModelStore
 from retrain.examples import LabelledExamples
+from retrain.failure_ledger import FailureLedger
+from retrain.label_retry import LabelRetry, NotEnoughLabels, Waiting
 from retrain.retrain_job import CHALLENGER, RetrainJob, RetrainResult
+from retrain.trainer_contract import TrainingFailed
 from streams.experiments.spec import ExperimentSpec
 from streams.experiments.start import start_for_challenger
 from streams.kafka import clients as kafka_clients
+from streams.retraining.failed_retrains import FailedRetrains
 from streams.retraining.labelled_examples import ExampleSource
 from streams.settings import KafkaSettings, RetrainSettings
 from streams.telemetry.progress import ProgressBar
@@ -92,6 +101,10 @@ class RetrainWorker:
         self.topics = Topics(kafka.topic_prefix)
         self._decoder = BatchDecoder(RetrainRequested, max_record_bytes=kafka.max_record_bytes)
         self.done: list[RetrainResult] = []
+        retry = LabelRetry(settings.min_examples, first_check_s=settings.retry_first_check_s,
+                           max_retries=settings.retry_max, give_up_s=settings.retry_give_up_s)
+        self.failures = FailedRetrains(
+            self.topics, FailureLedger(store.root / FailureLedger.FILE, retry), clock)
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = kafka_clients.consumer(self.kafka, f"{self.kafka.topic_prefix}retrain-worker",
@@ -108,6 +121,7 @@ class RetrainWorker:
                         await self._handle(m, producer)
                         await consumer.commit({TopicPartition(tp.topic, tp.partition):
                                                m.offset + 1})
+                await self.failures.ask_again(producer, self._count_labels)
         finally:
             await consumer.stop()
             await producer.stop()
@@ -122,6 +136,10 @@ class RetrainWorker:
         for req in decoded.events:
             try:
                 result = await self.handle(req)
+            except TrainingFailed as exc:
+                await self.failures.failed(producer, req, exc.reason,
+                                           waits_for_labels=isinstance(exc, NotEnoughLabels))
+                continue
             except (ValueError, FileNotFoundError) as exc:
                 # the request cannot be served as it stands (no champion to start from, an
                 # artifact or examples that do not fit): retrying would fail alike, so it
@@ -132,8 +150,6 @@ class RetrainWorker:
                 await producer.send_and_wait(self.topics.dead_letter, dl.value, key=dl.key,
                                              headers=dl.headers)
                 continue
-            if result is None:
-                continue
             artifact = str(self.store.path_for(result.model, result.version) / "model.pt")
             events: list[ModelVersionPublished | ExperimentStarted] = []
             events += version_events(result, artifact, self.clock())
@@ -143,6 +159,7 @@ class RetrainWorker:
             for event in events:
                 await producer.send_and_wait(self.topics.model_updates, encode(event),
                                              key=result.model.encode())
+            await self.failures.trained(producer, result)
 
     def _experiment(self, result: RetrainResult) -> ExperimentStarted | None:
         """The experiment that judges a new challenger (started once), if it has one."""
@@ -156,16 +173,15 @@ class RetrainWorker:
                      started.champion)
         return started
 
-    async def handle(self, req: RetrainRequested) -> RetrainResult | None:
-        """Run one request (or find it done); None when it had too few examples."""
+    async def handle(self, req: RetrainRequested) -> RetrainResult:
+        """Run one request (or find it done); TrainingFailed when it published nothing
+        (NotEnoughLabels when too few labelled examples came within the wait)."""
         resumed = await asyncio.to_thread(self.job.resume, req.model, req.id)
         if resumed is not None:
             log.info("retrain %s of %s: done before as %s", req.id, req.model, resumed.version)
             self.done.append(resumed)
             return resumed
         examples = await self._examples(req)
-        if examples is None:
-            return None
         bar = ProgressBar(self.settings.max_epochs, f"retrain {req.model}", unit=" epochs")
         started = time.monotonic()
 
@@ -185,24 +201,29 @@ class RetrainWorker:
         self.done.append(result)
         return result
 
-    async def _examples(self, req: RetrainRequested) -> LabelledExamples | None:
+    async def _examples(self, req: RetrainRequested) -> LabelledExamples:
+        """The request's labelled examples, once ``min_examples`` of them exist; waits up
+        to ``label_wait_s`` for them, then raises NotEnoughLabels."""
         s = self.settings
-        names = await asyncio.to_thread(self._feature_names, req.model)
-        since = req.data_from - s.lookback_s
         deadline = time.monotonic() + s.label_wait_s
         while True:
-            rows = await self.examples(req.model, since, self.clock())
-            examples = LabelledExamples.from_rows(rows, names)
+            examples = await self._labelled(req.model, req.data_from)
             if len(examples) >= s.min_examples:
                 return examples
             if time.monotonic() >= deadline:
-                log.error("retrain %s of %s: %d labelled examples since %.0f, fewer than "
-                          "INFERWATCH_RETRAIN_MIN_EXAMPLES=%d; nothing trained", req.id,
-                          req.model, len(examples), since, s.min_examples)
-                return None
+                raise NotEnoughLabels(len(examples), s.min_examples, s.label_wait_s)
             log.info("retrain %s: %d of %d labelled examples so far; waiting", req.id,
                      len(examples), s.min_examples)
             await asyncio.sleep(2.0)
+
+    async def _labelled(self, model: str, data_from: float) -> LabelledExamples:
+        """The model's labelled examples from ``data_from`` (less the lookback) to now."""
+        names = await asyncio.to_thread(self._feature_names, model)
+        rows = await self.examples(model, data_from - self.settings.lookback_s, self.clock())
+        return LabelledExamples.from_rows(rows, names)
+
+    async def _count_labels(self, waiting: Waiting) -> int:
+        return len(await self._labelled(waiting.model, waiting.data_from))
 
     def _feature_names(self, model: str) -> tuple[str, ...]:
         champion = self.job.champion(model)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: ``package.module:function``, checked here; importing it is the retrain worker's, at start
+_TRAINER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 
 class RetrainSettings(BaseSettings):
@@ -36,3 +41,24 @@ class RetrainSettings(BaseSettings):
                                 "labelled examples to arrive before deciding without them.")
     lookback_s: float = Field(0.0, ge=0, description="Examples from this long before the "
                               "event's data range are used too (0: the range only).")
+    trainer: str = Field("", description="The trainer, package.module:function (the "
+                         "contract in retrain/trainer_contract.py), run in a process of its "
+                         "own; empty: the built-in fine-tune of the project's MLP.")
+    trainer_deadline_s: float = Field(3600.0, gt=0, description="A trainer still running "
+                                      "this long after it started is killed; the retrain "
+                                      "fails with that reason.")
+    retry_max: int = Field(3, ge=0, description="A request that trained nothing for want of "
+                           "labels is asked again, once enough exist, at most this many times.")
+    retry_first_check_s: float = Field(60.0, gt=0, description="When to first count the "
+                                       "labels of such a request again; each later check "
+                                       "waits twice as long.")
+    retry_give_up_s: float = Field(86400.0, gt=0, description="Such a request still short of "
+                                   "labels this long after it failed is given up.")
+
+    @field_validator("trainer")
+    @classmethod
+    def _entry_point(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _TRAINER.match(value):
+            raise ValueError("must be package.module:function, the trainer's entry point")
+        return value

@@ -51,11 +51,18 @@ class RetrainRequested(Event, kw_only=True):
 
 
 class RetrainDecided(Event, kw_only=True):
-    """The retrain policy's decision on a sustained drift: requested (``retrain_id`` names
-    the request), or suppressed, with the reason (cooldown, budget, too few new labels)."""
+    """A decision on a retrain, with its reason.
+
+    From the decision step's policy, on a sustained drift: ``requested`` (``retrain_id``
+    names the request) or ``suppressed`` (cooldown, budget, too few new labels). From the
+    retrain worker: ``failed`` when a request trained nothing that could be published
+    ("not trained: N of M labels within W s", the trainer raised or ran past its
+    deadline, or its folder failed the publish checks; the champion is untouched), and
+    ``requested`` when a request short of labels is asked again because they came. For
+    the worker's decisions ``incident_start`` is the request's ``data_from``."""
 
     model: str
-    status: Literal["requested", "suppressed"]
+    status: Literal["requested", "suppressed", "failed"]
     reason: str
     incident_start: float
     ts: float

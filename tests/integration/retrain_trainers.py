@@ -1,0 +1,75 @@
+"""Trainers for the tests, named as a user names theirs (``tests.integration.retrain_trainers:f``).
+
+Each follows the contract of :mod:`retrain.trainer_contract`; they run in the trainer's own
+process, so what a test wants to see of them goes to files under ``INFERWATCH_TEST_DIR``.
+:func:`scripted` does what the file ``trainer-mode`` there says, so one retrain worker
+can meet each kind of trainer in turn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from retrain.trainer_contract import TrainedCandidate, TrainerInput
+
+
+def _test_dir() -> Path:
+    return Path(os.environ.get("INFERWATCH_TEST_DIR", "."))
+
+
+def raises(job: TrainerInput) -> None:
+    """A trainer with a bug."""
+    raise RuntimeError(f"the user's trainer broke on {len(job.examples)} examples")
+
+
+def hangs(job: TrainerInput) -> None:
+    """A trainer that never returns (its pid is left in ``hung.pid``)."""
+    (_test_dir() / "hung.pid").write_text(str(os.getpid()))
+    time.sleep(3600)
+
+
+def writes_nothing(job: TrainerInput) -> None:
+    """A trainer that returns without writing a version."""
+
+
+def writes_a_bad_spec(job: TrainerInput) -> None:
+    """A trainer whose ``model.json`` names a kind nothing can load."""
+    (job.out_dir / "model.json").write_text(json.dumps(
+        {"kind": "onnx", "task": "binary", "classes": ["no", "yes"],
+         "inputs": {"numeric": [{"name": "f0"}]}}))
+
+
+def fine_tunes(job: TrainerInput) -> TrainedCandidate:
+    """The built-in fine-tune, five epochs at most; it also leaves what it was given in
+    ``given.json`` (rows, holdout rows, seed, device, seconds to the deadline)."""
+    from retrain.candidate import mlp_fine_tune
+
+    (_test_dir() / "given.json").write_text(json.dumps({
+        "rows": len(job.examples), "holdout": int(job.holdout.sum()), "seed": job.seed,
+        "device": job.device, "to_deadline_s": job.deadline - time.time(),
+        "numeric": sorted(job.examples.numeric), "target_kind": job.examples.target_kind}))
+    return mlp_fine_tune(job, max_epochs=5)
+
+
+def scripted(job: TrainerInput) -> TrainedCandidate | None:
+    """What ``INFERWATCH_TEST_DIR/trainer-mode`` names: raises, hangs or fine_tunes."""
+    mode = (_test_dir() / "trainer-mode").read_text().strip()
+    trainer = {"raises": raises, "hangs": hangs, "fine_tunes": fine_tunes}[mode]
+    return trainer(job)
+
+
+def writes_a_nan_model(job: TrainerInput) -> None:
+    """A TorchScript model with a valid spec whose every answer is NaN."""
+    import torch
+
+    class Nan(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.full((x.shape[0], 2), float("nan"))
+
+    torch.jit.save(torch.jit.script(Nan()), str(job.out_dir / "model.ts"))
+    (job.out_dir / "model.json").write_text(json.dumps(
+        {"kind": "torchscript", "task": "binary", "classes": ["0", "1"],
+         "inputs": {"numeric": [{"name": n} for n in job.examples.numeric]}}))
