@@ -6,6 +6,10 @@ feature, the window's count of bad values is tested against the reference's shar
 them plus a ``tolerance`` (the rise that is worth a page) with a one-sided exact binomial
 test, and Benjamini-Hochberg over the features holds the false discovery rate at
 ``alpha``. Counts are all it needs, so partitions count and the decision step merges.
+
+A categorical feature's missing values and those outside its vocabulary are counted over
+the bins of its :class:`~detectors.reference.categories.CategoryProfile`
+(:func:`category_quality` reads them, with the reference's shares of them).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from scipy import special
 
 from detectors.base import check_range
 from detectors.multiple_testing import benjamini_hochberg
+from detectors.reference.categories import CategoryProfile
 
-__all__ = ["FeatureQuality", "QualityVerdict", "quality_shift"]
+__all__ = ["CategoryQuality", "FeatureQuality", "QualityVerdict", "category_quality",
+           "quality_shift"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +122,41 @@ def quality_shift(n: int, bad: Mapping[str, int], reference: Mapping[str, float]
                                            strict=True)]
     tests.sort(key=lambda t: (not t.flagged, t.p_adjusted, -(t.share - t.expected), t.feature))
     return QualityVerdict(tuple(tests))
+
+
+@dataclass(frozen=True)
+class CategoryQuality:
+    """A categorical feature's values outside its vocabulary and missing values in a
+    window, and the reference's shares of each."""
+
+    feature: str
+    unseen: int
+    missing: int
+    reference_unseen: float
+    reference_missing: float
+
+
+def category_quality(profile: CategoryProfile, counts: Mapping[str, np.ndarray]
+                     ) -> list[CategoryQuality]:
+    """Each categorical feature's unseen and missing counts of a window (``counts``: feature
+    -> counts over ``profile.bins(feature)``), with the reference's shares of both.
+
+    A feature the window did not count (or counted over other bins) is left out.
+
+    Examples
+    --------
+    >>> prof = CategoryProfile.from_columns({"plan": ["free"] * 98 + [None, "gold"]},
+    ...                                     {"plan": ["free", "pro"]})
+    >>> category_quality(prof, {"plan": np.array([70, 10, 15, 5])})
+    [CategoryQuality(feature='plan', unseen=15, missing=5, reference_unseen=0.01, \
+reference_missing=0.01)]
+    """
+    out = []
+    for name in profile.names:
+        window = counts.get(name)
+        if window is None or len(window) != len(profile.counts[name]):
+            continue
+        share = profile.proportions(name)
+        out.append(CategoryQuality(name, int(window[-2]), int(window[-1]), float(share[-2]),
+                                   float(share[-1])))
+    return out

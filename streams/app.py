@@ -201,7 +201,8 @@ def _monitor_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         output_references=references.output_reference,
         slo_threshold_s=monitor.slo_threshold_s, embedding_sample=monitor.embedding_sample,
         unit_sample=monitor.ab_unit_sample,
-        performance_references=references.performance_reference)
+        performance_references=references.performance_reference,
+        category_references=references.category_reference)
     return TransactionalLoop(
         name="monitor", settings=cfg.kafka, topics=[shared.topics.predictions], stage=stage,
         metrics=shared.metrics, max_records=2000, progress=shared.readiness.loop("monitor")).run
@@ -244,6 +245,7 @@ def _decide_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         embedding_references=references.embedding_reference,
         started=StartedExperiments(shared.served.store),
         performance_references=references.performance_reference,
+        category_references=references.category_reference,
         on_budget=lambda model, variant, slo, left:
         shared.metrics.slo_budget_remaining.labels(model, variant, slo).set(left))
 

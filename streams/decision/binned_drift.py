@@ -42,7 +42,9 @@ def drift_evidence(shifts: list[SegmentShift]) -> Evidence:
     shown = [s for s in shifts if s.shift.drifted] or shifts[:3]
     if shown:
         feature = shown[0].shift.feature
-        evidence["feature"], evidence["segment"] = feature, where(shifts, feature)
+        evidence["feature"] = feature
+        evidence["segment"] = where([(s.segment, s.shift.feature, s.shift.drifted)
+                                     for s in shifts], feature)
     for s in shown[:5]:
         name = f"{s.segment}/{s.shift.feature}"
         evidence[f"psi[{name}]"] = round(s.shift.psi, 4)
@@ -50,14 +52,15 @@ def drift_evidence(shifts: list[SegmentShift]) -> Evidence:
     return evidence
 
 
-def where(shifts: list[SegmentShift], feature: str) -> str:
+def where(shifts: list[tuple[str, str, bool]], feature: str) -> str:
     """The segment to name: ``*`` when every value of every segment key drifted, else the
-    drifted segment that moved most."""
-    mine = [s for s in shifts if s.shift.feature == feature and s.segment != GLOBAL]
-    hit = {s.segment for s in mine if s.shift.drifted}
+    drifted segment that moved most (``shifts``: (segment, feature, drifted), most
+    shifted first)."""
+    mine = [(seg, drifted) for seg, f, drifted in shifts if f == feature and seg != GLOBAL]
+    hit = {seg for seg, drifted in mine if drifted}
     by_key: dict[str, set[str]] = {}
-    for s in mine:
-        by_key.setdefault(s.segment.split("=", 1)[0], set()).add(s.segment)
+    for seg, _ in mine:
+        by_key.setdefault(seg.split("=", 1)[0], set()).add(seg)
     if not hit or all(segs <= hit for segs in by_key.values()):
         return GLOBAL
-    return next(s.segment for s in mine if s.segment in hit)  # most shifted first
+    return next(seg for seg, _ in mine if seg in hit)  # most shifted first

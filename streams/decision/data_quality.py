@@ -5,11 +5,24 @@ values and the features the reference does not know; the window merges the count
 Here a feature's bad values are all three together, tested against the reference's share
 of them (:func:`detectors.data_quality.quality_shift`); the evidence names the worst
 feature, what is wrong with it, and the segment (``*``: the counts are global).
+A categorical feature's bad values are its missing ones, in the same family; its values
+outside the vocabulary are measured (their share is in the evidence) but page through
+category drift, which names the new category and the segment it came in
+(:mod:`streams.decision.category_drift`): a new category is a change in the world, a
+missing input a fault of the pipeline, and this detector inhibits drift alerts while it fires.
 """
 
 from __future__ import annotations
 
-from detectors.data_quality import FeatureQuality, quality_shift
+from collections.abc import Callable
+
+from detectors.data_quality import (
+    CategoryQuality,
+    FeatureQuality,
+    category_quality,
+    quality_shift,
+)
+from detectors.reference.categories import CategoryProfile
 from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
 from streams.decision.judge import ReferenceLookup
@@ -20,6 +33,8 @@ from streams.decision.window import GLOBAL, DecisionWindow
 DATA_QUALITY = "data_quality"
 #: other flagged features whose share the evidence lists beside the worst
 SHOWN = 3
+#: a model's category profile by model name (None: the model has no categorical input)
+CategoryLookup = Callable[[str], CategoryProfile | None]
 
 
 class DataQuality:
@@ -27,12 +42,15 @@ class DataQuality:
 
     detector = DATA_QUALITY
 
-    def __init__(self, references: ReferenceLookup, config: DecisionConfig) -> None:
+    def __init__(self, references: ReferenceLookup, config: DecisionConfig,
+                 categories: CategoryLookup | None = None) -> None:
         self.references = references
         self.config = config
+        self.categories = categories
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
-        verdict = judge_quality(win, self.references(win.model), self.config)
+        profile = self.categories(win.model) if self.categories else None
+        verdict = judge_quality(win, self.references(win.model), self.config, profile)
         return [] if verdict is None else [verdict]
 
     @staticmethod
@@ -45,23 +63,37 @@ class DataQuality:
 
 
 def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
-                  config: DecisionConfig) -> Verdict | None:
-    """Judge the data quality of ``win`` against ``reference``'s bounds and shares.
+                  config: DecisionConfig,
+                  categories: CategoryProfile | None = None) -> Verdict | None:
+    """Judge the data quality of ``win`` against ``reference``'s bounds and shares, and
+    its categorical inputs against ``categories``' unseen and missing shares.
 
     None when there is nothing to judge: no reference, or no prediction checked.
     """
-    if reference is None or not win.checked:
+    if (reference is None and categories is None) or not win.checked:
         return None
-    *_, out_of_range, missing = reference.bounds
-    expected = {n: float(out_of_range[j] + missing[j]) for j, n in enumerate(reference.names)}
-    names = set(win.missing) | set(win.nonfinite) | set(win.out_of_range)
-    bad = {n: _bad(win, n) for n in names}
-    bad.update({n: c for n, c in win.unknown.items() if n not in expected})
+    expected: dict[str, float] = {}
+    bad: dict[str, int] = {}
+    if reference is not None:
+        *_, out_of_range, missing = reference.bounds
+        expected = {n: float(out_of_range[j] + missing[j])
+                    for j, n in enumerate(reference.names)}
+        names = set(win.missing) | set(win.nonfinite) | set(win.out_of_range)
+        bad = {n: _bad(win, n) for n in names}
+        bad.update({n: c for n, c in win.unknown.items() if n not in expected})
+    coded = {} if categories is None else {
+        c.feature: c for c in category_quality(categories, win.categories.get(GLOBAL, {}))}
+    expected.update({n: c.reference_missing for n, c in coded.items()})
+    bad.update({n: c.missing for n, c in coded.items() if c.missing})
     verdict = quality_shift(win.checked, bad, expected, tolerance=config.quality_tolerance,
                             alpha=config.quality_alpha)
     worst = verdict.worst
-    assert worst is not None, "a reference names at least one feature"
-    evidence = _evidence(win, worst, verdict.features, known=worst.feature in expected)
+    if worst is None:
+        return None
+    evidence = _evidence(win, worst, verdict.features, _parts(win, worst.feature, expected,
+                                                              coded))
+    evidence.update({f"unseen_share[{n}]": round(c.unseen / win.checked, 4)
+                     for n, c in coded.items() if c.unseen})
     report = window_report(
         DATA_QUALITY, win, n=win.checked, statistic=worst.share, threshold=worst.expected,
         p_value=worst.p_adjusted, fired=verdict.bad, change="breach", evidence=evidence)
@@ -77,12 +109,23 @@ def _bad(win: DecisionWindow, name: str) -> int:
     return win.missing.get(name, 0) + win.nonfinite.get(name, 0) + win.out_of_range.get(name, 0)
 
 
+def _parts(win: DecisionWindow, name: str, expected: dict[str, float],
+           coded: dict[str, CategoryQuality]) -> dict[str, int] | None:
+    """What is wrong with feature ``name``, counted by kind (None: a feature unknown to
+    the model)."""
+    if name in coded:
+        return {"missing": coded[name].missing}
+    if name not in expected:
+        return None
+    return {"missing": win.missing.get(name, 0), "non-finite": win.nonfinite.get(name, 0),
+            "out of range": win.out_of_range.get(name, 0)}
+
+
 def _evidence(win: DecisionWindow, worst: FeatureQuality, tests: tuple[FeatureQuality, ...],
-              *, known: bool) -> dict[str, float | str]:
+              known: dict[str, int] | None) -> dict[str, float | str]:
     name = worst.feature
-    if known:
-        parts = {"missing": win.missing.get(name, 0), "non-finite": win.nonfinite.get(name, 0),
-                 "out of range": win.out_of_range.get(name, 0)}
+    if known is not None:
+        parts = known
         problem = max(parts, key=lambda k: parts[k]) if any(parts.values()) else "ok"
     else:
         parts, problem = {}, "unknown to the model"

@@ -25,9 +25,10 @@ from collections.abc import Callable, Container, Mapping, Sequence
 import msgspec
 import numpy as np
 
+from streams.decision.category_drift import CategoryDrift
 from streams.decision.concept_drift import ConceptDrift
 from streams.decision.config import DecisionConfig
-from streams.decision.data_quality import DataQuality
+from streams.decision.data_quality import CategoryLookup, DataQuality
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.experiment import ExperimentJudge
 from streams.decision.feature_drift import FeatureDrift
@@ -58,7 +59,8 @@ class DecisionStage:
                  embedding_references: Callable[[str], np.ndarray | None] | None = None,
                  on_budget: BudgetCallback | None = None,
                  started: StartedLookup = no_started,
-                 performance_references: PerformanceLookup | None = None) -> None:
+                 performance_references: PerformanceLookup | None = None,
+                 category_references: CategoryLookup | None = None) -> None:
         self.topics = topics
         self.started = started
         self.config = config
@@ -71,7 +73,8 @@ class DecisionStage:
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
-            FeatureDrift(references, config), DataQuality(references, config),
+            FeatureDrift(references, config), CategoryDrift(category_references, config),
+            DataQuality(references, config, category_references),
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
@@ -211,7 +214,8 @@ class DecisionStage:
                     hysteresis=not judge.detector.startswith(("slo_", "experiment")))
                 if alert is not None:
                     self._emit(self.topics.alerts, alert.fingerprint, encode(alert))
-                if judge.detector in (FeatureDrift.detector, PerformanceEstimate.detector):
+                if judge.detector in (FeatureDrift.detector, CategoryDrift.detector,
+                                      PerformanceEstimate.detector):
                     self._consider_retrain(state, win, verdict, now)
 
     def _consider_retrain(self, state: ModelState, win: DecisionWindow, verdict: Verdict,

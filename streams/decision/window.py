@@ -51,6 +51,10 @@ class DecisionWindow:
     estimated: int = 0
     confidence_sum: float = 0.0
     confidence_var: float = 0.0
+    #: segment (``*``: all) -> categorical feature -> counts over its profile's bins
+    categories: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    #: categorical feature -> the most frequent values outside its vocabulary
+    unseen_categories: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -72,6 +76,8 @@ class DecisionWindow:
                 self.latency[part] = sketch
         if summary.embedding_dim:
             self._merge_embeddings(summary)
+        if summary.categories:
+            self._merge_categories(summary)
         self.checked += summary.checked
         self.estimated += summary.estimated
         self.confidence_sum += summary.confidence_sum
@@ -85,6 +91,18 @@ class DecisionWindow:
         if len(self.unknown) > MAX_UNKNOWN:
             kept = sorted(self.unknown.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNKNOWN]
             self.unknown = dict(kept)
+
+    def _merge_categories(self, summary: MonitorSummary) -> None:
+        _add_histograms(self.categories.setdefault(GLOBAL, {}), summary.categories)
+        for seg, counts in summary.category_segments.items():
+            _add_histograms(self.categories.setdefault(seg, {}), counts)
+        for name, values in summary.unseen_categories.items():
+            mine = self.unseen_categories.setdefault(name, {})
+            for value, count in values.items():
+                mine[value] = mine.get(value, 0) + count
+            if len(mine) > MAX_UNKNOWN:
+                kept = sorted(mine.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNKNOWN]
+                self.unseen_categories[name] = dict(kept)
 
     def _merge_embeddings(self, summary: MonitorSummary) -> None:
         rows = unpack_rows(summary.embeddings, summary.embedding_dim)
@@ -100,6 +118,12 @@ class DecisionWindow:
         self.embedding_ids = [ids[i] for i in kept] if len(ids) == len(keys) else []
 
     def snapshot(self) -> dict[str, Any]:
+        # the categorical counts only where there are some: a window of a model with no
+        # categorical input snapshots byte for byte as the previous release's did
+        categories = {} if not self.categories else {
+            "categories": {s: {f: c.tolist() for f, c in h.items()}
+                           for s, h in self.categories.items()},
+            "unseen_categories": self.unseen_categories}
         return {
             "model": self.model, "variant": self.variant, "opened": self.opened, "n": self.n,
             # JSON has no infinity: an empty time range (join summaries only) is null
@@ -115,7 +139,7 @@ class DecisionWindow:
             "checked": self.checked, "missing": self.missing, "nonfinite": self.nonfinite,
             "out_of_range": self.out_of_range, "unknown": self.unknown,
             "estimated": self.estimated, "confidence_sum": self.confidence_sum,
-            "confidence_var": self.confidence_var,
+            "confidence_var": self.confidence_var, **categories,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -146,6 +170,10 @@ class DecisionWindow:
             estimated=snap.get("estimated", 0),
             confidence_sum=float(snap.get("confidence_sum", 0.0)),
             confidence_var=float(snap.get("confidence_var", 0.0)),
+            categories={s: {f: np.asarray(c, dtype=np.int64) for f, c in h.items()}
+                        for s, h in snap.get("categories", {}).items()},
+            unseen_categories={f: dict(v) for f, v in
+                               snap.get("unseen_categories", {}).items()},
         )
 
 

@@ -20,9 +20,11 @@ import numpy as np
 
 from detectors.embedding_sample import bottom_k_index, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
+from detectors.reference.categories import CategoryProfile
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import ReferenceProfile
 from streams.kafka.stage import Output, dead_letter_outputs
+from streams.monitoring.category_counts import category_counts, segment_members
 from streams.monitoring.unit_sighting import UnitSighting
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.wire.events import MonitorSummary, Prediction
@@ -31,6 +33,7 @@ from streams.wire.topics import Topics
 
 ReferenceLookup = Callable[[str], "ReferenceProfile | None"]
 PerformanceLookup = Callable[[str], "PerformanceReference | None"]
+CategoryLookup = Callable[[str], "CategoryProfile | None"]
 LATENCY_PARTS = ("queue", "inference", "total")
 _UNIT_ID = attrgetter("unit_id")  # mapped in C over a window's predictions
 #: most unknown feature names a summary counts (the most frequent): a producer sending
@@ -59,7 +62,9 @@ class MonitorStage:
                  output_references: ReferenceLookup | None = None,
                  slo_threshold_s: float = float("inf"), embedding_sample: int = 128,
                  unit_sample: float = 1.0,
-                 performance_references: PerformanceLookup | None = None) -> None:
+                 performance_references: PerformanceLookup | None = None,
+                 category_references: CategoryLookup | None = None) -> None:
+        self.category_references = category_references
         self.units = UnitSighting(unit_sample)
         self.topics = topics
         self.performance_references = performance_references
@@ -127,6 +132,7 @@ class MonitorStage:
             if part == "total":
                 slo_good = int(np.count_nonzero(values <= self.slo_threshold_s))
         histograms, segments, quality = self._inputs(win.model, preds)
+        quality.update(self._categories(win.model, preds))
         return MonitorSummary(
             model=win.model, variant=win.variant, partition=win.partition,
             first_offset=win.first_offset, last_offset=win.last_offset,
@@ -171,13 +177,16 @@ class MonitorStage:
         rows = [p for p, ok in zip(preds, complete, strict=True) if ok]
         idx = ref.bin_indices(X[complete])
         histograms = _bincounts(ref, idx)
-        members: dict[str, list[int]] = {}  # segment label -> its rows, in one pass
-        for i, p in enumerate(rows):
-            for k, v in p.segment.items():
-                members.setdefault(f"{k}={v}", []).append(i)
-        segments = {label: _bincounts(ref, idx[np.array(members[label], dtype=np.intp)])
-                    for label in sorted(members)}
+        segments = {label: _bincounts(ref, idx[members])
+                    for label, members in segment_members(rows).items()}
         return histograms, segments, quality
+
+    def _categories(self, model: str, preds: list[Prediction]) -> dict[str, Any]:
+        """Categorical counts over the model's category profile (MonitorSummary fields)."""
+        profile = self.category_references(model) if self.category_references else None
+        if profile is None or not profile.names:
+            return {}
+        return {"checked": len(preds), **category_counts(profile, preds)}
 
     def _confidence(self, model: str, preds: list[Prediction]) -> dict[str, Any]:
         """The sums the accuracy estimate merges (MonitorSummary fields): per answered

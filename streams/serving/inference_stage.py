@@ -6,7 +6,17 @@ Requests are decoded in bulk, routed to a variant by their A/B unit, gathered by
 with the latency parts: queue (request time to batch start), inference (the forward
 pass), total (request time to publication). Invalid requests become dead letters.
 
-A batch holding several (model, variant) groups scores the cheapest first (its expected
+A batch is scored per (model, version): variants bound to one version share its forward
+pass. A predictor with a spec (every version the model store loads) takes its inputs
+encoded by the spec (:mod:`streams.serving.request_inputs`: numeric, categorical and
+text); a request the spec cannot take (an input missing with no default, a category
+outside the vocabulary with no default) is answered with an error (label -1, counted
+against the error SLO like a model failure), never dropped and never a silent zero. A
+predictor with no spec (a test double over numeric rows) takes the feature matrix, and a
+request lacking a feature is a dead letter. The model's embedding of each input (a
+transformers model's) is carried on its prediction, so embedding drift watches it.
+
+A batch holding several (model, version) groups scores the cheapest first (its expected
 forward time: a running mean of seconds per row, times its rows): shortest job first
 gives the least mean wait, and a slow model or challenger keeps its cost to its own
 requests instead of adding it to every other group's latency. An experiment's latency
@@ -17,16 +27,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from inference.micro_batcher import MicroBatcher
+from inference.model_inputs import ModelInputs
 from inference.predictor import Predictor
 from inference.routing import VariantRouter
 from streams.kafka.stage import Output, dead_letter_outputs
+from streams.serving.request_inputs import encode_batch
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
 from streams.wire.events import InferenceRequest, Latency, ModelOutput, Prediction
 from streams.wire.feature_rows import feature_rows
@@ -38,6 +49,8 @@ log = logging.getLogger(__name__)
 PredictorLookup = Callable[[str, str], Predictor | None]
 #: weight of the newest batch in a group's running cost per row
 COST_WEIGHT = 0.3
+#: (model, version): what one forward pass serves
+Group = tuple[str, str]
 
 
 class _Answered(Prediction):
@@ -72,8 +85,8 @@ class InferenceStage:
         self._batcher: MicroBatcher[_Pending] = MicroBatcher(max_batch, max_wait_ms, clock)
         self._max_batch = max_batch
         self._rejected: list[Rejected] = []
-        #: (model, variant) -> running mean of forward seconds per row
-        self._row_cost: dict[tuple[str, str], float] = {}
+        #: (model, version) -> running mean of forward seconds per row
+        self._row_cost: dict[Group, float] = {}
 
     def add(self, records: Sequence[RawRecord]) -> None:
         decoded = self._decoder.decode(records)
@@ -99,73 +112,107 @@ class InferenceStage:
         return outputs
 
     def _score(self, batch: list[_Pending]) -> list[Output]:
-        groups: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
-        for p in batch:
-            groups[(p.request.model, p.variant)].append(p)
         outputs: list[Output] = []
         cost = self._row_cost
-        for (model, variant), items in sorted(
-                groups.items(), key=lambda g: cost.get(g[0], 0.0) * len(g[1])):
-            predictor = self.predictors(model, variant)
+        groups = self._groups(batch)
+        for key in sorted(groups, key=lambda g: cost.get(g, 0.0) * len(groups[g][1])):
+            predictor, items = groups[key]
+            inputs, ok = self._inputs(predictor, items, outputs)
+            if ok:
+                outputs.extend(self._predict(predictor, ok, inputs))
+        return outputs
+
+    def _groups(self, batch: list[_Pending]) -> dict[Group, tuple[Predictor, list[_Pending]]]:
+        """The requests by the (model, version) that scores them, with its predictor;
+        requests of a model not deployed are rejected."""
+        lookup: dict[tuple[str, str], Predictor | None] = {}
+        groups: dict[Group, tuple[Predictor, list[_Pending]]] = {}
+        for p in batch:
+            at = (p.request.model, p.variant)
+            predictor = lookup[at] if at in lookup else lookup.setdefault(
+                at, self.predictors(*at))
             if predictor is None:
-                self._reject(items, "unknown_model", f"no model named {model!r} is deployed")
+                self._reject([p], "unknown_model", f"no model named {at[0]!r} is deployed")
                 continue
+            group = groups.get((at[0], predictor.version))
+            if group is None:
+                group = groups[(at[0], predictor.version)] = (predictor, [])
+            group[1].append(p)
+        return groups
+
+    def _inputs(self, predictor: Predictor, items: list[_Pending], outputs: list[Output]
+                ) -> tuple[ModelInputs | np.ndarray, list[_Pending]]:
+        """The model inputs of ``items`` and the requests they are of; a request the spec
+        cannot take is answered with its reason (into ``outputs``), one the numeric rows
+        of a predictor with no spec cannot is a dead letter."""
+        spec = getattr(predictor, "spec", None)
+        if spec is None:
             names = list(predictor.features)
             rows, ok = _feature_matrix(items, names)
             if len(ok) < len(items):
                 kept = {id(p) for p in ok}
                 bad = [p for p in items if id(p) not in kept]
-                self._reject(bad, "invalid", f"model {model!r} needs features {names}")
-            if ok:
-                outputs.extend(self._predict(predictor, variant, ok, rows))
-        return outputs
+                self._reject(bad, "invalid", f"model {predictor.model!r} needs features {names}")
+            return rows, ok
+        encoded = encode_batch(spec, [p.request for p in items])
+        if encoded.errors:
+            refused = [items[i] for i in encoded.errors]
+            reasons = [f"invalid input: {why}" for why in encoded.errors.values()]
+            outputs.extend(self._failed(predictor, refused, self.clock(), reasons))
+            return encoded.inputs, [items[i] for i in encoded.kept.tolist()]
+        return encoded.inputs, items
 
-    def _predict(self, predictor: Predictor, variant: str, items: list[_Pending],
-                 rows: np.ndarray) -> list[Output]:
+    def _predict(self, predictor: Predictor, items: list[_Pending],
+                 inputs: ModelInputs | np.ndarray) -> list[Output]:
         start = self.clock()
         try:
-            result = predictor.predict_batch(rows)
+            result = predictor.predict_batch(inputs)
         except Exception as exc:  # a model failure answers the batch with errors, loses nothing
             log.exception("model %s %s failed on a batch of %d", predictor.model,
                           predictor.version, len(items))
-            return self._failed(predictor, variant, items, start, f"{type(exc).__name__}: {exc}")
+            return self._failed(predictor, items, start, [f"{type(exc).__name__}: {exc}"])
         published = self.clock()
-        key, per_row = (predictor.model, variant), result.inference_s / len(items)
+        key, per_row = (predictor.model, predictor.version), result.inference_s / len(items)
         seen = self._row_cost.get(key)
         self._row_cost[key] = per_row if seen is None else seen + COST_WEIGHT * (per_row - seen)
         topic, n = self._predictions, len(items)
         device, version = predictor.device, predictor.version
         labels, scores = result.labels.tolist(), result.scores.tolist()
         probabilities = result.probabilities.tolist()
+        embeddings = (result.embeddings.tolist() if result.embeddings is not None
+                      else [p.request.embedding for p in items])
         outputs = []
         for i, p in enumerate(items):
             req = p.request
             pred = _Answered(
-                request_id=req.id, ts=published, model=req.model, variant=variant,
+                request_id=req.id, ts=published, model=req.model, variant=p.variant,
                 model_version=version,
                 output=ModelOutput(label=labels[i], score=scores[i],
                                    probabilities=probabilities[i]),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
                                 total_s=max(published - req.ts, 0.0)),
                 batch_size=n, device=device, features=req.features,
-                segment=req.segment, unit_id=req.unit_id, embedding=req.embedding)
+                segment=req.segment, unit_id=req.unit_id, embedding=embeddings[i],
+                categorical=req.categorical)
             outputs.append(Output(topic, p.source.key, encode(pred)))
         return outputs
 
-    def _failed(self, predictor: Predictor, variant: str, items: list[_Pending], start: float,
-                error: str) -> list[Output]:
+    def _failed(self, predictor: Predictor, items: list[_Pending], start: float,
+                errors: list[str]) -> list[Output]:
+        """Error answers (label -1) to ``items``: one error for all, or one each."""
         published = self.clock()
         outputs = []
-        for p in items:
+        for p, error in zip(items, errors * len(items) if len(errors) == 1 else errors,
+                            strict=True):
             req = p.request
             pred = Prediction(
-                request_id=req.id, ts=published, model=req.model, variant=variant,
+                request_id=req.id, ts=published, model=req.model, variant=p.variant,
                 model_version=predictor.version, output=ModelOutput(label=-1, score=0.0),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=published - start,
                                 total_s=max(published - req.ts, 0.0)),
                 batch_size=len(items), device=predictor.device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id, embedding=req.embedding,
-                error=error[:500])
+                error=error[:500], categorical=req.categorical)
             outputs.append(Output(self._predictions, p.source.key, encode(pred)))
         return outputs
 

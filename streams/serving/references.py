@@ -1,9 +1,10 @@
 """The references the monitors compare against, those of the version a model serves.
 
-A model's input profile, output profile and calibration (the accuracy estimated before
-labels arrive) are those of the version its unbound variants serve
+A model's input profile, category profile (its categorical inputs' reference counts),
+output profile and calibration (the accuracy estimated before labels arrive) are those of
+the version its unbound variants serve
 (:meth:`~inference.served_versions.ServedVersions.unbound_folder`); its embedding reference
-is the file the operator gives beside the model. Each is read once and cached; all four are
+is the file the operator gives beside the model. Each is read once and cached; all are
 read again together after a model update moved what serves.
 """
 
@@ -16,6 +17,8 @@ import numpy as np
 
 from detectors.embedding_sample import project
 from detectors.reference import embedding as embedding_reference
+from detectors.reference.categories import FILE_NAME as CATEGORIES_FILE
+from detectors.reference.categories import CategoryProfile
 from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import OUTPUT_REFERENCE, ReferenceProfile
@@ -45,6 +48,7 @@ class References:
         self._output = lru_cache(maxsize=CACHED_MODELS)(self._load_output)
         self._embedding = lru_cache(maxsize=CACHED_MODELS)(self._load_embedding)
         self._performance = lru_cache(maxsize=CACHED_MODELS)(self._load_performance)
+        self._categories = lru_cache(maxsize=CACHED_MODELS)(self._load_categories)
 
     def reference(self, model: str) -> ReferenceProfile | None:
         """The input profile ``model``'s features are compared against (None: none)."""
@@ -68,9 +72,16 @@ class References:
         self._follow()
         return self._performance(model)
 
+    def category_reference(self, model: str) -> CategoryProfile | None:
+        """The category profile ``model``'s categorical inputs are compared against
+        (``reference_categories.json`` of the served version; None without one)."""
+        self._follow()
+        return self._categories(model)
+
     def clear(self) -> None:
         """Forget every cached reference: each is read again at its next lookup."""
-        for cache in (self._input, self._output, self._embedding, self._performance):
+        for cache in (self._input, self._output, self._embedding, self._performance,
+                      self._categories):
             cache.cache_clear()
 
     def check_embedding_references(self) -> list[str]:
@@ -102,6 +113,10 @@ class References:
     def _load_performance(self, model: str) -> PerformanceReference | None:
         path = self.served.unbound_folder(model) / PERFORMANCE_FILE
         return PerformanceReference.load(path) if path.exists() else None
+
+    def _load_categories(self, model: str) -> CategoryProfile | None:
+        path = self.served.unbound_folder(model) / CATEGORIES_FILE
+        return CategoryProfile.load(path) if path.exists() else None
 
     def _load_embedding(self, model: str) -> np.ndarray | None:
         path = self.served.store.root / model / embedding_reference.FILE_NAME

@@ -117,14 +117,19 @@ def _summary(rng: np.random.Generator, i: int) -> MonitorSummary:
         model="churn", variant="A", partition=i % 6, first_offset=i, last_offset=i,
         window_start=float(i),
         window_end=float(i) + 1.0, n=20, histograms={"f0": rng.integers(0, 5, 10).tolist()},
-        latency={"total": sketch.snapshot()}, labelled=3, label_errors=int(rng.integers(0, 2)))
+        latency={"total": sketch.snapshot()}, labelled=3, label_errors=int(rng.integers(0, 2)),
+        categories={"plan": rng.integers(0, 5, 5).tolist()},
+        category_segments={f"region=r{i % 3}": {"plan": rng.integers(0, 5, 5).tolist()}},
+        # ever new unseen values: the window keeps the most frequent only
+        unseen_categories={"plan": {f"new-{i}": 1, "gold": int(rng.integers(1, 4))}})
 
 
 def _window_step(win: DecisionWindow, rng: np.random.Generator, i: int) -> Any:
     if i % 50 == 0:  # a decision window closes and the next begins
         win.restore(DecisionWindow("churn", "A", opened=float(i)).snapshot())
     win.merge(_summary(rng, i))
-    return win.n, win.label_errors, win.latency["total"].quantile(0.5)
+    return (win.n, win.label_errors, win.latency["total"].quantile(0.5),
+            win.categories["*"]["plan"].tolist(), sorted(win.unseen_categories["plan"].items()))
 
 
 def _verdict(rng: np.random.Generator, i: int) -> Verdict:

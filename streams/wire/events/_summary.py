@@ -24,6 +24,11 @@ class MonitorSummary(Event, kw_only=True):
     value (``nonfinite``) or a value outside the reference's range (``out_of_range``), and
     per feature name the reference does not know, how many carried it (``unknown``, the
     most frequent names only); features with no count are left out.
+    Categorical inputs (of a model with a category profile): ``categories`` counts each
+    categorical feature's values over the profile's bins (its vocabulary, then unseen and
+    missing), ``category_segments`` the same per segment label, and ``unseen_categories``
+    per feature the values outside the vocabulary (the most frequent only), so that an
+    alert can name a new category; ``checked`` counts these predictions too.
     Accuracy estimation: of the ``estimated`` predictions (those of a model with a
     performance reference), the sum of each one's calibrated chance of being right
     (``confidence_sum``) and of its variance ``c (1 - c)`` (``confidence_var``).
@@ -57,6 +62,9 @@ class MonitorSummary(Event, kw_only=True):
     nonfinite: dict[str, int] = {}
     out_of_range: dict[str, int] = {}
     unknown: dict[str, int] = {}
+    categories: dict[str, list[int]] = {}
+    category_segments: dict[str, dict[str, list[int]]] = {}
+    unseen_categories: dict[str, dict[str, int]] = {}
     estimated: int = 0
     confidence_sum: float = 0.0
     confidence_var: float = 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import msgspec
 
@@ -14,9 +15,31 @@ from streams.wire.events._base import (
     require_finite,
 )
 
+#: the longest category value an event may carry: a category is a short label; a longer
+#: one is a mistake (or free text, which belongs in ``text``)
+MAX_CATEGORY_CHARS: Final = 256
+
+
+def check_categories(categorical: dict[str, str]) -> None:
+    """Categorical inputs: non-empty printable names, printable values of at most
+    :data:`MAX_CATEGORY_CHARS` characters (they key summaries, reports and alert labels)."""
+    for name, value in categorical.items():
+        if not name or not name.isprintable():
+            raise ValueError(f"categorical names must be non-empty and printable, got {name!r}")
+        if not value.isprintable() or len(value) > MAX_CATEGORY_CHARS:
+            raise ValueError(f"categorical[{name!r}] must be a printable value of at most "
+                             f"{MAX_CATEGORY_CHARS} characters, got {value[:40]!r} "
+                             f"({len(value)} characters)")
+
 
 class InferenceRequest(Event, kw_only=True):
-    """A request to score one example; ``unit_id`` is the A/B unit (user, session)."""
+    """A request to score one example; ``unit_id`` is the A/B unit (user, session).
+
+    ``features`` are the numeric inputs, ``categorical`` the categorical ones (name ->
+    category, printable, as the model's spec names them) and ``text`` the text input.
+    ``categorical`` is new in this release and optional: a previous release's request
+    reads with none, and a previous release ignores it (unknown fields are ignored).
+    """
 
     id: str
     ts: float
@@ -26,6 +49,7 @@ class InferenceRequest(Event, kw_only=True):
     text: str | None = None
     segment: dict[str, str] = {}
     embedding: list[float] | None = None
+    categorical: dict[str, str] = {}
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -34,6 +58,8 @@ class InferenceRequest(Event, kw_only=True):
         # one sum per event; the detailed walk runs only when something is not finite
         if not math.isfinite(sum(self.features.values())):
             require_finite("features", self.features)
+        if self.categorical:
+            check_categories(self.categorical)
         check_embedding(self.embedding)
 
 
@@ -61,7 +87,11 @@ class Prediction(Event, kw_only=True):
     ``error`` is set when the model failed on the request (the output then holds label -1):
     the request is answered, not lost, and the failure counts against the error-rate SLO.
     ``embedding`` is the input's embedding (an LLM prompt's, a text's) when the input is
-    not a feature vector: its drift is watched through it.
+    not a feature vector: its drift is watched through it. ``categorical`` is the request's
+    categorical inputs as sent (a category outside the vocabulary included, even where
+    the spec's default stood in for it), for category drift and data quality. The
+    request's text is not carried: its embedding is its monitored form, and the text
+    itself (often personal) stays out of the predictions topic and every table.
     """
 
     request_id: str
@@ -78,10 +108,13 @@ class Prediction(Event, kw_only=True):
     unit_id: str = ""
     error: str | None = None
     embedding: list[float] | None = None
+    categorical: dict[str, str] = {}
 
     def __post_init__(self) -> None:
         check_name("model", self.model)
         check_name("variant", self.variant, empty=True)
+        if self.categorical:
+            check_categories(self.categorical)
         lat = self.latency
         if not math.isfinite(sum(self.features.values()) + lat.queue_s + lat.inference_s
                              + lat.total_s):
