@@ -46,14 +46,10 @@ WORDS: Final = tuple(_MESSAGE_WORDS.split())
 def mlp_1024x6(n_features: int, seed: int = 0) -> object:
     """The compute-heavy network: ``DEPTH`` ReLU layers ``WIDTH`` wide, two logits out."""
     import torch
-    from torch import nn
+
+    from bench.overhead_net import build
     torch.manual_seed(seed)
-    layers: list[nn.Module] = []
-    width_in = n_features
-    for _ in range(DEPTH):
-        layers += [nn.Linear(width_in, WIDTH), nn.ReLU()]
-        width_in = WIDTH
-    return nn.Sequential(*layers, nn.Linear(WIDTH, 2)).eval()
+    return build(n_features, WIDTH, DEPTH)
 
 
 def numeric_spec(kind: str, features: tuple[str, ...], **extra: str) -> dict[str, object]:
