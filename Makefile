@@ -12,7 +12,8 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
 .PHONY: venv demo test test-setup helm-bin kafka-jars test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-shadow bench-cbpe \
-	bench-ops bench-micro-batching bench-detection-latency bench-scale-out bench-soak \
+	bench-ops bench-micro-batching bench-micro-batching-models bench-serving-overhead \
+	bench-detection-latency bench-scale-out bench-soak \
 	kafka-start kafka-stop clean
 
 venv: $(STAMP)
@@ -120,6 +121,13 @@ bench-shadow: venv
 OPS = PYTHON="$(PYTHON)" bash bench/with_kafka.sh
 bench-micro-batching: venv
 	$(OPS) bench.micro_batching --sizes 1,8,64,256,1024 --n 60000 --rate 1000 --seconds 10
+# the compute-heavy models of issue 20 (bench/bench_models.py), best of 3 sweeps
+bench-micro-batching-models: venv
+	$(OPS) bench.micro_batching --model mlp-1024x6 --sizes 1,64,256 --n 1500 --rate 40 --seconds 4 --repeat 3
+	$(OPS) bench.micro_batching --model tiny-bert --sizes 1,64,256 --n 1000 --rate 20 --seconds 4 --repeat 3
+# per-request cost of TorchScript and torch.export against eager, through load_version
+bench-serving-overhead: venv
+	$(PYTHON) -m bench.serving_overhead --rounds 3
 bench-detection-latency: venv
 	$(OPS) bench.detection_latency --rate 2000 --drifts 20
 bench-scale-out: venv

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,10 +46,14 @@ class SteadyTraffic:
     outcome_share
         Share of the requests whose true label is sent at once as an outcome (the join
         then lets their predictions go; unlabelled ones wait in it, bounded).
+    texts
+        When given, request ``i`` carries ``texts[i % len(texts)]`` as its text (for a
+        model with a text input).
     """
 
     def __init__(self, kafka: KafkaSettings, rate: float, run_id: str, seed: int = 0,
-                 limit: int = 10_000_000, outcome_share: float = 0.0) -> None:
+                 limit: int = 10_000_000, outcome_share: float = 0.0,
+                 texts: Sequence[str] | None = None) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be > 0, got {rate!r}")
         if not 0.0 <= outcome_share <= 1.0:
@@ -59,6 +64,7 @@ class SteadyTraffic:
         self.rate = rate
         self.run_id = run_id
         self.limit = limit
+        self.texts = list(texts) if texts else None
         self.topic = Topics(kafka.topic_prefix).requests
         self.sent = 0
         #: the drift applied to what is sent from now on (None: the training distribution)
@@ -78,9 +84,11 @@ class SteadyTraffic:
         now = time.time()
         for j in range(n):
             rid = f"{self.run_id}-{self.sent + j:09d}"
+            text = self.texts[(self.sent + j) % len(self.texts)] if self.texts else None
             req = InferenceRequest(id=rid, ts=now, model="churn",
                                    features=dict(zip(FEATURES, rows[j], strict=True)),
-                                   unit_id=f"u{units[j]}", segment=batch.segments[j])
+                                   unit_id=f"u{units[j]}", segment=batch.segments[j],
+                                   text=text)
             out.append(Output(self.topic, rid.encode(), encode(req)))
             if labelled[j]:
                 out.append(Output(self.outcomes, rid.encode(), encode(Outcome(
