@@ -54,14 +54,16 @@ class Waiting:
     """A request waiting for labels: when it first failed, its next check, its asks so far.
 
     ``attempt`` is the number of times it was asked again (0 while the first request is
-    the only one); ``gap_s`` is the wait before ``next_check``.
+    the only one); ``gap_s`` is the wait before ``next_check``, which is None once it was
+    asked again (it waits for that request's outcome, not for a check; None, not infinity,
+    so the state survives JSON).
     """
 
     retrain_id: str
     model: str
     data_from: float
     failed_at: float
-    next_check: float
+    next_check: float | None
     gap_s: float
     attempt: int = 0
 
@@ -113,7 +115,8 @@ class LabelRetry:
         """The waiting requests whose check is due (dropping those waited for too long)."""
         for rid in [r for r, w in self._waiting.items() if now - w.failed_at > self.give_up_s]:
             del self._waiting[rid]
-        return [w for w in self._waiting.values() if w.next_check <= now]
+        return [w for w in self._waiting.values()
+                if w.next_check is not None and w.next_check <= now]
 
     def checked(self, retrain_id: str, *, labelled: int, now: float) -> Waiting | None:
         """A due check counted ``labelled`` examples: the request to ask again (its
@@ -123,7 +126,7 @@ class LabelRetry:
             self._waiting[retrain_id] = replace(w, next_check=now + 2 * w.gap_s,
                                                 gap_s=2 * w.gap_s)
             return None
-        asked = replace(w, attempt=w.attempt + 1, next_check=float("inf"), gap_s=0.0)
+        asked = replace(w, attempt=w.attempt + 1, next_check=None, gap_s=0.0)
         self._waiting[retrain_id] = asked  # kept (not due) so a new failure counts on
         return asked
 

@@ -42,6 +42,7 @@ from detectors.quantile_sketch import QuantileSketch
 from detectors.slo import LatencySLO
 from detectors.state import Stateful
 from detectors.sustained import SustainedCondition
+from retrain.label_retry import LabelRetry
 from retrain.policy import RetrainPolicy
 from streams.decision.alert_book import AlertBook
 from streams.decision.aligned_counts import AlignedCounts
@@ -187,6 +188,15 @@ def _tracker_step(tracker: IncidentTracker, rng: np.random.Generator, i: int) ->
     return [(n.status, n.dedup_key, n.joined) for n in notes]
 
 
+def _retry_step(retry: LabelRetry, rng: np.random.Generator, i: int) -> Any:
+    now = float(i)
+    if rng.random() < 0.05:
+        retry.wait(f"rt-{int(rng.integers(0, 20))}", "churn", data_from=now - 100, now=now)
+    asked = [retry.checked(w.retrain_id, labelled=int(rng.integers(0, 200)), now=now)
+             for w in retry.due(now)]
+    return [(a.retrain_id, a.attempt) for a in asked if a is not None]
+
+
 def _sustained_step(cond: SustainedCondition, rng: np.random.Generator, i: int) -> Any:
     return cond.observe(f"k{i % 3}", bool(rng.random() < (0.9 if (i // 300) % 2 else 0.05)),
                         now=float(i))
@@ -325,6 +335,8 @@ CASES: dict[str, Case] = {
     "DecisionWindow": Case(lambda: DecisionWindow("churn", "A", opened=0.0), _window_step,
                            max_bytes=32 * 1024, long=20_000),
     "AlertBook": Case(lambda: AlertBook(2, 2), _book_step, max_bytes=8 * 1024),
+    "LabelRetry": Case(lambda: LabelRetry(100, first_check_s=5.0, max_retries=3,
+                                          give_up_s=500.0), _retry_step, max_bytes=8 * 1024),
     "IncidentTracker": Case(_tracker, _tracker_step, max_bytes=64 * 1024),
     "SustainedCondition": Case(lambda: SustainedCondition(5.0, 5.0), _sustained_step,
                                max_bytes=2048),
