@@ -34,6 +34,7 @@ from streams.wire.events._model_updates import (
 )
 from streams.wire.events._summary import MonitorSummary
 from streams.wire.events._traffic import (
+    Cost,
     InferenceRequest,
     Latency,
     ModelOutput,
@@ -46,6 +47,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Alert",
     "AlertStatus",
+    "Cost",
     "Decision",
     "DetectorReport",
     "Event",

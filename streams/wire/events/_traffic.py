@@ -47,6 +47,21 @@ class Latency(msgspec.Struct, kw_only=True, gc=False):
     ttft_s: float | None = None
 
 
+class Cost(msgspec.Struct, kw_only=True, gc=False):
+    """One prediction's share of its batch's forward pass (the batch's figures over its
+    rows), from the serving process's own accounting (:mod:`inference.cost_meter`):
+    CPU seconds, GPU seconds on a GPU, joules where the hardware reports energy."""
+
+    cpu_s: float
+    gpu_s: float | None = None
+    energy_j: float | None = None
+
+    def __post_init__(self) -> None:
+        parts = [self.cpu_s, self.gpu_s or 0.0, self.energy_j or 0.0]
+        if not math.isfinite(sum(parts)) or min(parts) < 0:
+            raise ValueError(f"cost figures must be finite and >= 0, got {parts}")
+
+
 class ModelOutput(msgspec.Struct, kw_only=True, gc=False):
     """What the model answered: a label, its score and the class probabilities."""
 
@@ -61,7 +76,8 @@ class Prediction(Event, kw_only=True):
     ``error`` is set when the model failed on the request (the output then holds label -1):
     the request is answered, not lost, and the failure counts against the error-rate SLO.
     ``embedding`` is the input's embedding (an LLM prompt's, a text's) when the input is
-    not a feature vector: its drift is watched through it.
+    not a feature vector: its drift is watched through it. ``cost`` is what the prediction
+    used of the serving process (absent from outside servers).
     """
 
     request_id: str
@@ -71,6 +87,7 @@ class Prediction(Event, kw_only=True):
     model_version: str
     output: ModelOutput
     latency: Latency
+    cost: Cost | None = None
     batch_size: int = 1
     device: str = "external"
     features: dict[str, float] = {}
