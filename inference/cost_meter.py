@@ -157,8 +157,8 @@ class EnergyCounter:
 class CostMeter:
     """Measures forward passes: CPU seconds, GPU seconds and energy of each.
 
-    ``gpu_timer``, when given, is a factory of a started timer whose ``stop()`` returns
-    the GPU seconds since it started (:func:`cuda_timer` makes one from CUDA events).
+    ``gpu_timer`` makes a started timer whose ``stop()`` returns the GPU seconds since it
+    started (by default :func:`cuda_timer`, from CUDA events), used for passes on a GPU.
     """
 
     def __init__(self, *, cpu_clock: Callable[[], float] = time.thread_time,
@@ -166,21 +166,21 @@ class CostMeter:
                  gpu_timer: Callable[[], Any] | None = None) -> None:
         self.cpu_clock = cpu_clock
         self.energy = energy if energy is not None else EnergyCounter.rapl()
-        self.gpu_timer = gpu_timer
+        self.gpu_timer = gpu_timer if gpu_timer is not None else cuda_timer
 
     @contextlib.contextmanager
-    def measure(self, rows: int) -> Iterator[BatchCost]:
-        """Measure the block (one forward pass over ``rows`` rows); the figures are set
-        on the yielded :class:`BatchCost` when the block ends."""
+    def measure(self, rows: int, *, gpu: bool = False) -> Iterator[BatchCost]:
+        """Measure the block (one forward pass over ``rows`` rows, on a GPU if ``gpu``);
+        the figures are set on the yielded :class:`BatchCost` when the block ends."""
         taken = BatchCost(rows)
         joules = self.energy.read()
-        gpu = self.gpu_timer() if self.gpu_timer is not None else None
+        timer = self.gpu_timer() if gpu else None
         cpu = self.cpu_clock()
         try:
             yield taken
         finally:
             taken.cpu_s = self.cpu_clock() - cpu
-            taken.gpu_s = gpu.stop() if gpu is not None else None
+            taken.gpu_s = timer.stop() if timer is not None else None
             taken.energy_j = self.energy.spent(joules, self.energy.read())
 
 

@@ -42,7 +42,7 @@ from streams.retraining.runner import retrain_runner
 from streams.serving.hot_reload import HotReload
 from streams.serving.inference_stage import InferenceStage
 from streams.serving.references import References
-from streams.serving.warm_start import warm_start
+from streams.serving.warm_start import cost_meter, warm_start
 from streams.settings import ROLES, WorkerConfig
 from streams.storage.clickhouse_store import ClickHouseStore
 from streams.storage.sink_loop import SinkLoop
@@ -186,7 +186,8 @@ def _inference_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         topics=topics, predictors=shared.served.predictor,
         router=VariantRouter(inference.split, salt=inference.experiment),
         routers=shared.actuator.router, max_batch=inference.max_batch,
-        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes)
+        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes,
+        meter=cost_meter(inference))
     return TransactionalLoop(
         name="inference", settings=cfg.kafka, topics=[topics.requests], stage=stage,
         metrics=shared.metrics, progress=shared.readiness.loop("inference")).run

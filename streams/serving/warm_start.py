@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from inference.cost_meter import CostMeter, EnergyCounter, cpu_clock_for
 from inference.served_versions import ServedVersions
 from streams.errors import ConfigError
 from streams.settings import InferenceSettings
 
-__all__ = ["check_binding", "warm_start"]
+__all__ = ["check_binding", "cost_meter", "warm_start"]
 
 
 def check_binding(served: ServedVersions, variants: Iterable[str]) -> None:
@@ -33,3 +34,12 @@ def warm_start(served: ServedVersions, settings: InferenceSettings) -> None:
     use_cpu_threads(settings.cpu_threads)
     check_binding(served, settings.split)
     served.warm_up(settings.split)
+
+
+def cost_meter(settings: InferenceSettings) -> CostMeter:
+    """The meter of what each forward pass costs on the device the worker serves on: the
+    CPU clock that sees ``cpu_threads`` torch threads, NVML energy on a GPU, RAPL on a CPU."""
+    from inference.torch_predictor import select_device
+
+    energy = EnergyCounter.for_device(select_device(settings.device))
+    return CostMeter(cpu_clock=cpu_clock_for(settings.cpu_threads), energy=energy)

@@ -32,7 +32,7 @@ from streams.wire.events._model_updates import (
     ModelVersionPublished,
     ValidationCheck,
 )
-from streams.wire.events._summary import MonitorSummary
+from streams.wire.events._summary import CostSums, MonitorSummary
 from streams.wire.events._traffic import (
     Cost,
     InferenceRequest,
@@ -48,6 +48,7 @@ __all__ = [
     "Alert",
     "AlertStatus",
     "Cost",
+    "CostSums",
     "Decision",
     "DetectorReport",
     "Event",

@@ -124,8 +124,8 @@ def test_provisioning_files_name_the_datasource_and_take_secrets_from_the_env() 
 
 def _prediction(i: int, ts: float, model: str, variant: str, total: float, region: str
                 ) -> list[Any]:
-    return [f"r{i}", ts, model, variant, "v1", 0, 0.5, total / 10, total / 2, total, None, 1,
-            "cpu", {"region": region}, "", {"x": 1.0}, None, 0, i]
+    return [f"r{i}", ts, model, variant, "v1", 0, 0.5, total / 10, total / 2, total, None,
+            None, None, None, 1, "cpu", {"region": region}, "", {"x": 1.0}, None, 0, i]
 
 
 def _report(i: int, ts: float, detector: str, variant: str, segment: str, statistic: float,
