@@ -60,10 +60,22 @@ def percentiles(values: list[float]) -> str:
     return f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
 
 
+def by_second(arrivals: list[Arrival], began: float, first_s: float) -> str:
+    """p99 of total_s (ms) of the requests sent in each of the first ``first_s`` seconds."""
+    cells = []
+    for second in range(int(first_s)):
+        part = [a.seen.latency.total_s for a in arrivals
+                if second <= a.seen.ts - a.seen.latency.total_s - began < second + 1]
+        cells.append(f"{np.percentile(part, 99) * 1000:.0f}" if part else "-")
+    return "p99 total_s by second of traffic (ms): " + " ".join(cells)
+
+
 def latency_table(arrivals: list[Arrival], began: float, first_s: float) -> list[str]:
     """Markdown rows: total_s and queue_s, first ``first_s`` seconds and the rest."""
-    early = [a.seen for a in arrivals if a.seen.ts - began < first_s]
-    late = [a.seen for a in arrivals if a.seen.ts - began >= first_s]
+    # by when the request was sent (its prediction's ts less its total latency)
+    sent = [(a.seen.ts - a.seen.latency.total_s - began, a.seen) for a in arrivals]
+    early = [s for t, s in sent if t < first_s]
+    late = [s for t, s in sent if t >= first_s]
     rows = []
     for label, part in ((f"first {first_s:g} s", early), (f"after {first_s:g} s", late)):
         rows.append(f"| {label} | {len(part)} | {percentiles([s.latency.total_s for s in part])}"
@@ -105,6 +117,7 @@ async def run(args: argparse.Namespace) -> None:
         print(f"  {error} on {topic}: {n}")
     print("\n| window | predictions | total_s p50 / p99 | queue_s p50 / p99 |\n|---|---|---|---|")
     print("\n".join(latency_table(follower.arrivals, began, args.first_s)))
+    print(by_second(follower.arrivals, began, args.first_s))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

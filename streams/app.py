@@ -269,6 +269,7 @@ def _sink_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
     async def run(stop: asyncio.Event) -> None:
         store = await asyncio.to_thread(ClickHouseStore.open, cfg.clickhouse)
         try:
+            await asyncio.to_thread(store.warm_insert)  # before the sink takes partitions
             await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
                            metrics=shared.metrics, progress=progress).run(stop)
         finally:
