@@ -36,7 +36,8 @@ def retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[Non
         return experiment_of(cfg.monitor.experiments, store, model)
 
     gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
-                                       latency_tolerance=s.latency_tolerance))
+                                       latency_tolerance=s.latency_tolerance),
+                      cost_tolerance=s.cost_tolerance)
     job = RetrainJob(store, gate, trainer=partial(fine_tuned, patience=s.patience),
                      seed=s.seed, max_epochs=s.max_epochs, holdout_fraction=s.holdout_fraction,
                      alias=lambda model: CHALLENGER if experiment(model) else CHAMPION)

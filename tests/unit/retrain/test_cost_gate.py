@@ -65,6 +65,13 @@ def test_a_candidate_three_times_as_costly_is_refused_naming_the_figure() -> Non
     assert f"({figure:.2f}x, limit 2.00x)" in report.reason
 
 
+def test_a_user_who_allows_a_costlier_model_raises_the_tolerance() -> None:
+    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0),
+                      cost_tolerance=9.0)
+    report = gate.validate(Burner(0.002, right=False), Burner(0.006, right=True), holdout())
+    assert report.passed and ("cost", 10.0) in [(c[0], c[2]) for c in report.checks]
+
+
 def test_a_candidate_as_costly_as_the_champion_passes() -> None:
     gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0))
     report = gate.validate(Burner(0.002, right=False), Burner(0.002, right=True), holdout())
