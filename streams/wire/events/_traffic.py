@@ -47,10 +47,11 @@ class Latency(msgspec.Struct, kw_only=True, gc=False):
     ttft_s: float | None = None
 
 
-class Cost(msgspec.Struct, kw_only=True, gc=False):
+class Cost(msgspec.Struct, kw_only=True, gc=False, omit_defaults=True):
     """One prediction's share of its batch's forward pass (the batch's figures over its
     rows), from the serving process's own accounting (:mod:`inference.cost_meter`):
-    CPU seconds, GPU seconds on a GPU, joules where the hardware reports energy."""
+    CPU seconds, GPU seconds on a GPU, joules where the hardware reports energy. A figure
+    the host cannot give is left out of the JSON (a few bytes less per prediction)."""
 
     cpu_s: float
     gpu_s: float | None = None
