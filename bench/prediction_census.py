@@ -26,6 +26,7 @@ class Latency(msgspec.Struct):
 
     inference_s: float
     total_s: float
+    queue_s: float = 0.0
 
 
 class Seen(msgspec.Struct):

@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from inference.predictor import Predictor
+from retrain.cost_gate import COST_TOLERANCE, with_cost_check
 from retrain.examples import LabelledExamples
 from retrain.validation import ValidationPolicy, time_batches, validate_candidate
 
@@ -103,9 +104,12 @@ class HoldoutGate:
 
 @dataclass(frozen=True)
 class PairedGate:
-    """The checks of :func:`retrain.validation.validate_candidate` under ``policy``."""
+    """The checks of :func:`retrain.validation.validate_candidate` under ``policy``, and
+    the cost check of :mod:`retrain.cost_gate` (at most ``1 + cost_tolerance`` times the
+    champion's CPU per prediction)."""
 
     policy: ValidationPolicy
+    cost_tolerance: float = COST_TOLERANCE
 
     def validate(self, champion: Predictor, candidate: Predictor,
                  holdout: LabelledExamples) -> GateReport:
@@ -115,10 +119,15 @@ class PairedGate:
         latency = time_batches(lambda _: champion.predict_batch(x_old[:_LATENCY_BATCH]),
                                lambda _: candidate.predict_batch(x_new[:_LATENCY_BATCH]),
                                x_old[:_LATENCY_BATCH])
-        report = validate_candidate(holdout.labels, old, new, self.policy, latency=latency)
+        report = with_cost_check(
+            validate_candidate(holdout.labels, old, new, self.policy, latency=latency),
+            champion.predict_batch, candidate.predict_batch, x_old[:_LATENCY_BATCH],
+            x_new[:_LATENCY_BATCH], self.cost_tolerance)
         pvalues = [f"; {c.name} p {c.p_value:.3g}" for c in report.checks
                    if c.p_value is not None]
         failed = f"; failed: {', '.join(report.failed)}" if report.failed else ""
+        failed += "".join(f" ({c.detail})" for c in report.checks  # the figures of a refusal
+                          if c.name == "cost" and not c.passed)
         return GateReport(
             report.passed, float(np.mean(old == holdout.labels)),
             float(np.mean(new == holdout.labels)), self.policy.margin, len(holdout),

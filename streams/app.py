@@ -40,7 +40,7 @@ from streams.retraining.runner import retrain_runner
 from streams.serving.hot_reload import HotReload
 from streams.serving.inference_stage import InferenceStage
 from streams.serving.references import References
-from streams.serving.warm_start import warm_start
+from streams.serving.warm_start import cost_meter, warm_start
 from streams.settings import ROLES, WorkerConfig
 from streams.storage.clickhouse_store import ClickHouseStore
 from streams.storage.sink_loop import SinkLoop
@@ -184,7 +184,8 @@ def _inference_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         topics=topics, predictors=shared.served.predictor,
         router=VariantRouter(inference.split, salt=inference.experiment),
         routers=shared.actuator.router, max_batch=inference.max_batch,
-        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes)
+        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes,
+        meter=cost_meter(inference))
     return TransactionalLoop(
         name="inference", settings=cfg.kafka, topics=[topics.requests], stage=stage,
         metrics=shared.metrics, progress=shared.readiness.loop("inference")).run
@@ -250,6 +251,7 @@ def _sink_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
     async def run(stop: asyncio.Event) -> None:
         store = await asyncio.to_thread(ClickHouseStore.open, cfg.clickhouse)
         try:
+            await asyncio.to_thread(store.warm_insert)  # before the sink takes partitions
             await SinkLoop(kafka=cfg.kafka, clickhouse=cfg.clickhouse, store=store,
                            metrics=shared.metrics, progress=progress).run(stop)
         finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 from streams.cli.command import Subparsers, add_command
 from streams.settings import (
     ClickHouseSettings,
+    CostSettings,
     InferenceSettings,
     KafkaSettings,
     MonitorSettings,
@@ -36,7 +37,7 @@ def _report(args: argparse.Namespace, kafka: KafkaSettings) -> int:
     try:
         page = render(collect(store, profiles=model_store_profiles(
             load(InferenceSettings).model_dir), slo_threshold_s=monitor.slo_threshold_s,
-            slo_objective=monitor.slo_objective))
+            slo_objective=monitor.slo_objective, prices=load(CostSettings)))
     finally:
         store.close()
     out.parent.mkdir(parents=True, exist_ok=True)

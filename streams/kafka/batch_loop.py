@@ -140,7 +140,14 @@ class TransactionalLoop:
             if outputs is None:
                 return
             async with self._producer.transaction():
-                await send_records(self._producer, outputs)
+                delivered = await send_records(self._producer, outputs)
+                # Offsets only once the records are acknowledged: a broker of Kafka 3.6+
+                # verifies a transaction's first write to each partition with its
+                # coordinator (KIP-890), one pending check per transactional id; a
+                # TxnOffsetCommit in flight beside the Produce replaces the Produce's
+                # check, which then fails as NOT_ENOUGH_REPLICAS and is retried after
+                # 100 ms (docs/benchmarks.md, "Produce retries").
+                await asyncio.gather(*delivered)
                 await self._producer.send_offsets_to_transaction(
                     dict(self._pending), self.group_id)
             self.records_out += len(outputs)

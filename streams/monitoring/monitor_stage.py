@@ -27,7 +27,7 @@ from streams.kafka.stage import Output, dead_letter_outputs
 from streams.monitoring.category_counts import category_counts, segment_members
 from streams.monitoring.unit_sighting import UnitSighting
 from streams.wire.codec import BatchDecoder, Decoded, RawRecord, Rejected, encode
-from streams.wire.events import MonitorSummary, Prediction
+from streams.wire.events import CostSums, MonitorSummary, Prediction
 from streams.wire.feature_rows import feature_rows
 from streams.wire.topics import Topics
 
@@ -145,7 +145,7 @@ class MonitorStage:
             errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds),
             unit_keys=self.units.first_seen(win.partition, win.model, win.variant,
                                             map(_UNIT_ID, preds)),
-            **quality, **self._confidence(win.model, preds))
+            **quality, **self._confidence(win.model, preds), cost=_cost_sums(preds))
 
     def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:
         """A bottom-k sample of the input embeddings, projected (MonitorSummary fields)."""
@@ -216,6 +216,24 @@ class MonitorStage:
         if not len(scores):
             return {}
         return _bincounts(ref, ref.bin_indices(scores.reshape(-1, 1)))
+
+
+def _cost_sums(preds: list[Prediction]) -> dict[str, CostSums]:
+    """Per model version, the summed cost shares of the predictions that carry one."""
+    sums: dict[str, CostSums] = {}
+    for p in preds:
+        if (c := p.cost) is None:
+            continue
+        s = sums.get(p.model_version)
+        if s is None:
+            s = sums[p.model_version] = CostSums(n=0, cpu_s=0.0)
+        s.n += 1
+        s.cpu_s += c.cpu_s
+        if c.gpu_s is not None:
+            s.gpu_s = (s.gpu_s or 0.0) + c.gpu_s
+        if c.energy_j is not None:
+            s.energy_j = (s.energy_j or 0.0) + c.energy_j
+    return sums
 
 
 def _quality_counts(ref: ReferenceProfile, X: np.ndarray, preds: list[Prediction]

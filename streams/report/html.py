@@ -7,7 +7,8 @@ SLO and the error budget left, the novel share of embedding-monitored models, a 
 of incidents and retrain requests (``streams/report/views.py``), then the tables: traffic
 and latency, every flagged window with its explanation, alerts, each experiment's latest
 look, retrain requests and the policy's decisions, each candidate's validation checks,
-model versions and alias moves, the accuracy estimated before labels, and dead letters.
+model versions and alias moves, the accuracy estimated before labels, what a prediction
+costs per model version, and dead letters.
 One file: inline SVG and CSS, no script, nothing fetched. Every value is HTML-escaped:
 labels and evidence come from events.
 """
@@ -35,8 +36,11 @@ from streams.report.queries import (
 )
 from streams.report.utc_time import utc_stamp
 from streams.report.views import SECTIONS, ReportData
+from streams.settings import CostSettings
 from streams.storage.clickhouse_store import ClickHouseStore
 
+#: the table priced with INFERWATCH_COST_* (its query takes the prices as parameters)
+COST_TABLE = "What a prediction costs (per 1,000 predictions, per model version)"
 _QUERIES = {
     "Traffic and latency": (
         ("model", "variant", "predictions", "errors", "p50 ms", "p99 ms"),
@@ -84,6 +88,18 @@ _QUERIES = {
         "round(band_high, 4), round(reference_accuracy, 4), round(realised_accuracy, 4), "
         "labelled, n, if(degraded = 1, 'yes', 'no') FROM performance_estimates "
         "ORDER BY degraded DESC, window_end DESC LIMIT 50"),
+    COST_TABLE: (
+        ("model", "version", "predictions metered", "CPU s", "GPU s", "energy J", "money"),
+        "SELECT model, model_version, count(cost_cpu_s) AS n, "
+        "round(1000 * sum(cost_cpu_s) / n, 4) AS cpu, "
+        "ifNull(toString(round(1000 * sum(cost_gpu_s) / n, 4)), 'no GPU') , "
+        "ifNull(toString(round(1000 * sum(cost_energy_j) / n, 4)), "
+        "'not reported by the serving host'), "
+        "if({cpu_hour:Float64} + {gpu_hour:Float64} = 0, 'no prices (INFERWATCH_COST_*)', "
+        "toString(round((cpu * {cpu_hour:Float64} + ifNull(1000 * sum(cost_gpu_s) / n, 0) "
+        "* {gpu_hour:Float64}) / 3600, 8))) "
+        "FROM predictions WHERE cost_cpu_s IS NOT NULL "
+        "GROUP BY model, model_version ORDER BY model, model_version"),
     "Dead letters": (
         ("source topic", "kind", "records"),
         "SELECT source_topic, kind, count() FROM dead_letters GROUP BY source_topic, kind "
@@ -138,12 +154,15 @@ class Report:
 
 def collect(store: ClickHouseStore, *, profiles: ProfileLookup | None = None,
             slo_threshold_s: float | None = None,
-            slo_objective: float | None = None) -> Report:
+            slo_objective: float | None = None, prices: CostSettings | None = None) -> Report:
     """Read every figure and table of the report from ``store``.
 
     ``profiles`` finds a model version's reference profile (for the drift histograms);
-    the SLO's threshold and objective are the monitors' settings.
+    the SLO's threshold and objective are the monitors' settings; ``prices`` turn what
+    predictions used into money.
     """
+    priced = prices if prices is not None else CostSettings(cpu_hour=0.0, gpu_hour=0.0)
+    per_hour = {"cpu_hour": priced.cpu_hour, "gpu_hour": priced.gpu_hour}
     store.apply_schema()
     charts = ReportData(
         drift=drift_views(store, profiles or (lambda model, version: None)),
@@ -152,7 +171,8 @@ def collect(store: ClickHouseStore, *, profiles: ProfileLookup | None = None,
         incidents=incidents(store), retrains=retrain_requests(store),
         causes=cause_rankings(store),
         slo_threshold_s=slo_threshold_s, slo_objective=slo_objective)
-    return Report({title: store.query(sql) for title, (_, sql) in _QUERIES.items()}, charts)
+    return Report({title: store.query(sql, per_hour if title == COST_TABLE else None)
+                   for title, (_, sql) in _QUERIES.items()}, charts)
 
 
 def model_store_profiles(model_dir: Path) -> ProfileLookup:

@@ -58,7 +58,8 @@ def retrain_runner(cfg: WorkerConfig) -> Callable[[asyncio.Event], Awaitable[Non
         return experiment_of(cfg.monitor.experiments, store, model)
 
     gate = PairedGate(ValidationPolicy(margin=s.margin, alpha=s.alpha,
-                                       latency_tolerance=s.latency_tolerance))
+                                       latency_tolerance=s.latency_tolerance),
+                      cost_tolerance=s.cost_tolerance)
     job = RetrainJob(store, gate, trainer=trainer_of(s), seed=s.seed,
                      holdout_fraction=s.holdout_fraction, deadline_s=s.trainer_deadline_s,
                      alias=lambda model: CHALLENGER if experiment(model) else CHAMPION)

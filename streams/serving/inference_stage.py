@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from inference.cost_meter import CostMeter
 from inference.micro_batcher import MicroBatcher
 from inference.model_inputs import ModelInputs
 from inference.predictor import Predictor
@@ -39,7 +40,7 @@ from inference.routing import VariantRouter
 from streams.kafka.stage import Output, dead_letter_outputs
 from streams.serving.request_inputs import encode_batch
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.wire.events import InferenceRequest, Latency, ModelOutput, Prediction
+from streams.wire.events import Cost, InferenceRequest, Latency, ModelOutput, Prediction
 from streams.wire.feature_rows import feature_rows
 from streams.wire.topics import Topics
 
@@ -73,8 +74,10 @@ class InferenceStage:
     def __init__(self, *, topics: Topics, predictors: PredictorLookup, router: VariantRouter,
                  max_batch: int, max_wait_ms: float, max_record_bytes: int,
                  clock: Callable[[], float] = time.time,
-                 routers: Callable[[str], VariantRouter] | None = None) -> None:
+                 routers: Callable[[str], VariantRouter] | None = None,
+                 meter: CostMeter | None = None) -> None:
         self.topics = topics
+        self.meter = meter if meter is not None else CostMeter()
         self._predictions = topics.predictions
         self.predictors = predictors
         self.router = router
@@ -166,7 +169,8 @@ class InferenceStage:
                  inputs: ModelInputs | np.ndarray) -> list[Output]:
         start = self.clock()
         try:
-            result = predictor.predict_batch(inputs)
+            with self.meter.measure(len(items), gpu=predictor.device.startswith("cuda")) as used:
+                result = predictor.predict_batch(inputs)
         except Exception as exc:  # a model failure answers the batch with errors, loses nothing
             log.exception("model %s %s failed on a batch of %d", predictor.model,
                           predictor.version, len(items))
@@ -177,6 +181,8 @@ class InferenceStage:
         self._row_cost[key] = per_row if seen is None else seen + COST_WEIGHT * (per_row - seen)
         topic, n = self._predictions, len(items)
         device, version = predictor.device, predictor.version
+        share = used.per_row()
+        cost = Cost(cpu_s=share.cpu_s, gpu_s=share.gpu_s, energy_j=share.energy_j)
         labels, scores = result.labels.tolist(), result.scores.tolist()
         probabilities = result.probabilities.tolist()
         embeddings = (result.embeddings.tolist() if result.embeddings is not None
@@ -190,7 +196,7 @@ class InferenceStage:
                 output=ModelOutput(label=labels[i], score=scores[i],
                                    probabilities=probabilities[i]),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
-                                total_s=max(published - req.ts, 0.0)),
+                                total_s=max(published - req.ts, 0.0)), cost=cost,
                 batch_size=n, device=device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id, embedding=embeddings[i],
                 categorical=req.categorical)

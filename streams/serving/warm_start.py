@@ -3,18 +3,28 @@
 A binding that cannot be served stops the worker at start with a
 :class:`~streams.errors.ConfigError` naming the setting, rather than a variant that serves
 nothing mid-stream; every published model is loaded before the first request, so the first
-batch does not wait for an artifact to be read.
+batch does not wait for an artifact to be read, and runs a forward pass at each batch size
+it may serve (powers of two up to ``max_batch``): torch's CPU kernels prepare themselves
+per input shape, up to ~5 ms the first time a size is seen (``bench/produce_retries.py``
+and docs/benchmarks.md, "A fresh worker").
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 
+import numpy as np
+
+from inference.cost_meter import CostMeter, EnergyCounter, cpu_clock_for
 from inference.served_versions import ServedVersions
 from streams.errors import ConfigError
 from streams.settings import InferenceSettings
 
-__all__ = ["check_binding", "warm_start"]
+__all__ = ["batch_sizes", "check_binding", "cost_meter", "warm_start"]
+
+log = logging.getLogger(__name__)
 
 
 def check_binding(served: ServedVersions, variants: Iterable[str]) -> None:
@@ -26,10 +36,42 @@ def check_binding(served: ServedVersions, variants: Iterable[str]) -> None:
         raise ConfigError(str(exc)) from None
 
 
+def batch_sizes(max_batch: int) -> list[int]:
+    """The batch sizes warmed: powers of two below ``max_batch``, and ``max_batch``.
+
+    >>> batch_sizes(256), batch_sizes(100), batch_sizes(1)
+    ([1, 2, 4, 8, 16, 32, 64, 128, 256], [1, 2, 4, 8, 16, 32, 64, 100], [1])
+    """
+    sizes = [1 << k for k in range(max_batch.bit_length()) if 1 << k < max_batch]
+    return [*sizes, max_batch]
+
+
 def warm_start(served: ServedVersions, settings: InferenceSettings) -> None:
-    """Set torch's threads, check the binding and load every published model now."""
+    """Set torch's threads, check the binding, load every published model now and run
+    each once at every batch size it may serve."""
     from inference.torch_predictor import use_cpu_threads  # torch only where served
 
+    began = time.perf_counter()
     use_cpu_threads(settings.cpu_threads)
     check_binding(served, settings.split)
     served.warm_up(settings.split)
+    loaded = time.perf_counter()
+    sizes = batch_sizes(settings.max_batch)
+    root = served.store.root
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        for variant in settings.split:
+            predictor = served.predictor(folder.name, variant) if folder.is_dir() else None
+            if predictor is not None and predictor.features:
+                for n in sizes:
+                    predictor.predict_batch(np.zeros((n, len(predictor.features)), np.float32))
+    log.info("warm start: models loaded in %.2f s, forward passes at %d batch sizes in "
+             "%.2f s", loaded - began, len(sizes), time.perf_counter() - loaded)
+
+
+def cost_meter(settings: InferenceSettings) -> CostMeter:
+    """The meter of what each forward pass costs on the device the worker serves on: the
+    CPU clock that sees ``cpu_threads`` torch threads, NVML energy on a GPU, RAPL on a CPU."""
+    from inference.torch_predictor import select_device
+
+    energy = EnergyCounter.for_device(select_device(settings.device))
+    return CostMeter(cpu_clock=cpu_clock_for(settings.cpu_threads), energy=energy)

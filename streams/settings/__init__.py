@@ -6,10 +6,10 @@ that names the environment variable, so a bad setting fails at start, not mid-st
 Secrets are ``SecretStr`` and never logged.
 
 One module per component (:mod:`.kafka`, :mod:`.inference`, :mod:`.monitor`,
-:mod:`.clickhouse`, :mod:`.alerting`, :mod:`.web`, :mod:`.retrain`, :mod:`.worker`); this
-package re-exports them. :mod:`.private_fields` is the private-fields policy and
-:mod:`.values` the checks several settings share. May import :mod:`streams.wire`,
-:mod:`streams.telemetry` and :mod:`streams.experiments`.
+:mod:`.clickhouse`, :mod:`.alerting`, :mod:`.web`, :mod:`.cost`, :mod:`.retrain`,
+:mod:`.worker`); this package re-exports them. :mod:`.private_fields` is the
+private-fields policy and :mod:`.values` the checks several settings share. May import
+:mod:`streams.wire`, :mod:`streams.telemetry` and :mod:`streams.experiments`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings
 from streams.errors import ConfigError
 from streams.settings.alerting import AlertingSettings, GrafanaSettings
 from streams.settings.clickhouse import ClickHouseSettings
+from streams.settings.cost import CostSettings
 from streams.settings.inference import InferenceSettings, parse_split
 from streams.settings.kafka import KafkaSettings
 from streams.settings.monitor import HealthSettings, MonitorSettings
@@ -30,9 +31,9 @@ from streams.settings.retrain import RetrainSettings
 from streams.settings.web import WebSettings
 from streams.settings.worker import ROLES, WorkerConfig
 
-__all__ = ["AlertingSettings", "ClickHouseSettings", "GrafanaSettings", "HealthSettings",
-           "InferenceSettings", "KafkaSettings", "MonitorSettings", "RetrainSettings",
-           "WebSettings", "load", "parse_split", "variables"]
+__all__ = ["AlertingSettings", "ClickHouseSettings", "CostSettings", "GrafanaSettings",
+           "HealthSettings", "InferenceSettings", "KafkaSettings", "MonitorSettings",
+           "RetrainSettings", "WebSettings", "load", "parse_split", "variables"]
 __all__ += ["ROLES", "WorkerConfig"]  # the worker's, gathering the settings above
 
 S = TypeVar("S", bound=BaseSettings)

@@ -23,6 +23,9 @@ class RetrainSettings(BaseSettings):
     latency_tolerance: float = Field(
         0.5, ge=0, description="A candidate whose batch latency on this machine exceeds the "
         "champion's by more than this share is rejected (generous: a shared machine is noisy).")
+    cost_tolerance: float = Field(
+        1.0, ge=0, description="A candidate whose CPU seconds per prediction exceed the "
+        "champion's by more than this share is rejected (1.0: up to twice the cost).")
     min_examples: int = Field(500, ge=20, description="Labelled examples a retrain needs "
                               "over its data range; fewer and the worker waits, then rejects.")
     min_new_labels: int = Field(0, ge=0, description="The policy (decide role) asks for a "

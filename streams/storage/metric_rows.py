@@ -20,6 +20,7 @@ from streams.wire.codec import BatchDecoder, RawRecord, Rejected
 from streams.wire.dead_letter import H_ERROR, H_KIND, H_OFFSET, H_PARTITION, H_TOPIC
 from streams.wire.events import (
     Alert,
+    Cost,
     DetectorReport,
     Event,
     ExperimentDecided,
@@ -63,23 +64,32 @@ class TableRows:
 def _prediction(p: Prediction, private: PrivateFields) -> list[Any]:
     return [p.request_id, p.ts, p.model, p.variant, p.model_version, p.output.label,
             p.output.score, p.latency.queue_s, p.latency.inference_s, p.latency.total_s,
-            p.latency.ttft_s, p.batch_size, p.device, p.segment, private.unit(p.unit_id),
-            private.features(p.features), p.error]
+            p.latency.ttft_s, *(col[0] for col in _cost_columns([p.cost])), p.batch_size,
+            p.device, p.segment, private.unit(p.unit_id), private.features(p.features), p.error]
 
 
 def _prediction_columns(ps: list[Prediction], private: PrivateFields) -> list[list[Any]]:
     # a pass per column: each a list comprehension, no row lists to build and transpose
     outs = [p.output for p in ps]
     lats = [p.latency for p in ps]
+    costs = [p.cost for p in ps]
     return [[p.request_id for p in ps], [p.ts for p in ps], [p.model for p in ps],
             [p.variant for p in ps], [p.model_version for p in ps], [o.label for o in outs],
             [o.score for o in outs], [t.queue_s for t in lats], [t.inference_s for t in lats],
-            [t.total_s for t in lats], [t.ttft_s for t in lats], [p.batch_size for p in ps],
+            [t.total_s for t in lats], [t.ttft_s for t in lats],
+            *_cost_columns(costs), [p.batch_size for p in ps],
             [p.device for p in ps], [p.segment for p in ps],
             [private.unit(p.unit_id) for p in ps] if private.unit_id != "drop"
             else [""] * len(ps),
             [private.features(p.features) for p in ps] if private.private_features
             else [p.features for p in ps], [p.error for p in ps]]
+
+
+def _cost_columns(costs: list[Cost | None]) -> list[list[Any]]:
+    """cost_cpu_s, cost_gpu_s, cost_energy_j of each prediction (NULL without a cost)."""
+    return [[None if c is None else c.cpu_s for c in costs],
+            [None if c is None else c.gpu_s for c in costs],
+            [None if c is None else c.energy_j for c in costs]]
 
 
 def _outcome(o: Outcome, _: PrivateFields) -> list[Any]:
@@ -153,7 +163,8 @@ class _Mapping:
 _MAPPINGS = {
     "predictions": _Mapping("predictions", Prediction, (
         "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
-        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
+        "inference_s", "total_s", "ttft_s", "cost_cpu_s", "cost_gpu_s", "cost_energy_j",
+        "batch_size", "device", "segment", "unit_id",
         "features", "error"),
         _prediction, columns_of=_prediction_columns),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),

@@ -433,7 +433,7 @@ def test_a_candidate_that_passes_validation_but_is_slow_in_serving_is_rolled_bac
 def _slow_candidate_retrainer(kafka: KafkaSettings, store: ModelStore, experiments: str
                               ) -> RetrainWorker:
     """A retrain worker whose trainer fine-tunes, then makes the candidate slow; the user's
-    validation allows a slower model (say it is served on faster machines)."""
+    validation allows a slower, costlier model (say it is served on faster machines)."""
 
     def slow_trainer(champion: Path, train: LabelledExamples, out: Path, **kw: object
                      ) -> TrainedCandidate:
@@ -442,7 +442,8 @@ def _slow_candidate_retrainer(kafka: KafkaSettings, store: ModelStore, experimen
         return trained
 
     settings = RetrainSettings(min_examples=1500, max_epochs=10, label_wait_s=60, margin=0.01)
-    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0))
+    gate = PairedGate(ValidationPolicy(margin=0.01, latency_tolerance=1000.0),
+                      cost_tolerance=1000.0)
     job = RetrainJob(store, gate, trainer=slow_trainer, max_epochs=settings.max_epochs,
                      alias=CHALLENGER)
     return RetrainWorker(kafka=kafka, settings=settings, store=store, job=job,

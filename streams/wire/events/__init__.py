@@ -32,8 +32,9 @@ from streams.wire.events._model_updates import (
     ModelVersionPublished,
     ValidationCheck,
 )
-from streams.wire.events._summary import MonitorSummary
+from streams.wire.events._summary import CostSums, MonitorSummary
 from streams.wire.events._traffic import (
+    Cost,
     InferenceRequest,
     Latency,
     ModelOutput,
@@ -46,6 +47,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "Alert",
     "AlertStatus",
+    "Cost",
+    "CostSums",
     "Decision",
     "DetectorReport",
     "Event",

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from streams.wire.events._base import Event
+
+
+class CostSums(msgspec.Struct, kw_only=True, gc=False):
+    """The summed cost shares (:class:`~streams.wire.events.Cost`) of ``n`` predictions of
+    one model version: sums merge by adding; per 1,000 predictions is ``1000 * sum / n``."""
+
+    n: int
+    cpu_s: float
+    gpu_s: float | None = None
+    energy_j: float | None = None
 
 
 class MonitorSummary(Event, kw_only=True):
@@ -68,3 +80,4 @@ class MonitorSummary(Event, kw_only=True):
     estimated: int = 0
     confidence_sum: float = 0.0
     confidence_var: float = 0.0
+    cost: dict[str, CostSums] = {}

@@ -73,6 +73,22 @@ class Latency(msgspec.Struct, kw_only=True, gc=False):
     ttft_s: float | None = None
 
 
+class Cost(msgspec.Struct, kw_only=True, gc=False, omit_defaults=True):
+    """One prediction's share of its batch's forward pass (the batch's figures over its
+    rows), from the serving process's own accounting (:mod:`inference.cost_meter`):
+    CPU seconds, GPU seconds on a GPU, joules where the hardware reports energy. A figure
+    the host cannot give is left out of the JSON (a few bytes less per prediction)."""
+
+    cpu_s: float
+    gpu_s: float | None = None
+    energy_j: float | None = None
+
+    def __post_init__(self) -> None:
+        parts = [self.cpu_s, self.gpu_s or 0.0, self.energy_j or 0.0]
+        if not math.isfinite(sum(parts)) or min(parts) < 0:
+            raise ValueError(f"cost figures must be finite and >= 0, got {parts}")
+
+
 class ModelOutput(msgspec.Struct, kw_only=True, gc=False):
     """What the model answered: a label, its score and the class probabilities."""
 
@@ -92,6 +108,8 @@ class Prediction(Event, kw_only=True):
     the spec's default stood in for it), for category drift and data quality. The
     request's text is not carried: its embedding is its monitored form, and the text
     itself (often personal) stays out of the predictions topic and every table.
+    ``cost`` is what the prediction used of the serving process (absent from outside
+    servers).
     """
 
     request_id: str
@@ -101,6 +119,7 @@ class Prediction(Event, kw_only=True):
     model_version: str
     output: ModelOutput
     latency: Latency
+    cost: Cost | None = None
     batch_size: int = 1
     device: str = "external"
     features: dict[str, float] = {}

@@ -124,8 +124,9 @@ def test_provisioning_files_name_the_datasource_and_take_secrets_from_the_env() 
 
 def _prediction(i: int, ts: float, model: str, variant: str, total: float, region: str
                 ) -> list[Any]:
-    return [f"r{i}", ts, model, variant, "v1", 0, 0.5, total / 10, total / 2, total, None, 1,
-            "cpu", {"region": region}, "", {"x": 1.0}, None, 0, i]
+    # each prediction cost 1/100 of its total latency in CPU time; no GPU, no energy counter
+    return [f"r{i}", ts, model, variant, "v1", 0, 0.5, total / 10, total / 2, total, None,
+            total / 100, None, None, 1, "cpu", {"region": region}, "", {"x": 1.0}, None, 0, i]
 
 
 def _report(i: int, ts: float, detector: str, variant: str, segment: str, statistic: float,
@@ -253,6 +254,20 @@ def test_predictions_per_second_is_count_over_the_interval(data: tuple) -> None:
     only_b = _run(store, _panel("Predictions per second")["targets"][0]["rawSql"],
                   model=["churn"], variant=["B"])
     assert sum(r[2] for r in only_b) == pytest.approx(900 / 60)
+
+
+def test_cost_per_thousand_predictions_is_the_mean_share_times_1000(data: tuple) -> None:
+    store, raw = data
+    rows = _run(store, _panel("Cost: CPU seconds per 1,000")["targets"][0]["rawSql"],
+                model=["churn"])
+    got = {int(t.timestamp()): (version, cpu, gpu, energy)
+           for t, version, cpu, gpu, energy in rows}
+    minute = ((raw["times"] - T0) // 60).astype(int)
+    for m in (0, 1):
+        version, cpu, gpu, energy = got[int(T0) + 60 * m]
+        want = 1000 * float(np.mean(raw["totals"][minute == m] / 100))
+        assert version == "churn v1" and cpu == pytest.approx(want, rel=1e-9)
+        assert gpu is None and energy is None  # not reported: no series, never a zero
 
 
 def test_latency_quantiles_match_numpy_within_ddsketch_accuracy(data: tuple) -> None:

@@ -134,7 +134,7 @@ def test_the_workers_trainer_and_gate_fine_tune_validate_with_mcnemar_and_card_t
     assert (result.version, result.passed, store.aliases("churn")) == ("v2", True,
                                                                        {CHAMPION: "v2"})
     checks = {row[0]: row for row in result.record["checks"]}
-    assert set(checks) == {"accuracy", "latency"} and all(
+    assert set(checks) == {"accuracy", "latency", "cost"} and all(
         row[3] for row in checks.values())
     # the McNemar p-value in the reason is the exact binomial test on the discordant pairs
     _, holdout = examples.time_holdout(0.3)

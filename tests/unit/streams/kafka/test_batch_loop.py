@@ -1,7 +1,7 @@
 """The transactional batch loop, run against an in-memory consumer and producer.
 
 What the loop promises: a batch's outputs and its offsets go in one transaction, the
-offsets after the outputs; a failed write aborts and commits nothing; a stage still
+offsets after the outputs are acknowledged; a failed write aborts and commits nothing; a stage still
 filling its micro-batch commits nothing; a revocation writes what is pending before the
 partitions go; no record is staged before the new partitions' state is loaded; the poll
 waits no longer than the stage allows; dead letters are counted by reason.
@@ -117,11 +117,15 @@ class _Batch:
 
 
 class FakeProducer:
-    """Logs transactions, sends and offsets in order; ``fail`` makes every send raise."""
+    """Logs transactions, sends and offsets in order; ``fail`` makes every send raise.
 
-    def __init__(self, log: list[Any], *, fail: bool = False) -> None:
+    A send returns its delivery future; ``acked_later`` acknowledges each one a loop
+    turn later, as a broker would, and logs the acknowledgement."""
+
+    def __init__(self, log: list[Any], *, fail: bool = False, acked_later: bool = False) -> None:
         self.log = log
         self.fail = fail
+        self.acked_later = acked_later
         self.stopped = False
 
     async def start(self) -> None:
@@ -146,10 +150,21 @@ class FakeProducer:
     def create_batch(self) -> _Batch:
         return _Batch()
 
-    async def send_batch(self, batch: _Batch, topic: str, *, partition: int) -> None:
+    async def send_batch(self, batch: _Batch, topic: str, *, partition: int
+                         ) -> asyncio.Future[None]:
         if self.fail:
             raise KafkaError("broker went away")
         self.log.append(("send", topic, batch.records))
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self.acked_later:
+            delivered.set_result(None)
+            return delivered
+
+        def ack() -> None:
+            self.log.append(("acked", topic))
+            delivered.set_result(None)
+        asyncio.get_running_loop().call_soon(ack)
+        return delivered
 
     async def send_offsets_to_transaction(self, offsets: dict, group_id: str) -> None:
         self.log.append(("offsets", group_id, dict(offsets)))
@@ -159,14 +174,14 @@ class Harness:
     """A loop wired to the fakes, with everything they saw."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, polls: list[Any], *,
-                 stage: EchoStage | None = None, fail: bool = False,
+                 stage: EchoStage | None = None, fail: bool = False, acked_later: bool = False,
                  assign_in_background: bool = False, **loop_args: Any) -> None:
         self.stop = asyncio.Event()
         self.log: list[Any] = []
         self.stage = stage if stage is not None else EchoStage(log=self.log)
         self.stage.log = self.log
         self.consumer = FakeConsumer(polls, self.stop, assign_in_background=assign_in_background)
-        self.producer = FakeProducer(self.log, fail=fail)
+        self.producer = FakeProducer(self.log, fail=fail, acked_later=acked_later)
         self.made: dict[str, Any] = {}
 
         def consumer(settings: KafkaSettings, group_id: str) -> FakeConsumer:
@@ -215,6 +230,17 @@ async def test_outputs_then_offsets_in_one_transaction(monkeypatch: pytest.Monke
     assert (h.loop.records_in, h.loop.records_out) == (3, 3)
     assert progress.partitions == 2 and progress.committed_at == 100.0
     assert h.consumer.stopped and h.producer.stopped
+
+
+async def test_offsets_go_only_once_the_outputs_are_acknowledged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a TxnOffsetCommit in flight beside the Produce makes a Kafka 3.6+ broker fail the
+    # Produce's transaction check (NOT_ENOUGH_REPLICAS, a retry 100 ms later)
+    h = Harness(monkeypatch, [{TP0: records(TP0, 3), TP1: records(TP1, 9)}], acked_later=True)
+    await h.run()
+    assert h.transactions() == [[
+        ("send", "t.out", [(b"k3", b"ok", []), (b"k9", b"ok", [])]), ("acked", "t.out"),
+        ("offsets", "t.monitor", {TP0: 4, TP1: 10}), "commit"]]
 
 
 async def test_a_failed_write_aborts_and_commits_no_offset(

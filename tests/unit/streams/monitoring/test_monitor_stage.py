@@ -192,3 +192,25 @@ def test_bad_prediction_records_are_dead_lettered(reference: ReferenceProfile) -
     assert s.n == 3
     [dead] = [reason_of(o.headers) for o in outputs if o.topic == TOPICS.dead_letter]
     assert dead[H_KIND] == "invalid"
+
+
+def test_cost_is_summed_per_model_version_as_numpy_sums_it(reference: ReferenceProfile) -> None:
+    from streams.wire.events import Cost
+
+    preds = _predictions(7, 120)
+    rng = np.random.default_rng(7)
+    cpu = rng.uniform(1e-6, 1e-4, 120)
+    for i, p in enumerate(preds):
+        p.model_version = "v1" if i % 3 else "v2"
+        p.cost = None if i % 10 == 0 else Cost(cpu_s=float(cpu[i]),
+                                               energy_j=float(cpu[i]) * 40 if i % 2 else None)
+    stage = _stage(reference, Clock())
+    stage.add(_records(preds, 0))
+    (summary,) = _summaries(stage.flush(force=True) or [])
+    for version in ("v1", "v2"):
+        mine = [i for i, p in enumerate(preds) if p.model_version == version and i % 10]
+        sums = summary.cost[version]
+        assert sums.n == len(mine)  # predictions without a cost are not counted
+        assert sums.cpu_s == pytest.approx(float(np.sum(cpu[mine])), rel=1e-12)
+        assert sums.energy_j == pytest.approx(float(np.sum(cpu[[i for i in mine if i % 2]])) * 40)
+        assert sums.gpu_s is None

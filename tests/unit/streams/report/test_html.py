@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from streams.report.html import collect, render
 from streams.storage.clickhouse_store import ClickHouseStore
 from streams.storage.metric_rows import _MAPPINGS
@@ -18,7 +21,8 @@ def test_report_explains_flagged_windows_and_escapes_event_text(tmp_path: Path) 
         pred_cols = (*_MAPPINGS["predictions"].columns, *SRC)
         store.insert("predictions", pred_cols, [
             [f"r{i}", 100.0 + i, "churn", "A", "v1", 1, 0.7, 0.001, 0.002, 0.01 * (i + 1),
-             None, 4, "cpu", {}, "", {}, None, 0, i] for i in range(100)], token="p")
+             None, None, None, None, 4, "cpu", {}, "", {}, None, 0, i] for i in range(100)],
+            token="p")
         store.insert("detector_reports", (*_MAPPINGS["detector-reports"].columns, *SRC), [
             # ts, detector, model, variant, segment, window start/end, n, statistic,
             # threshold, p-value, decision, evidence
@@ -112,3 +116,35 @@ def test_report_shows_retrain_decisions_validations_versions_and_estimates(
     assert "<td>v2</td><td>promoted</td><td>champion</td><td>v1</td>" in page
     assert ("<td>churn</td><td>A</td><td>0.71</td><td>0.67</td><td>0.75</td><td>0.89</td>"
             "<td>0.7</td><td>40</td><td>500</td><td>yes</td>") in page
+
+
+def test_report_prices_what_each_model_version_used_per_thousand_predictions(
+        tmp_path: Path) -> None:
+    from streams.report.html import COST_TABLE
+    from streams.settings import CostSettings
+
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    try:
+        store.apply_schema()
+        cpu = np.random.default_rng(4).uniform(1e-5, 1e-3, 300)
+        # v1: 200 metered predictions on a CPU without an energy counter; v2: 100 with
+        # energy; and 50 from an outside server, with no cost at all
+        rows = [[f"r{i}", 100.0 + i, "churn", "A", "v1" if i < 200 else "v2", 1, 0.7, 0.001,
+                 0.002, 0.01, None, float(cpu[i]), None, 0.05 if i >= 200 else None, 4, "cpu",
+                 {}, "", {}, None, 0, i] for i in range(300)]
+        rows += [[f"x{i}", 500.0 + i, "churn", "A", "v1", 1, 0.7, 0.0, 0.0, 0.01, None, None,
+                  None, None, 1, "external", {}, "", {}, None, 1, i] for i in range(50)]
+        store.insert("predictions", (*_MAPPINGS["predictions"].columns, *SRC), rows, token="c")
+        table = collect(store, prices=CostSettings(cpu_hour=0.04, gpu_hour=2.0)
+                        ).tables[COST_TABLE]
+        unpriced = collect(store).tables[COST_TABLE]
+    finally:
+        store.close()
+    (v1, v2) = table
+    for (model, version, n, per_1k, gpu, _, money), (want, part) in (
+            (v1, ("v1", cpu[:200])), (v2, ("v2", cpu[200:]))):
+        assert (model, version, n, gpu) == ("churn", want, len(part), "no GPU")
+        assert per_1k == pytest.approx(1000 * part.mean(), abs=1e-4)
+        assert float(money) == pytest.approx(1000 * part.mean() * 0.04 / 3600, rel=1e-3)
+    assert v1[5] == "not reported by the serving host" and float(v2[5]) == pytest.approx(50.0)
+    assert unpriced[0][6] == "no prices (INFERWATCH_COST_*)"

@@ -244,3 +244,36 @@ def test_a_failing_model_answers_every_request_with_an_error_and_loses_none() ->
                for p in answered)
     assert all(p.output.label == -1 for p in answered)
     assert not [o for o in out if o.topic == TOPICS.dead_letter]
+
+
+class BurningPredictor(FakePredictor):
+    """A FakePredictor whose forward pass also burns ``burn_s`` of CPU (a busy loop)."""
+
+    burn_s = 0.02
+
+    def predict_batch(self, features: np.ndarray) -> PredictionBatch:
+        import time
+
+        end = time.thread_time() + self.burn_s
+        while time.thread_time() < end:
+            pass
+        return super().predict_batch(features)
+
+
+def test_each_prediction_carries_its_share_of_the_batchs_cpu_time() -> None:
+    from inference.cost_meter import CostMeter, EnergyCounter, per_thousand
+
+    clock = Clock()
+    burner = BurningPredictor(clock, "v1")
+    stage = InferenceStage(topics=TOPICS, predictors=lambda m, v: burner,
+                           router=VariantRouter({"A": 1.0}), max_batch=8, max_wait_ms=50.0,
+                           max_record_bytes=4096, clock=clock,
+                           meter=CostMeter(energy=EnergyCounter.none("test")))
+    stage.add(_records([_request(i, 999.99) for i in range(8)]))
+    preds = _predictions(stage.flush(force=False) or [])
+    assert len(preds) == 8
+    costs = [p.cost for p in preds if p.cost is not None]
+    assert len(costs) == 8 and len({c.cpu_s for c in costs}) == 1  # an even share
+    # 20 ms over 8 rows: 2.5 CPU seconds per 1,000 predictions, within 15%
+    assert per_thousand(8, sum(c.cpu_s for c in costs)) == pytest.approx(2.5, rel=0.15)
+    assert costs[0].gpu_s is None and costs[0].energy_j is None  # no GPU, no counter

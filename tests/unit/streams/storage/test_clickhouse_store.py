@@ -157,3 +157,18 @@ def test_an_experiment_decision_written_twice_is_kept_once(store: ClickHouseStor
                      token=f"{topic}:0:{offset}")
     assert store.query("SELECT id, action, lower, upper FROM experiment_decisions FINAL") == [
         ("e1", "rollback", 0.02, None)]
+
+
+def test_a_warm_insert_keeps_nothing_and_the_first_real_insert_is_then_quick(
+        store: ClickHouseStore) -> None:
+    import time
+
+    store.warm_insert()
+    store.warm_insert()  # a restart warms again: the table is there
+    assert _count(store, "warm_insert") == 0  # a Null table keeps no row
+    began = time.perf_counter()
+    store.insert("outcomes", COLS, _rows(0, range(10)), token="t1")
+    # cold, chDB's first insert of a process takes 0.6-3 s; warm, a few ms (a loaded
+    # machine may stretch that tenfold, never to the cold figure)
+    assert time.perf_counter() - began < 0.5
+    assert _count(store) == 10

@@ -21,7 +21,8 @@ def test_minutely_states_merge_to_quantiles_within_relative_accuracy(tmp_path: P
     regions = rng.choice(["eu", "us"], n)
     cols = (*_MAPPINGS["predictions"].columns, "src_partition", "src_offset")
     rows = [[f"r{i}", float(ts[i]), "m", "A", "v1", 0, 0.5, totals[i] / 10, totals[i] / 2,
-             float(totals[i]), None, 1, "cpu", {"region": str(regions[i])}, "", {}, None, 0, i]
+             float(totals[i]), None, None, None, None, 1, "cpu", {"region": str(regions[i])}, "",
+             {}, None, 0, i]
             for i in range(n)]
     store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
     try:

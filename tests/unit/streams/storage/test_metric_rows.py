@@ -18,6 +18,7 @@ from streams.wire.codec import Rejected, SourceRecord, encode
 from streams.wire.dead_letter import dead_letter
 from streams.wire.events import (
     Alert,
+    Cost,
     DetectorReport,
     Event,
     ExperimentDecided,
@@ -58,7 +59,8 @@ EVENTS: dict[str, Event] = {
         request_id="r1", ts=10.5, model="churn", variant="B", model_version="v2",
         output=ModelOutput(label=1, score=0.8, probabilities=[0.2, 0.8]),
         latency=Latency(queue_s=0.01, inference_s=0.02, total_s=0.04), batch_size=16,
-        device="cuda", features={"f0": 1.5}, segment={"region": "eu"}),
+        device="cuda", features={"f0": 1.5}, segment={"region": "eu"},
+        cost=Cost(cpu_s=0.001, gpu_s=0.0005, energy_j=0.2)),
     "outcomes": Outcome(request_id="r1", ts=11.0, kind="label", value=1.0),
     "detector-reports": DetectorReport(
         detector="feature_drift", model="churn", variant="A", segment="*", window_start=1.0,
@@ -79,7 +81,8 @@ EVENTS: dict[str, Event] = {
 }
 
 EXPECTED_ROWS = {
-    "predictions": ["r1", 10.5, "churn", "B", "v2", 1, 0.8, 0.01, 0.02, 0.04, None, 16, "cuda",
+    "predictions": ["r1", 10.5, "churn", "B", "v2", 1, 0.8, 0.01, 0.02, 0.04, None, 0.001,
+                    0.0005, 0.2, 16, "cuda",
                     {"region": "eu"}, "", {"f0": 1.5}, None],
     "outcomes": ["r1", 11.0, "label", 1.0],
     "detector-reports": [3.0, "feature_drift", "churn", "A", "*", 1.0, 2.0, 500, 0.3, 0.1, 1e-6,
