@@ -2,7 +2,7 @@
 own embeddings, once, naming the model, and resolves when the topic goes away.
 
 The model is the user's: a tiny randomly initialised BERT over a word-level vocabulary
-(:mod:`tests.integration.text_models`), published with the real command from a CSV of
+(:mod:`tests.text_models`), published with the real command from a CSV of
 reference texts about billing and shipping. Publishing runs the model over them and
 saves its own embeddings as the reference (``embedding_reference.npy``, in the version
 and at the model's level, where the worker reads it). The requests then talk about
@@ -30,7 +30,7 @@ from streams.wire.topics import Topics
 from tests.integration.conftest import RELAXED_LATENCY, Worker, consume
 from tests.integration.conftest import alerts_of as _alerts
 from tests.integration.conftest import kafka_of as _kafka
-from tests.integration.text_models import save_text_classifier
+from tests.text_models import save_text_classifier
 
 OLD = ["card", "charged", "twice", "refund", "invoice", "bill", "order", "late", "parcel",
        "arrived", "courier", "tracking"]

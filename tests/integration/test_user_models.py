@@ -45,7 +45,7 @@ from streams.wire.events import InferenceRequest, Prediction
 from streams.wire.topics import Topics
 from tests.integration.conftest import Worker, consume
 from tests.integration.conftest import kafka_of as _kafka
-from tests.integration.text_models import direct_text, save_text_classifier
+from tests.text_models import direct_text, save_text_classifier
 
 N = 300  # simulated requests to the TorchScript model
 M = 120  # requests to each of the three others

@@ -1,4 +1,4 @@
-"""A tiny text classifier for the integration tests: a randomly initialised BERT and a
+"""A tiny text classifier for the tests: a randomly initialised BERT and a
 word-level tokenizer built here, saved as a kind ``transformers`` version (nothing is
 downloaded), and its own answers computed by hand.
 
