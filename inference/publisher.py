@@ -87,7 +87,7 @@ def publish_with_data(store: ModelStore, model: str, version: str, source: Path,
                     load_on=lambda other: _load(load, staging, other), gpu=gpu)
         labelled = _holdout(table, predictor.spec, inputs, held) if label is not None else None
         built = write_references(staging, model, version, predictor, table.rows(kept),
-                                 inputs.take(kept), labelled)
+                                 inputs.take(kept), labelled, seed=seed)
         path = store.publish(model, version, staging, lineage=Lineage(metrics=_metrics(built)))
     _place_embedding_reference(store, model, path)
     card = store.card(model, version)

@@ -13,10 +13,14 @@ it is published (the same files ``retrain.trainer`` writes for the demo model):
 - ``reference_output.json``: the model's scores on the reference rows (prediction drift);
 - with labels, ``performance_reference.json`` (the calibration and accuracy on the
   holdout, for the estimate before labels) and ``holdout.npz`` (the holdout's numeric
-  inputs, category codes and labels, which a reduced precision is checked against).
+  inputs, category codes and labels, which a reduced precision is checked against);
+- ``reference_importance.json``: the model's permutation importance per numeric and
+  categorical input (:mod:`detectors.reference.importance`), what the cause ranking
+  weighs a drifted feature by: against the labels on the holdout when there are labels,
+  else against the model's own answers on the reference rows (its reliance on each input).
 
 Input and output references come from the reference rows, the performance reference
-from the holdout rows, as the trainer splits them.
+(and, with labels, the importance) from the holdout rows, as the trainer splits them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import numpy as np
 from detectors.reference import embedding as embedding_reference
 from detectors.reference.categories import FILE_NAME as CATEGORIES_FILE
 from detectors.reference.categories import CategoryProfile
+from detectors.reference.importance import FILE_NAME as IMPORTANCE_FILE
+from detectors.reference.importance import write_importance
 from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
@@ -46,6 +52,8 @@ __all__ = ["INPUT_REFERENCE", "BuiltReferences", "Holdout", "score_rows", "write
 INPUT_REFERENCE: Final = "reference.json"
 #: rows per forward pass while scoring the reference data
 SCORING_BATCH: Final = 1024
+#: most rows the permutation importance is measured on (each input costs 5 passes)
+IMPORTANCE_ROWS: Final = 2000
 
 
 @dataclass(frozen=True)
@@ -89,9 +97,10 @@ def score_rows(predictor: SpecPredictor, inputs: ModelInputs,
 
 def write_references(folder: Path, model: str, version: str, predictor: SpecPredictor,
                      table: ReferenceTable, inputs: ModelInputs,
-                     holdout: Holdout | None = None) -> BuiltReferences:
+                     holdout: Holdout | None = None, *, seed: int = 0) -> BuiltReferences:
     """Write the references of ``table`` (its raw columns, encoded as ``inputs``) and of
-    the model's answers on them into ``folder``; with ``holdout``, its performance."""
+    the model's answers on them into ``folder``; with ``holdout``, its performance.
+    ``seed`` seeds the importance's rows and shuffles."""
     spec, folder = predictor.spec, Path(folder)
     out = score_rows(predictor, inputs)
     files, notes = [], []
@@ -118,6 +127,15 @@ def write_references(folder: Path, model: str, version: str, predictor: SpecPred
         files += [PERFORMANCE_FILE, HOLDOUT_FILE]
     elif holdout is not None:
         notes.append("no performance reference: the holdout is empty")
+    if spec.numeric or spec.categorical:
+        rng = np.random.default_rng(seed)
+        if holdout is not None and len(holdout.labels):
+            _importance(folder, model, version, predictor, holdout.inputs, holdout.labels, rng)
+        else:
+            _importance(folder, model, version, predictor, inputs, None, rng)
+        files.append(IMPORTANCE_FILE)
+    else:
+        notes.append("no importance: the model has no numeric or categorical input")
     n_holdout = 0 if holdout is None else len(holdout.labels)
     return BuiltReferences(tuple(files), len(inputs), n_holdout, accuracy, tuple(notes))
 
@@ -129,6 +147,33 @@ def _numeric_profile(model: str, version: str, spec: ModelSpec, table: Reference
     profile.missing = np.array([sum(v is None for v in table.columns[name]) / table.n
                                 for name in spec.feature_names])
     return profile
+
+
+def _importance(folder: Path, model: str, version: str, predictor: SpecPredictor,
+                inputs: ModelInputs, labels: np.ndarray | None,
+                rng: np.random.Generator) -> None:
+    """Save the permutation importance of each numeric and categorical input, measured on
+    at most :data:`IMPORTANCE_ROWS` of ``inputs`` against ``labels`` (None: against the
+    model's own answers)."""
+    spec = predictor.spec
+    if len(inputs) > IMPORTANCE_ROWS:
+        rows = np.sort(rng.choice(len(inputs), size=IMPORTANCE_ROWS, replace=False))
+        inputs = inputs.take(rows)
+        labels = None if labels is None else labels[rows]
+    n_numeric = inputs.numeric.shape[1]
+    # one matrix of the numeric values and the category codes (exact as float64), so a
+    # category is shuffled across rows as a number is; the texts stay with their rows
+    X = np.hstack([inputs.numeric.astype(np.float64), inputs.categorical.astype(np.float64)])
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        out = score_rows(predictor, ModelInputs(
+            rows[:, :n_numeric].astype(np.float32), rows[:, n_numeric:].astype(np.int64),
+            inputs.text))
+        return out.probabilities if out.values is None else out.values
+
+    write_importance(folder, model, version, (*spec.feature_names, *spec.categorical_names),
+                     predict, X, labels, rng,
+                     loss="squared_error" if spec.task == "regression" else "error_rate")
 
 
 def _save_embeddings(path: Path, embeddings: np.ndarray) -> None:

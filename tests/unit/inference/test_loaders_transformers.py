@@ -13,6 +13,7 @@ from inference.loaders import load_version
 from inference.loaders.hugging_face import mean_pooled
 from inference.model_inputs import ModelInputs
 from inference.model_spec import ModelSpec, SpecError
+from tests.text_models import tokenizer as word_tokenizer
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -27,14 +28,7 @@ TEXTS = ["the card was charged twice", "refund please", "my order never arrived 
 
 
 def tokenizer() -> transformers.PreTrainedTokenizerFast:
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS])}
-    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
-    tok.post_processor = tokenizers.processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    return transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", model_max_length=64)
+    return word_tokenizer(WORDS)
 
 
 @pytest.fixture(scope="module")

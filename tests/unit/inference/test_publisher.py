@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from detectors.reference.categories import CategoryProfile
+from detectors.reference.importance import ReferenceImportance, permutation_importance
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import ReferenceProfile
 from inference.model_card import Lineage
@@ -154,7 +155,8 @@ def test_a_version_is_published_with_its_references_and_card(
     assert done.path == path and done.device == "cpu"
     assert {p.name for p in path.iterdir()} == {
         "model.json", "model.ts", "card.json", "reference.json", "reference_categories.json",
-        "reference_output.json", "performance_reference.json", "holdout.npz"}
+        "reference_output.json", "performance_reference.json", "holdout.npz",
+        "reference_importance.json"}
     assert ModelSpec.load(path) == spec_of()
     assert_references(path, data, holdout_rows=100)
     assert store.verify("churn", "v1") == done.card
@@ -200,6 +202,62 @@ def test_a_published_version_is_not_published_again(tmp_path: Path, store: Model
     publish_with_data(store, "churn", "v1", source, data, loader=ScriptedPredictor, gpu=False)
     with pytest.raises(FileExistsError, match="churn v1 is already published"):
         publish_with_data(store, "churn", "v1", source, data, loader=ScriptedPredictor)
+
+
+class TenureScorer(nn.Module):
+    """Logits of the tenure alone: spend and plan are inputs it ignores."""
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        z = (numeric[:, 0] - 12.0) / 3.0
+        return torch.stack([torch.zeros_like(z), z], dim=1) + 0.0 * categorical[:, :1]
+
+
+def tenure_data(path: Path, n: int = 400) -> Path:
+    """Reference rows whose label is the tenure's side of 12 (as the scorer says)."""
+    rng = np.random.default_rng(3)
+    tenure = rng.exponential(12.0, n)
+    pq.write_table(pa.table({"tenure": tenure, "spend": rng.normal(50.0, 10.0, n),
+                             "plan": rng.choice(list(PLANS), size=n).tolist(),
+                             "churned": (tenure > 12).astype(int)}), path)
+    return path
+
+
+def scorer_probabilities(X: np.ndarray) -> np.ndarray:
+    """TenureScorer's probabilities over a matrix of (tenure, spend, plan code)."""
+    with torch.no_grad():
+        logits = TenureScorer()(torch.from_numpy(X[:, :2].astype(np.float32)),
+                                torch.from_numpy(X[:, 2:].astype(np.int64)))
+    return torch.softmax(logits.double(), 1).numpy()
+
+
+@pytest.mark.parametrize("label", ["churned", None])
+def test_the_importance_ranks_the_input_the_model_uses_first(
+        tmp_path: Path, store: ModelStore, label: str | None) -> None:
+    source = save_version(tmp_path / "build", TenureScorer())
+    data = tenure_data(tmp_path / "ref.parquet")
+    done = publish_with_data(store, "churn", "v1", source, data, label=label, holdout=0.25,
+                             loader=ScriptedPredictor, gpu=False, seed=5)
+    assert done.references is not None
+    assert "reference_importance.json" in done.references.files
+    saved = ReferenceImportance.load(done.path)
+    assert saved is not None and saved.names == ("tenure", "spend", "plan")
+    assert (saved.model, saved.version, saved.loss) == ("churn", "v1", "error_rate")
+    importance = dict(zip(saved.names, saved.importance, strict=True))
+    assert importance["tenure"] > 0.2 and importance["spend"] == importance["plan"] == 0.0
+    # the same measure, by hand: the holdout against its labels, or every reference row
+    # against the model's own answers, shuffled by the publish seed's generator
+    if label is not None:
+        with np.load(done.path / "holdout.npz") as held:
+            X = np.hstack([held["features"], held["categorical"]]).astype(np.float64)
+            y: np.ndarray | None = held["labels"]
+    else:
+        table = pq.read_table(data).to_pydict()
+        X = np.column_stack([table["tenure"], np.asarray(table["spend"]),
+                             [PLANS.index(p) for p in table["plan"]]]).astype(np.float32)
+        X, y = X.astype(np.float64), None
+    assert saved.n == len(X) == (100 if label else 400)
+    expected = permutation_importance(scorer_probabilities, X, y, np.random.default_rng(5))
+    np.testing.assert_allclose(saved.importance, expected, atol=1e-12)
 
 
 class TextPredictor:

@@ -54,7 +54,7 @@ def test_publish_builds_the_references_and_a_card_that_verifies(
         f"published churn v1 to {path}",
         "  rows: 400 reference, 100 holdout",
         "  references: reference.json, reference_categories.json, reference_output.json, "
-        "performance_reference.json, holdout.npz",
+        "performance_reference.json, holdout.npz, reference_importance.json",
         f"  holdout accuracy: {accuracy:.4f} (label churned, 100 rows)",
         "  checked on cpu",
         f"  content hash: {card.content_hash}"]
