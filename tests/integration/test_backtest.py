@@ -35,8 +35,11 @@ def _live_run(worker: Worker, env: dict[str, str]) -> tuple[float, float]:
         count=9000, rate=600, seed=41, run_id="bt", drift_at=3000,
         drift=Drift("f3", shift=2.5, segment={"region": "apac"}), external_share=0.5,
         latency_from=3000, latency_to=6000, outcome_share=0.3)))
-    asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).alerts, timeout=60,
-                        until=lambda r: any(b'"resolved"' in m.value for m in r)))
+    # until the ticket's own resolve: on a loaded machine it can come well after another
+    # alert's
+    asyncio.run(consume(kafka.bootstrap, Topics(kafka.topic_prefix).alerts, timeout=150,
+                        until=lambda r: any(b'"resolved"' in m.value
+                                            and b"latency_quantile" in m.value for m in r)))
     time.sleep(4)  # the sink writes what the last windows decided
     assert worker.stop() == 0, worker.tail()
     return since - 60, time.time() + 60
