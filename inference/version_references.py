@@ -81,13 +81,16 @@ def score_rows(predictor: SpecPredictor, inputs: ModelInputs,
                                                                       len(inputs)))))
              for start in range(0, len(inputs), batch)]
     embeddings = [p.embeddings for p in parts]
+    values = [p.values for p in parts]
     out = PredictionBatch(
         labels=np.concatenate([p.labels for p in parts]),
         scores=np.concatenate([p.scores for p in parts]),
         probabilities=np.concatenate([p.probabilities for p in parts]),
         inference_s=sum(p.inference_s for p in parts),
         embeddings=None if any(e is None for e in embeddings)
-        else np.concatenate(embeddings))  # type: ignore[arg-type]
+        else np.concatenate(embeddings),  # type: ignore[arg-type]
+        values=None if any(v is None for v in values)
+        else np.concatenate(values))  # type: ignore[arg-type]
     check_outputs(predictor.spec, out, len(inputs))
     return out
 
