@@ -42,13 +42,8 @@ import numpy as np
 from scipy.special import betainc, gammaln
 
 __all__ = [
-    "Check",
-    "McNemarResult",
-    "ValidationPolicy",
-    "ValidationReport",
-    "mcnemar",
-    "time_batches",
-    "validate_candidate",
+    "Check", "McNemarResult", "ValidationPolicy", "ValidationReport", "latency_check",
+    "mcnemar", "time_batches", "validate_candidate",
 ]
 
 PValueMethod = Literal["exact", "mid-p"]
@@ -285,16 +280,17 @@ def validate_candidate(
         delta = float(np.mean(c[rows] == y[rows]) - np.mean(a[rows] == y[rows]))
         checks.append(Check(f"segment:{name}", delta, -policy.segment_tolerance,
                             delta >= -policy.segment_tolerance, detail=f"{n} rows"))
-    if latency is not None:
-        champion_s, candidate_s = latency
-        if not champion_s or not candidate_s:
-            raise ValueError("latency needs at least one timed batch of each model")
-        cand_med, champ_med = statistics.median(candidate_s), statistics.median(champion_s)
-        ratio = cand_med / champ_med
-        checks.append(Check(
-            "latency", ratio, 1.0 + policy.latency_tolerance,
-            ratio <= 1.0 + policy.latency_tolerance,
-            detail=f"median of {len(candidate_s)} batches: candidate "
-            f"{cand_med:.6f} s, champion {champ_med:.6f} s",
-        ))
+    checks += [latency_check(latency, policy)] if latency is not None else []
     return ValidationReport(tuple(checks))
+
+
+def latency_check(latency: tuple[list[float], list[float]], policy: ValidationPolicy) -> Check:
+    """The ``latency`` check: the candidate's median batch time against the champion's."""
+    champion_s, candidate_s = latency
+    if not champion_s or not candidate_s:
+        raise ValueError("latency needs at least one timed batch of each model")
+    cand_med, champ_med = statistics.median(candidate_s), statistics.median(champion_s)
+    bound = 1.0 + policy.latency_tolerance
+    return Check("latency", cand_med / champ_med, bound, cand_med / champ_med <= bound,
+                 detail=f"median of {len(candidate_s)} batches: candidate {cand_med:.6f} s, "
+                 f"champion {champ_med:.6f} s")
