@@ -36,9 +36,9 @@ from inference.reference_data import (
     ReferenceDataError,
     ReferenceTable,
     label_codes,
-    true_values,
     read_reference,
     split_holdout,
+    true_values,
 )
 from inference.registry import ModelStore
 from inference.version_references import BuiltReferences, Holdout, write_references

@@ -33,8 +33,14 @@ from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["ReferenceDataError", "ReferenceTable", "label_codes", "read_reference", "true_values",
-           "split_holdout"]
+__all__ = [
+    "ReferenceDataError",
+    "ReferenceTable",
+    "label_codes",
+    "read_reference",
+    "split_holdout",
+    "true_values",
+]
 
 #: the suffixes read as Parquet; any other file is read as CSV
 PARQUET_SUFFIXES: Final = (".parquet", ".pq")

@@ -32,7 +32,6 @@ from streams.wire.codec import BatchDecoder, Decoded, RawRecord, encode
 from streams.wire.events import MonitorSummary, Outcome, Prediction
 from streams.wire.topics import Topics
 
-
 #: the outcome kinds the join takes: a class label, or a regression's true value
 JOINED: Final = ("label", "value")
 

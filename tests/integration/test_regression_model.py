@@ -31,7 +31,7 @@ from streams.settings import KafkaSettings
 from streams.wire.codec import encode
 from streams.wire.events import InferenceRequest, Outcome, Prediction
 from streams.wire.topics import Topics
-from tests.integration.conftest import REPO, RELAXED_LATENCY, Worker, consume
+from tests.integration.conftest import RELAXED_LATENCY, REPO, Worker, consume
 from tests.integration.conftest import alerts_of as _alerts
 from tests.integration.conftest import kafka_of as _kafka
 

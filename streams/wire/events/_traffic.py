@@ -91,7 +91,7 @@ class ModelOutput(msgspec.Struct, kw_only=True, gc=False):
     @property
     def predicted(self) -> float | None:
         """The regression's value; None for a classifier."""
-        return None if self.value is msgspec.UNSET else self.value  # type: ignore[return-value]
+        return None if self.value is msgspec.UNSET else self.value
 
 
 class Prediction(Event, kw_only=True):
