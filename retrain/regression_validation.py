@@ -37,7 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from retrain.validation import Check, ValidationPolicy, ValidationReport, latency_check
+from retrain.validation import (
+    Check,
+    ValidationPolicy,
+    ValidationReport,
+    latency_check,
+    segment_checks,
+)
 
 __all__ = ["PairedErrorResult", "paired_abs_error", "validate_regression"]
 
@@ -103,19 +109,12 @@ def validate_regression(
         f"paired t-test on absolute errors: MAE {test.candidate_mae:.6g} vs champion "
         f"{test.champion_mae:.6g}, n={test.n}, alpha={policy.alpha}")]
     old, new = _abs_errors(y_true, champion), _abs_errors(y_true, candidate)
-    for name, mask in (segments or {}).items():
-        rows = np.asarray(mask, dtype=bool)
-        if rows.shape != old.shape:
-            raise ValueError(f"segment {name!r} mask has shape {rows.shape}, rows {old.shape}")
-        n = int(rows.sum())
-        if n < policy.min_segment_rows:
-            checks.append(Check(f"segment:{name}", math.nan, policy.segment_tolerance, True,
-                                detail=f"{n} rows < {policy.min_segment_rows}: not judged"))
-            continue
+
+    def rise(rows: np.ndarray) -> float:
         base = float(old[rows].mean())
-        rise = (float(new[rows].mean()) - base) / base if base else 0.0
-        checks.append(Check(f"segment:{name}", rise, policy.segment_tolerance,
-                            rise <= policy.segment_tolerance, detail=f"{n} rows"))
+        return (float(new[rows].mean()) - base) / base if base else 0.0
+
+    checks += segment_checks(segments, old.shape, policy, policy.segment_tolerance, rise)
     if latency is not None:
         checks.append(latency_check(latency, policy))
     return ValidationReport(tuple(checks))

@@ -22,11 +22,12 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
 
+from detectors.regression_error import RegressionErrors
 from streams.kafka.stage import Output
 from streams.wire.codec import BatchDecoder, Decoded, RawRecord, encode
 from streams.wire.events import MonitorSummary, Outcome, Prediction
@@ -40,19 +41,9 @@ JOINED: Final = ("label", "value")
 class _Counts:
     labelled: int = 0
     errors: int = 0
-    valued: int = 0
-    abs_error_sum: float = 0.0
-    squared_error_sum: float = 0.0
-    error_sum: float = 0.0
+    values: RegressionErrors = field(default_factory=RegressionErrors)
     first_ts: float = float("inf")
     last_ts: float = float("-inf")
-
-    def add_value(self, predicted: float, truth: float) -> None:
-        error = predicted - truth
-        self.valued += 1
-        self.abs_error_sum += abs(error)
-        self.squared_error_sum += error * error
-        self.error_sum += error
 
 
 class JoinStage:
@@ -142,7 +133,8 @@ class JoinStage:
             return
         c = self._counts.setdefault((model, variant), _Counts())
         if value is not None:
-            c.add_value(value, truth)
+            error = value - truth
+            c.values.add(1, abs(error), error * error, error)
         else:
             c.labelled += 1
             c.errors += int(predicted != round(truth))
@@ -193,9 +185,9 @@ class JoinStage:
             Output(self.topics.summaries, model.encode(), encode(MonitorSummary(
                 model=model, variant=variant, partition=-1, first_offset=-1, last_offset=-1,
                 window_start=c.first_ts, window_end=c.last_ts, n=0, histograms={},
-                latency={}, labelled=c.labelled, label_errors=c.errors, valued=c.valued,
-                abs_error_sum=c.abs_error_sum, squared_error_sum=c.squared_error_sum,
-                error_sum=c.error_sum)))
+                latency={}, labelled=c.labelled, label_errors=c.errors, valued=c.values.n,
+                abs_error_sum=c.values.abs_sum, squared_error_sum=c.values.squared_sum,
+                error_sum=c.values.signed_sum)))
             for (model, variant), c in self._counts.items()]
         outputs.extend(Output(self.topics.join_state, request_id.encode(), record)
                        for request_id, record in self._changes.items())
