@@ -119,7 +119,7 @@ def check_outputs(spec: ModelSpec, out: PredictionBatch, n: int) -> None:
 
 
 def _check_shape(spec: ModelSpec, out: PredictionBatch, n: int) -> None:
-    probs = np.asarray(out.probabilities)
+    probs = _columns(out)
     if probs.ndim != 2 or probs.shape[1] != spec.n_outputs:
         columns = probs.shape[1] if probs.ndim == 2 else f"shape {probs.shape} of"
         raise PublishRefused(
@@ -131,8 +131,15 @@ def _check_shape(spec: ModelSpec, out: PredictionBatch, n: int) -> None:
                              "it must give one output row per input row")
 
 
+def _columns(out: PredictionBatch) -> np.ndarray:
+    """The output columns: the probabilities, or a regression's values as one column (its
+    probabilities are ``(n, 0)``)."""
+    return np.asarray(out.probabilities if out.values is None else out.values.reshape(-1, 1))
+
+
 def _check_finite(out: PredictionBatch) -> None:
-    for name, values in (("output", out.probabilities), ("embedding", out.embeddings)):
+    for name, values in (("output", out.probabilities), ("value", out.values),
+                         ("embedding", out.embeddings)):
         if values is None:
             continue
         finite = np.isfinite(np.asarray(values, dtype=np.float64)).reshape(len(values), -1)
@@ -150,7 +157,7 @@ def _check_batch_independence(predictor: SpecPredictor, sample: ModelInputs,
         alone = _answer(predictor, sample.take([row]),
                         f"a batch of one (row {row}) where a batch of {len(sample)} ran: "
                         "is a layer in training mode? call model.eval() before saving")
-        gap = float(np.max(np.abs(alone.probabilities[0] - batch.probabilities[row])))
+        gap = float(np.max(np.abs(_columns(alone)[0] - _columns(batch)[row])))
         if not gap <= BATCH_TOLERANCE:
             raise PublishRefused(
                 f"the model answers row {row} differently alone and in a batch of "
@@ -169,7 +176,7 @@ def _check_other_device(predictor: SpecPredictor, sample: ModelInputs, out: Pred
                              f"{predictor.device}): {type(exc).__name__}: {exc}") from exc
     again = _answer(twin, sample, f"{other} (it ran on {predictor.device})")
     _check_shape(predictor.spec, again, len(sample))
-    gap = float(np.max(np.abs(np.asarray(again.probabilities) - out.probabilities)))
+    gap = float(np.max(np.abs(_columns(again) - _columns(out))))
     if not gap <= DEVICE_TOLERANCE:
         raise PublishRefused(
             f"the model answers differently on {predictor.device} and on {other} "

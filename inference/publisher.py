@@ -38,6 +38,7 @@ from inference.reference_data import (
     label_codes,
     read_reference,
     split_holdout,
+    true_values,
 )
 from inference.registry import ModelStore
 from inference.version_references import BuiltReferences, Holdout, write_references
@@ -163,7 +164,8 @@ def _holdout(table: ReferenceTable, spec: ModelSpec, inputs: ModelInputs,
              rows: np.ndarray) -> Holdout:
     assert table.label is not None
     try:
-        labels = label_codes(table.label, spec.classes)
+        labels = (true_values(table.label) if spec.task == "regression"
+                  else label_codes(table.label, spec.classes))
     except ReferenceDataError as exc:
         raise PublishRefused(f"the reference data {table.path}: {exc}") from None
     return Holdout(inputs.take(rows), labels[rows])
@@ -178,6 +180,8 @@ def _metrics(built: BuiltReferences) -> dict[str, float]:
     metrics = {"n_reference": float(built.n_reference), "n_holdout": float(built.n_holdout)}
     if built.holdout_accuracy is not None:
         metrics["holdout_accuracy"] = built.holdout_accuracy
+    if built.holdout_mae is not None:
+        metrics["holdout_mae"] = built.holdout_mae
     return metrics
 
 

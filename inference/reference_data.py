@@ -33,8 +33,14 @@ from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["ReferenceDataError", "ReferenceTable", "label_codes", "read_reference",
-           "split_holdout"]
+__all__ = [
+    "ReferenceDataError",
+    "ReferenceTable",
+    "label_codes",
+    "read_reference",
+    "split_holdout",
+    "true_values",
+]
 
 #: the suffixes read as Parquet; any other file is read as CSV
 PARQUET_SUFFIXES: Final = (".parquet", ".pq")
@@ -137,6 +143,20 @@ def split_holdout(n: int, fraction: float, seed: int = 0) -> tuple[np.ndarray, n
     order = np.random.default_rng(seed).permutation(n)
     k = round(fraction * n)
     return np.sort(order[k:]), np.sort(order[:k])
+
+
+def true_values(labels: Sequence[Any]) -> np.ndarray:
+    """A regression's true values of ``labels`` as floats; ReferenceDataError names the
+    first row whose label is not a finite number."""
+    out = np.empty(len(labels), dtype=np.float64)
+    for row, value in enumerate(labels):
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) \
+            else None
+        if number is None or not np.isfinite(number):
+            raise ReferenceDataError(f"label of row {row} is {value!r}: a regression's "
+                                     "label must be a finite number")
+        out[row] = number
+    return out
 
 
 def label_codes(labels: Sequence[Any], classes: Sequence[str]) -> np.ndarray:

@@ -11,7 +11,8 @@ it is published (the same files ``retrain.trainer`` writes for the demo model):
 - ``embedding_reference.npy``: for a text input, the model's own embeddings of the
   reference rows (:mod:`detectors.reference.embedding`);
 - ``reference_output.json``: the model's scores on the reference rows (prediction drift);
-- with labels, ``performance_reference.json`` (the calibration and accuracy on the
+- with labels, for a regression, ``error_reference.json`` (its MAE, RMSE and bias on the
+  holdout); for a classifier, ``performance_reference.json`` (the calibration and accuracy on the
   holdout, for the estimate before labels) and ``holdout.npz`` (the holdout's numeric
   inputs, category codes and labels, which a reduced precision is checked against);
 - ``reference_importance.json``: the model's permutation importance per numeric and
@@ -39,6 +40,8 @@ from detectors.reference.importance import write_importance
 from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import OUTPUT_REFERENCE, OUTPUTS, ReferenceProfile
+from detectors.reference.regression import FILE_NAME as ERRORS_FILE
+from detectors.reference.regression import ErrorReference
 from inference.model_inputs import ModelInputs
 from inference.model_spec import ModelSpec
 from inference.predictor import PredictionBatch
@@ -58,7 +61,8 @@ IMPORTANCE_ROWS: Final = 2000
 
 @dataclass(frozen=True)
 class Holdout:
-    """The labelled rows set aside: their inputs and class indices."""
+    """The labelled rows set aside: their inputs and class indices (a regression's true
+    values)."""
 
     inputs: ModelInputs
     labels: np.ndarray
@@ -74,6 +78,7 @@ class BuiltReferences:
     n_holdout: int
     holdout_accuracy: float | None
     notes: tuple[str, ...] = ()
+    holdout_mae: float | None = None
 
 
 def score_rows(predictor: SpecPredictor, inputs: ModelInputs,
@@ -84,13 +89,16 @@ def score_rows(predictor: SpecPredictor, inputs: ModelInputs,
                                                                       len(inputs)))))
              for start in range(0, len(inputs), batch)]
     embeddings = [p.embeddings for p in parts]
+    values = [p.values for p in parts]
     out = PredictionBatch(
         labels=np.concatenate([p.labels for p in parts]),
         scores=np.concatenate([p.scores for p in parts]),
         probabilities=np.concatenate([p.probabilities for p in parts]),
         inference_s=sum(p.inference_s for p in parts),
         embeddings=None if any(e is None for e in embeddings)
-        else np.concatenate(embeddings))  # type: ignore[arg-type]
+        else np.concatenate(embeddings),  # type: ignore[arg-type]
+        values=None if any(v is None for v in values)
+        else np.concatenate(values))  # type: ignore[arg-type]
     check_outputs(predictor.spec, out, len(inputs))
     return out
 
@@ -121,8 +129,11 @@ def write_references(folder: Path, model: str, version: str, predictor: SpecPred
     ReferenceProfile.from_features(model, version, OUTPUTS, out.scores[:, None]
                                    ).save(folder / OUTPUT_REFERENCE)
     files.append(OUTPUT_REFERENCE)
-    accuracy = None
-    if holdout is not None and len(holdout.labels):
+    accuracy = mae = None
+    if holdout is not None and len(holdout.labels) and spec.task == "regression":
+        mae = _errors(folder, model, version, predictor, holdout)
+        files += [ERRORS_FILE, HOLDOUT_FILE]
+    elif holdout is not None and len(holdout.labels):
         accuracy = _performance(folder, model, version, predictor, holdout)
         files += [PERFORMANCE_FILE, HOLDOUT_FILE]
     elif holdout is not None:
@@ -137,7 +148,7 @@ def write_references(folder: Path, model: str, version: str, predictor: SpecPred
     else:
         notes.append("no importance: the model has no numeric or categorical input")
     n_holdout = 0 if holdout is None else len(holdout.labels)
-    return BuiltReferences(tuple(files), len(inputs), n_holdout, accuracy, tuple(notes))
+    return BuiltReferences(tuple(files), len(inputs), n_holdout, accuracy, tuple(notes), mae)
 
 
 def _numeric_profile(model: str, version: str, spec: ModelSpec, table: ReferenceTable,
@@ -183,6 +194,21 @@ def _save_embeddings(path: Path, embeddings: np.ndarray) -> None:
         raise PublishRefused(f"the embedding reference cannot be built: {exc}") from None
 
 
+def _errors(folder: Path, model: str, version: str, predictor: SpecPredictor,
+            holdout: Holdout) -> float:
+    """Save the holdout and the regression's errors on it; its MAE there."""
+    out = score_rows(predictor, holdout.inputs)  # a regression's score is its value
+    ref = ErrorReference.from_holdout(model, version, out.scores, holdout.labels)
+    ref.save(folder / ERRORS_FILE)
+    _save_holdout(folder, holdout)
+    return ref.mae
+
+
+def _save_holdout(folder: Path, holdout: Holdout) -> None:
+    np.savez(folder / HOLDOUT_FILE, features=holdout.inputs.numeric,
+             categorical=holdout.inputs.categorical, labels=holdout.labels)
+
+
 def _performance(folder: Path, model: str, version: str, predictor: SpecPredictor,
                  holdout: Holdout) -> float:
     """Save the holdout and the model's calibration on it; its accuracy there."""
@@ -191,6 +217,5 @@ def _performance(folder: Path, model: str, version: str, predictor: SpecPredicto
     probs = out.scores if out.probabilities.shape[1] == 2 else out.probabilities
     ref = PerformanceReference.from_holdout(model, version, probs, holdout.labels)
     ref.save(folder / PERFORMANCE_FILE)
-    np.savez(folder / HOLDOUT_FILE, features=holdout.inputs.numeric,
-             categorical=holdout.inputs.categorical, labels=holdout.labels)
+    _save_holdout(folder, holdout)
     return ref.accuracy

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -41,14 +40,11 @@ from typing import Literal
 import numpy as np
 from scipy.special import betainc, gammaln
 
+from retrain.batch_timing import time_batches
+
 __all__ = [
-    "Check",
-    "McNemarResult",
-    "ValidationPolicy",
-    "ValidationReport",
-    "mcnemar",
-    "time_batches",
-    "validate_candidate",
+    "Check", "McNemarResult", "ValidationPolicy", "ValidationReport", "latency_check",
+    "mcnemar", "segment_checks", "time_batches", "validate_candidate",
 ]
 
 PValueMethod = Literal["exact", "mid-p"]
@@ -213,35 +209,6 @@ class ValidationReport:
         return rows
 
 
-def time_batches(
-    champion: Callable[[np.ndarray], object],
-    candidate: Callable[[np.ndarray], object],
-    batch: np.ndarray,
-    *,
-    repeats: int = 21,
-    warmup: int = 3,
-    timer: Callable[[], float] = time.perf_counter,
-) -> tuple[list[float], list[float]]:
-    """Seconds per call of each model on ``batch``, ``repeats`` times, interleaved.
-
-    The two alternate (champion first on even rounds, candidate on odd ones) so a change
-    in the machine's load falls on both; ``warmup`` untimed rounds go first.
-    """
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats}, {warmup}")
-    for _ in range(warmup):
-        champion(batch)
-        candidate(batch)
-    timed: dict[int, list[float]] = {0: [], 1: []}
-    models = (champion, candidate)
-    for i in range(repeats):
-        for which in ((0, 1) if i % 2 == 0 else (1, 0)):
-            start = timer()
-            models[which](batch)
-            timed[which].append(timer() - start)
-    return timed[0], timed[1]
-
-
 def validate_candidate(
     y_true: np.ndarray,
     champion: np.ndarray,
@@ -273,28 +240,42 @@ def validate_candidate(
         f"McNemar {policy.method}: b={test.b} c={test.c} n={test.n}, alpha={policy.alpha}",
     )]
     y, a, c = np.asarray(y_true), np.asarray(champion), np.asarray(candidate)
+    checks += segment_checks(
+        segments, y.shape, policy, -policy.segment_tolerance,
+        lambda rows: float(np.mean(c[rows] == y[rows]) - np.mean(a[rows] == y[rows])))
+    checks += [latency_check(latency, policy)] if latency is not None else []
+    return ValidationReport(tuple(checks))
+
+
+def segment_checks(segments: Mapping[str, np.ndarray] | None, shape: tuple[int, ...],
+                   policy: ValidationPolicy, threshold: float,
+                   figure: Callable[[np.ndarray], float]) -> list[Check]:
+    """A ``segment:<name>`` check per declared segment: ``figure`` of its rows (a boolean
+    mask) within ``threshold`` (at least it when negative, at most it otherwise); a
+    segment of fewer than ``policy.min_segment_rows`` rows is reported, not judged."""
+    checks = []
     for name, mask in (segments or {}).items():
         rows = np.asarray(mask, dtype=bool)
-        if rows.shape != y.shape:
-            raise ValueError(f"segment {name!r} mask has shape {rows.shape}, rows {y.shape}")
+        if rows.shape != shape:
+            raise ValueError(f"segment {name!r} mask has shape {rows.shape}, rows {shape}")
         n = int(rows.sum())
         if n < policy.min_segment_rows:
-            checks.append(Check(f"segment:{name}", math.nan, -policy.segment_tolerance, True,
+            checks.append(Check(f"segment:{name}", math.nan, threshold, True,
                                 detail=f"{n} rows < {policy.min_segment_rows}: not judged"))
             continue
-        delta = float(np.mean(c[rows] == y[rows]) - np.mean(a[rows] == y[rows]))
-        checks.append(Check(f"segment:{name}", delta, -policy.segment_tolerance,
-                            delta >= -policy.segment_tolerance, detail=f"{n} rows"))
-    if latency is not None:
-        champion_s, candidate_s = latency
-        if not champion_s or not candidate_s:
-            raise ValueError("latency needs at least one timed batch of each model")
-        cand_med, champ_med = statistics.median(candidate_s), statistics.median(champion_s)
-        ratio = cand_med / champ_med
-        checks.append(Check(
-            "latency", ratio, 1.0 + policy.latency_tolerance,
-            ratio <= 1.0 + policy.latency_tolerance,
-            detail=f"median of {len(candidate_s)} batches: candidate "
-            f"{cand_med:.6f} s, champion {champ_med:.6f} s",
-        ))
-    return ValidationReport(tuple(checks))
+        value = figure(rows)
+        passed = value >= threshold if threshold < 0 else value <= threshold
+        checks.append(Check(f"segment:{name}", value, threshold, passed, detail=f"{n} rows"))
+    return checks
+
+
+def latency_check(latency: tuple[list[float], list[float]], policy: ValidationPolicy) -> Check:
+    """The ``latency`` check: the candidate's median batch time against the champion's."""
+    champion_s, candidate_s = latency
+    if not champion_s or not candidate_s:
+        raise ValueError("latency needs at least one timed batch of each model")
+    cand_med, champ_med = statistics.median(candidate_s), statistics.median(champion_s)
+    bound = 1.0 + policy.latency_tolerance
+    return Check("latency", cand_med / champ_med, bound, cand_med / champ_med <= bound,
+                 detail=f"median of {len(candidate_s)} batches: candidate {cand_med:.6f} s, "
+                 f"champion {champ_med:.6f} s")

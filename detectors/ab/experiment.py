@@ -195,6 +195,17 @@ class ExperimentTest:
         return Decision(action, metric, test, d if v > 0 or n else math.nan, lo, hi, p, a.n,
                         b.n, reason, self.srm.p_value)
 
+    def continuous_primary(self) -> None:
+        """Make the primary metric continuous (a regression's absolute error), before any
+        unit of it is counted; ValueError once one is."""
+        if not self.primary_binary:
+            return
+        if self.champion[self.primary].n or self.challenger[self.primary].n:
+            raise ValueError(f"{self.primary} already counts binary units")
+        self.primary_binary = False
+        self.champion[self.primary] = ArmSummary(False)
+        self.challenger[self.primary] = ArmSummary(False)
+
     def snapshot(self) -> dict[str, Any]:
         return {"champion": {m: s.snapshot() for m, s in self.champion.items()},
                 "challenger": {m: s.snapshot() for m, s in self.challenger.items()},
@@ -204,6 +215,8 @@ class ExperimentTest:
         if set(snap["champion"]) != set(self.champion):
             raise ValueError(f"snapshot has metrics {sorted(snap['champion'])}, "
                              f"not {sorted(self.champion)}")
+        if not snap["champion"][self.primary]["binary"]:
+            self.continuous_primary()
         for m in self.champion:
             self.champion[m].restore(snap["champion"][m])
             self.challenger[m].restore(snap["challenger"][m])

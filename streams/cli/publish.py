@@ -76,6 +76,9 @@ def publish(argv: list[str]) -> int:
     if built.holdout_accuracy is not None:
         lines.append(f"  holdout accuracy: {built.holdout_accuracy:.4f} "
                      f"(label {args.label}, {built.n_holdout} rows)")
+    if built.holdout_mae is not None:
+        lines.append(f"  holdout MAE: {built.holdout_mae:.4f} "
+                     f"(label {args.label}, {built.n_holdout} rows)")
     lines += [f"  note: {note}" for note in built.notes]
     lines += [f"  checked on {done.device}", f"  content hash: {done.card.content_hash}"]
     print("\n".join(lines))

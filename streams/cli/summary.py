@@ -18,6 +18,13 @@ _QUERIES = {
     "retrain": "SELECT count() FROM retrain_events",
     "dead": "SELECT kind, count() FROM dead_letters GROUP BY kind ORDER BY kind",
     "outcomes": "SELECT count() FROM outcomes",
+    # a regression's last window: its MAE, RMSE and bias against the reference MAE
+    "errors": "SELECT model, argMax(statistic, window_end), "
+              "argMax(JSONExtractFloat(evidence, 'rmse'), window_end), "
+              "argMax(JSONExtractFloat(evidence, 'bias'), window_end), "
+              "argMax(JSONExtractFloat(evidence, 'reference_mae'), window_end) "
+              "FROM detector_reports WHERE detector = 'regression_error' "
+              "GROUP BY model ORDER BY model",
     "reports": "SELECT detector, countIf(decision != 'ok'), count() FROM detector_reports "
                "GROUP BY detector ORDER BY detector",
 }
@@ -54,6 +61,9 @@ def print_summary(settings: ClickHouseSettings) -> None:
     for model, n, p50, p99 in figures["predictions"]:
         print(f"predictions  {model:10} {n:>8} events   latency p50 {p50 * 1000:8.1f} ms"
               f"   p99 {p99 * 1000:8.1f} ms")
+    for model, mae, rmse, bias, reference in figures["errors"]:
+        print(f"errors       {model:10} MAE {mae:.4g} (reference {reference:.4g})   "
+              f"RMSE {rmse:.4g}   bias {bias:+.4g}   (last window)")
     for detector, bad, total in figures["reports"]:
         print(f"reports      {detector:18} {bad:>4} of {total:>4} windows flagged")
     alerts = dict(figures["alerts"])

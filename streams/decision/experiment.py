@@ -3,7 +3,8 @@
 Every summary of an experiment's two variants adds its counts to the experiment's arms
 (:class:`~detectors.ab.experiment.ExperimentTest`, kept in the model's state): the outcome
 join's labelled predictions and label errors (the primary metric, an error rate: lower is
-better), the monitor's predictions that missed the latency SLO (``slow``) and that carried a
+better; for a regression, the joined values' absolute errors, a continuous metric, lower is
+better too), the monitor's predictions that missed the latency SLO (``slow``) and that carried a
 model error (``model_error``), both guardrails, and the units per arm for the sample-ratio
 test (the units each summary saw first, less those already counted,
 :mod:`streams.monitoring.unit_sighting`; aligned in time across the arms,
@@ -93,6 +94,9 @@ class ExperimentJudge:
         arms = test.challenger if challenger else test.champion
         if summary.labelled:
             arms[PRIMARY].add(summary.labelled, summary.label_errors)
+        if summary.valued:  # |e|^2 = e^2: the squared errors are the absolute errors' squares
+            test.continuous_primary()
+            arms[PRIMARY].add(summary.valued, summary.abs_error_sum, summary.squared_error_sum)
         if summary.n:
             arms[MODEL_ERROR].add(summary.n, summary.errors)
             if summary.slo_good is not None:

@@ -36,6 +36,7 @@ from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
 from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
 from streams.decision.prediction_drift import PredictionDrift
+from streams.decision.regression_error import ErrorLookup, RegressionError
 from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.slo_tracker import SloTracker
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
@@ -61,7 +62,8 @@ class DecisionStage:
                  started: StartedLookup = no_started,
                  performance_references: PerformanceLookup | None = None,
                  category_references: CategoryLookup | None = None,
-                 importance: ImportanceLookup | None = None) -> None:
+                 importance: ImportanceLookup | None = None,
+                 error_references: ErrorLookup | None = None) -> None:
         self.topics = topics
         self.started = started
         self.config = config
@@ -80,7 +82,8 @@ class DecisionStage:
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
-            LatencyQuantile(config), PerformanceEstimate(performance_references, config)]
+            LatencyQuantile(config), PerformanceEstimate(performance_references, config),
+            RegressionError(error_references)]
         self.experiments = ExperimentJudge(config, lambda ev: self._emit(
             self.topics.model_updates, ev.model, encode(ev)), started)
         self.judges.append(self.experiments)

@@ -20,6 +20,7 @@ from detectors.reference.categories import CategoryProfile
 from detectors.reference.importance import ReferenceImportance
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import ReferenceProfile
+from detectors.reference.regression import ErrorReference
 from streams.decision.config import DecisionConfig
 from streams.decision.slo_burn import BudgetCallback
 from streams.decision.stage import DecisionStage
@@ -48,6 +49,8 @@ class ReferenceSource(Protocol):
     def category_reference(self, model: str) -> CategoryProfile | None: ...
 
     def importance(self, model: str) -> ReferenceImportance | None: ...
+
+    def error_reference(self, model: str) -> ErrorReference | None: ...
 
 
 def decision_config(cfg: WorkerConfig) -> DecisionConfig:
@@ -89,4 +92,5 @@ def decision_stage(cfg: WorkerConfig, topics: Topics, references: ReferenceSourc
         embedding_references=references.embedding_reference,
         started=started, performance_references=references.performance_reference,
         category_references=references.category_reference,
-        importance=references.importance, on_budget=on_budget, clock=clock)
+        importance=references.importance, on_budget=on_budget, clock=clock,
+        error_references=references.error_reference)

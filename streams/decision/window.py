@@ -16,6 +16,7 @@ import numpy as np
 
 from detectors.embedding_sample import bottom_k_index
 from detectors.quantile_sketch import QuantileSketch
+from detectors.regression_error import RegressionErrors
 from streams.wire.events import MonitorSummary
 
 GLOBAL = "*"
@@ -55,6 +56,8 @@ class DecisionWindow:
     categories: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: categorical feature -> the most frequent values outside its vocabulary
     unseen_categories: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: a regression's joined values and the sums of their errors (MAE, RMSE, bias)
+    errors: RegressionErrors = field(default_factory=lambda: RegressionErrors())
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -78,6 +81,8 @@ class DecisionWindow:
             self._merge_embeddings(summary)
         if summary.categories:
             self._merge_categories(summary)
+        self.errors.add(summary.valued, summary.abs_error_sum, summary.squared_error_sum,
+                        summary.error_sum)
         self.checked += summary.checked
         self.estimated += summary.estimated
         self.confidence_sum += summary.confidence_sum
@@ -120,6 +125,7 @@ class DecisionWindow:
     def snapshot(self) -> dict[str, Any]:
         # the categorical counts only where there are some: a window of a model with no
         # categorical input snapshots byte for byte as the previous release's did
+        regression = {} if not self.errors.n else {"regression": self.errors.snapshot()}
         categories = {} if not self.categories else {
             "categories": {s: {f: c.tolist() for f, c in h.items()}
                            for s, h in self.categories.items()},
@@ -139,7 +145,7 @@ class DecisionWindow:
             "checked": self.checked, "missing": self.missing, "nonfinite": self.nonfinite,
             "out_of_range": self.out_of_range, "unknown": self.unknown,
             "estimated": self.estimated, "confidence_sum": self.confidence_sum,
-            "confidence_var": self.confidence_var, **categories,
+            "confidence_var": self.confidence_var, **categories, **regression,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -174,6 +180,7 @@ class DecisionWindow:
                         for s, h in snap.get("categories", {}).items()},
             unseen_categories={f: dict(v) for f, v in
                                snap.get("unseen_categories", {}).items()},
+            errors=RegressionErrors.from_snapshot(snap.get("regression")),
         )
 
 

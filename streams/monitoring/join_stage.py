@@ -3,8 +3,10 @@
 Predictions and outcomes are keyed by request id and co-partitioned, so each partition
 joins on its own: a prediction waits (bounded, oldest evicted first) for its label, and
 an outcome that arrives first waits for its prediction. Each join counts one labelled
-prediction, an error when the label differs; the counts per (model, variant) leave as
-a :class:`~streams.wire.events.MonitorSummary` with ``n = 0`` every ``interval_s``.
+prediction, an error when the label differs; a regression's prediction (one that carries
+a value) joins an outcome of kind ``value`` instead, and adds its absolute, squared and
+signed errors to sums. The counts per (model, variant) leave as a
+:class:`~streams.wire.events.MonitorSummary` with ``n = 0`` every ``interval_s``.
 
 What waits is also written to the compacted ``join-state`` topic, keyed by request id
 like the topics it joins (so partition ``i`` of it holds partition ``i``'s), in the same
@@ -20,27 +22,32 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import msgspec
 
+from detectors.regression_error import RegressionErrors
 from streams.kafka.stage import Output
 from streams.wire.codec import BatchDecoder, Decoded, RawRecord, encode
 from streams.wire.events import MonitorSummary, Outcome, Prediction
 from streams.wire.topics import Topics
+
+#: the outcome kinds the join takes: a class label, or a regression's true value
+JOINED: Final = ("label", "value")
 
 
 @dataclass
 class _Counts:
     labelled: int = 0
     errors: int = 0
+    values: RegressionErrors = field(default_factory=RegressionErrors)
     first_ts: float = float("inf")
     last_ts: float = float("-inf")
 
 
 class JoinStage:
-    """Join predictions to their label outcomes and count the errors."""
+    """Join predictions to their label (or value) outcomes and count the errors."""
 
     def __init__(self, *, topics: Topics, max_record_bytes: int, max_pending: int = 200_000,
                  interval_s: float = 1.0, clock: Callable[[], float] = time.time) -> None:
@@ -51,8 +58,10 @@ class JoinStage:
         self._predictions_topic = topics.predictions
         self._pred = BatchDecoder(Prediction, max_record_bytes=max_record_bytes)
         self._out = BatchDecoder(Outcome, max_record_bytes=max_record_bytes)
-        self._waiting_predictions: OrderedDict[str, tuple[str, str, int, float]] = OrderedDict()
-        self._waiting_labels: OrderedDict[str, float] = OrderedDict()
+        # request id -> (model, variant, label, ts, value or None)
+        self._waiting_predictions: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+        # request id -> (outcome kind, its value)
+        self._waiting_labels: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._counts: dict[tuple[str, str], _Counts] = {}
         # join-state records of this batch by request id (None: a tombstone), and the ids
         # that began waiting in it (not written yet, so leaving needs no tombstone)
@@ -75,28 +84,30 @@ class JoinStage:
             if p.error is None:
                 self._prediction(p)
         for o in decoded_outs.events:
-            if o.kind == "label":
+            if o.kind in JOINED:
                 self._label(o)
         if self._opened is None:
             self._opened = self.clock()
 
     def _prediction(self, p: Prediction) -> None:
-        label = self._waiting_labels.pop(p.request_id, None)
-        if label is not None:
+        entry = (p.model, p.variant, p.output.label, p.ts, p.output.predicted)
+        outcome = self._waiting_labels.pop(p.request_id, None)
+        if outcome is not None:
             self._left(p.request_id)
-            self._count(p.model, p.variant, p.output.label, label, p.ts)
+            self._count(entry, *outcome)
             return
-        entry = (p.model, p.variant, p.output.label, p.ts)
-        self._wait(self._waiting_predictions, p.request_id, entry, {"p": entry})
+        # a classifier's record is written as the previous release wrote it (4 fields)
+        record = entry if entry[4] is not None else entry[:4]
+        self._wait(self._waiting_predictions, p.request_id, entry, {"p": record})
 
     def _label(self, o: Outcome) -> None:
         waiting = self._waiting_predictions.pop(o.request_id, None)
         if waiting is not None:
             self._left(o.request_id)
-            model, variant, predicted, ts = waiting
-            self._count(model, variant, predicted, o.value, ts)
+            self._count(waiting, o.kind, o.value)
             return
-        self._wait(self._waiting_labels, o.request_id, o.value, {"l": o.value})
+        record = {"l": o.value} if o.kind == "label" else {"v": o.value}
+        self._wait(self._waiting_labels, o.request_id, (o.kind, o.value), record)
 
     def _wait(self, waiting: OrderedDict[str, Any], request_id: str, entry: Any,
               record: dict[str, Any]) -> None:
@@ -114,10 +125,19 @@ class JoinStage:
         else:
             self._changes[request_id] = None
 
-    def _count(self, model: str, variant: str, predicted: int, label: float, ts: float) -> None:
+    def _count(self, prediction: tuple[Any, ...], kind: str, truth: float) -> None:
+        """Count a joined pair: a label against a classifier's label, a value against a
+        regression's value (a kind the prediction does not answer is dropped)."""
+        model, variant, predicted, ts, value = prediction
+        if (kind == "value") != (value is not None):
+            return
         c = self._counts.setdefault((model, variant), _Counts())
-        c.labelled += 1
-        c.errors += int(predicted != round(label))
+        if value is not None:
+            error = value - truth
+            c.values.add(1, abs(error), error * error, error)
+        else:
+            c.labelled += 1
+            c.errors += int(predicted != round(truth))
         c.first_ts, c.last_ts = min(c.first_ts, ts), max(c.last_ts, ts)
 
     def _bound(self, waiting: OrderedDict[str, Any]) -> None:
@@ -142,9 +162,11 @@ class JoinStage:
                 restored.append((record["p"][3] if "p" in record else 0.0, request_id, record))
         for _, request_id, record in sorted(restored):  # oldest first: evicted first
             if "p" in record:
-                self._waiting_predictions[request_id] = tuple(record["p"])
+                # a previous release's record has no value: it was a classifier's
+                self._waiting_predictions[request_id] = (*record["p"], None)[:5]
             else:
-                self._waiting_labels[request_id] = record["l"]
+                self._waiting_labels[request_id] = (
+                    ("label", record["l"]) if "l" in record else ("value", record["v"]))
         return len(restored)
 
     @property
@@ -163,7 +185,9 @@ class JoinStage:
             Output(self.topics.summaries, model.encode(), encode(MonitorSummary(
                 model=model, variant=variant, partition=-1, first_offset=-1, last_offset=-1,
                 window_start=c.first_ts, window_end=c.last_ts, n=0, histograms={},
-                latency={}, labelled=c.labelled, label_errors=c.errors)))
+                latency={}, labelled=c.labelled, label_errors=c.errors, valued=c.values.n,
+                abs_error_sum=c.values.abs_sum, squared_error_sum=c.values.squared_sum,
+                error_sum=c.values.signed_sum)))
             for (model, variant), c in self._counts.items()]
         outputs.extend(Output(self.topics.join_state, request_id.encode(), record)
                        for request_id, record in self._changes.items())

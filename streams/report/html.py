@@ -100,6 +100,15 @@ _QUERIES = {
         "* {gpu_hour:Float64}) / 3600, 8))) "
         "FROM predictions WHERE cost_cpu_s IS NOT NULL "
         "GROUP BY model, model_version ORDER BY model, model_version"),
+    "Regression errors against the reference (flagged or last windows)": (
+        ("window end", "model", "variant", "MAE", "reference MAE", "RMSE", "bias", "values",
+         "worse"),
+        "SELECT window_end, model, variant, round(statistic, 4), "
+        "round(JSONExtractFloat(evidence, 'reference_mae'), 4), "
+        "round(JSONExtractFloat(evidence, 'rmse'), 4), "
+        "round(JSONExtractFloat(evidence, 'bias'), 4), n, if(decision = 'ok', 'no', 'yes') "
+        "FROM detector_reports WHERE detector = 'regression_error' "
+        "ORDER BY decision = 'ok', window_end DESC LIMIT 50"),
     "Dead letters": (
         ("source topic", "kind", "records"),
         "SELECT source_topic, kind, count() FROM dead_letters GROUP BY source_topic, kind "

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+import msgspec
 import numpy as np
 
 from inference.cost_meter import CostMeter
@@ -185,6 +186,8 @@ class InferenceStage:
         cost = Cost(cpu_s=share.cpu_s, gpu_s=share.gpu_s, energy_j=share.energy_j)
         labels, scores = result.labels.tolist(), result.scores.tolist()
         probabilities = result.probabilities.tolist()
+        values = ([msgspec.UNSET] * n if result.values is None
+                  else result.values.tolist())
         embeddings = (result.embeddings.tolist() if result.embeddings is not None
                       else [p.request.embedding for p in items])
         outputs = []
@@ -194,7 +197,7 @@ class InferenceStage:
                 request_id=req.id, ts=published, model=req.model, variant=p.variant,
                 model_version=version,
                 output=ModelOutput(label=labels[i], score=scores[i],
-                                   probabilities=probabilities[i]),
+                                   probabilities=probabilities[i], value=values[i]),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
                                 total_s=max(published - req.ts, 0.0)), cost=cost,
                 batch_size=n, device=device, features=req.features,

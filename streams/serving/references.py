@@ -23,6 +23,8 @@ from detectors.reference.importance import ReferenceImportance
 from detectors.reference.performance import FILE_NAME as PERFORMANCE_FILE
 from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import OUTPUT_REFERENCE, ReferenceProfile
+from detectors.reference.regression import FILE_NAME as ERRORS_FILE
+from detectors.reference.regression import ErrorReference
 from inference.served_versions import ServedVersions
 from streams.errors import ConfigError
 
@@ -51,6 +53,7 @@ class References:
         self._performance = lru_cache(maxsize=CACHED_MODELS)(self._load_performance)
         self._categories = lru_cache(maxsize=CACHED_MODELS)(self._load_categories)
         self._importance = lru_cache(maxsize=CACHED_MODELS)(self._load_importance)
+        self._errors = lru_cache(maxsize=CACHED_MODELS)(self._load_errors)
 
     def reference(self, model: str) -> ReferenceProfile | None:
         """The input profile ``model``'s features are compared against (None: none)."""
@@ -85,10 +88,15 @@ class References:
         self._follow()
         return self._importance(model)
 
+    def error_reference(self, model: str) -> ErrorReference | None:
+        """A regression's errors on the served version's holdout (None: none saved)."""
+        self._follow()
+        return self._errors(model)
+
     def clear(self) -> None:
         """Forget every cached reference: each is read again at its next lookup."""
         for cache in (self._input, self._output, self._embedding, self._performance,
-                      self._categories, self._importance):
+                      self._categories, self._importance, self._errors):
             cache.cache_clear()
 
     def check_embedding_references(self) -> list[str]:
@@ -124,6 +132,10 @@ class References:
     def _load_categories(self, model: str) -> CategoryProfile | None:
         path = self.served.unbound_folder(model) / CATEGORIES_FILE
         return CategoryProfile.load(path) if path.exists() else None
+
+    def _load_errors(self, model: str) -> ErrorReference | None:
+        path = self.served.unbound_folder(model) / ERRORS_FILE
+        return ErrorReference.load(path) if path.exists() else None
 
     def _load_importance(self, model: str) -> ReferenceImportance | None:
         return ReferenceImportance.load(self.served.unbound_folder(model))

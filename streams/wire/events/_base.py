@@ -9,7 +9,9 @@ import msgspec
 
 SCHEMA_VERSION: Final = 1
 
-OutcomeKind = Literal["label", "conversion", "feedback"]
+#: ``value``: a regression's true value (new in this release; a previous release
+#: dead-letters it as invalid, as it would any kind it does not know)
+OutcomeKind = Literal["label", "conversion", "feedback", "value"]
 Decision = Literal["drift", "ok", "breach", "insufficient"]
 AlertStatus = Literal["firing", "resolved"]
 Severity = Literal["page", "ticket", "info"]

@@ -44,6 +44,10 @@ class MonitorSummary(Event, kw_only=True):
     Accuracy estimation: of the ``estimated`` predictions (those of a model with a
     performance reference), the sum of each one's calibrated chance of being right
     (``confidence_sum``) and of its variance ``c (1 - c)`` (``confidence_var``).
+    Regression (the join's summaries of a model that answers values): ``valued``
+    predictions joined to their true value, the sums of their absolute errors
+    (``abs_error_sum``), squared errors (``squared_error_sum``) and signed errors,
+    predicted minus true (``error_sum``, the bias); sums, so that partitions add.
     The decision step merges these.
     """
 
@@ -81,3 +85,7 @@ class MonitorSummary(Event, kw_only=True):
     confidence_sum: float = 0.0
     confidence_var: float = 0.0
     cost: dict[str, CostSums] = {}
+    valued: int = 0
+    abs_error_sum: float = 0.0
+    squared_error_sum: float = 0.0
+    error_sum: float = 0.0

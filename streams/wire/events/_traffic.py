@@ -90,11 +90,24 @@ class Cost(msgspec.Struct, kw_only=True, gc=False, omit_defaults=True):
 
 
 class ModelOutput(msgspec.Struct, kw_only=True, gc=False):
-    """What the model answered: a label, its score and the class probabilities."""
+    """What the model answered: a label, its score and the class probabilities.
+
+    A regression answers a ``value`` (its label is 0 and its score the value, so that
+    prediction drift watches the values). ``value`` is new in this release and optional:
+    a previous release's output reads with none, and a previous release ignores it.
+    Unset (a classifier's), it is left out of the encoding, so a classifier's output is
+    written byte for byte as the previous release wrote it; :attr:`predicted` reads it.
+    """
 
     label: int
     score: float
     probabilities: list[float] = []
+    value: float | msgspec.UnsetType = msgspec.UNSET
+
+    @property
+    def predicted(self) -> float | None:
+        """The regression's value; None for a classifier."""
+        return None if self.value is msgspec.UNSET else self.value
 
 
 class Prediction(Event, kw_only=True):
@@ -139,11 +152,14 @@ class Prediction(Event, kw_only=True):
                              + lat.total_s):
             require_finite("features", self.features)
             require_finite("latency", [lat.queue_s, lat.inference_s, lat.total_s])
+        if self.output.predicted is not None:
+            require_finite("output.value", [self.output.predicted])
         check_embedding(self.embedding)
 
 
 class Outcome(Event, kw_only=True):
-    """What really happened for a request (a label, a conversion, feedback), often late."""
+    """What really happened for a request (a label, a regression's true ``value``, a
+    conversion, feedback), often late."""
 
     request_id: str
     ts: float

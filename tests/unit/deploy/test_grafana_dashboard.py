@@ -154,6 +154,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
         _report(5, T0 + 40, "performance_estimate", "A", "*", 0.81, "drift",
                 {"band_low": 0.78, "band_high": 0.84, "reference_accuracy": 0.89,
                  "labelled": 50.0, "realised_accuracy": 0.8}, p_value=None),
+        # a regression's window (ok: the explanation table shows the non-ok reports only)
+        _report(6, T0 + 45, "regression_error", "B", "*", 2.5, "ok",
+                {"mae": 2.5, "rmse": 2.7, "bias": -2.4, "reference_mae": 0.8}),
     ]
     alerts = [
         ["fp1", "firing", "page", "churn", "feature_drift", "drift", "d",
@@ -346,6 +349,12 @@ def test_retraining_panels_show_the_estimate_validations_and_decisions(data: tup
     rows = _run(store, _panel("Retrain decisions")["targets"][0]["rawSql"])
     assert [r[2:] for r in rows] == [("suppressed", "cooldown", ""),
                                      ("requested", "input drift sustained", "rt1")]
+
+
+def test_a_regressions_errors_are_shown_against_its_reference(data: tuple) -> None:
+    store, _ = data
+    (row,) = _run(store, _panel("Regression errors")["targets"][0]["rawSql"])
+    assert row[1:] == ("churn/B", 2.5, 2.7, -2.4, 0.8)
 
 
 def test_experiments_show_each_experiments_latest_look(data: tuple) -> None:
