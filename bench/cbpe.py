@@ -76,11 +76,13 @@ def ours(data: dict[str, np.ndarray], chunk: int) -> dict[str, Any]:
     return {"estimate": est, "low": low, "high": high, "seconds": time.perf_counter() - t0}
 
 
-def _peer(peer_python: str, streams: list[dict[str, np.ndarray]], chunk: int) -> Any:
+def run_peer(peer_python: str, streams: list[dict[str, np.ndarray]], chunk: int,
+             script: str = "cbpe_peer.py") -> Any:
+    """Run a NannyML peer script (a file beside this one) on the streams; its JSON."""
     arrays = {f"{k}_{s}": v for s, d in enumerate(streams) for k, v in d.items()}
     with tempfile.NamedTemporaryFile(suffix=".npz") as f:
         np.savez(f.name, chunk=chunk, seeds=len(streams), **arrays)
-        done = subprocess.run([peer_python, str(Path(__file__).with_name("cbpe_peer.py")),
+        done = subprocess.run([peer_python, str(Path(__file__).with_name(script)),
                                f.name], capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"the NannyML peer failed:\n{done.stderr[-3000:]}")
@@ -111,7 +113,7 @@ def main() -> None:
     rows = {"ours": summarise([ours(d, args.chunk) for d in streams], truths)}
     version = None
     if args.peer_python:
-        peer = _peer(args.peer_python, streams, args.chunk)
+        peer = run_peer(args.peer_python, streams, args.chunk)
         version = peer["version"]
         rows[f"NannyML {version} CBPE"] = summarise(peer["seeds"], truths)
     first, last = np.mean([t[0] for t in truths]), np.mean([t[-1] for t in truths])
