@@ -86,7 +86,8 @@ def run_peer(peer_python: str, streams: list[dict[str, np.ndarray]], chunk: int,
                                f.name], capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"the NannyML peer failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout)
+    # NannyML may print banners first: the JSON is the last line
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def summarise(runs: list[dict[str, Any]], truths: list[np.ndarray]) -> dict[str, float]:

@@ -1,6 +1,9 @@
 """An additive model of boosted stumps on quantile bins: the loss model of DLE.
 
-Each input is cut at its reference quantiles (at most ``bins`` bins). Boosting fits, one
+Each input is cut at its reference quantiles (at most ``bins`` bins, 255 as LightGBM's
+``max_bin``: under a shift the rows crowd into the outer bins, and the narrower those
+are the less the flat ends cost; with 32 bins the bench's MAE estimate erred three times
+as much). Boosting fits, one
 round at a time, the single split (input, bin edge) that most reduces the squared error
 of the residuals, shrunk by ``learning_rate``; rounds stop when the error on a held-out
 fifth of the rows has not improved for ``patience`` rounds, and the best round is kept.
@@ -11,7 +14,7 @@ input (:meth:`AdditiveLoss.predict`).
 Examples
 --------
 >>> x = np.linspace(-2, 2, 2000).reshape(-1, 1)
->>> model = AdditiveLoss.fit(x, np.abs(x[:, 0]), seed=0)
+>>> model = AdditiveLoss.fit(x, np.abs(x[:, 0]), bins=32, seed=0)
 >>> fitted = model.predict(np.array([[-1.5], [0.0], [1.5]]))
 >>> bool(np.abs(fitted - [1.5, 0.0, 1.5]).max() < 0.15)  # one bin is 4 / 32 wide
 True
@@ -36,7 +39,7 @@ class AdditiveLoss:
     tables: tuple[np.ndarray, ...]
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, *, bins: int = 32, rounds: int = 400,
+    def fit(cls, x: np.ndarray, y: np.ndarray, *, bins: int = 255, rounds: int = 400,
             learning_rate: float = 0.1, min_leaf: int = 20, patience: int = 30,
             seed: int = 0) -> AdditiveLoss:
         """Boost stumps of ``y`` on the columns of ``x`` (finite, (n, d))."""
