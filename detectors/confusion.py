@@ -32,7 +32,7 @@ import numpy as np
 from detectors.category_drift import top_category
 from detectors.feature_drift import binned_drift
 
-__all__ = ["ClassShift", "ConfusionCounts", "class_drift", "largest_drop"]
+__all__ = ["ClassShift", "ConfusionCounts", "class_drift", "class_edges", "largest_drop"]
 
 
 class ConfusionCounts:
@@ -129,6 +129,16 @@ def class_drift(counts: Any, reference_counts: Any, *, alpha: float = 0.001,
     top = top_category(window, ref)
     return ClassShift(top, float(window[top] / window.sum()), float(ref[top] / ref.sum()),
                       shift.psi, shift.chi2, shift.p_value, shift.drifted)
+
+
+def class_edges(k: int) -> np.ndarray:
+    """The bin edges that give each of ``k`` class labels its own bin (an output
+    reference's ``class`` column: binned as any column, one class per bin).
+
+    >>> np.searchsorted(class_edges(4), [0, 1, 2, 3], side="right").tolist()
+    [0, 1, 2, 3]
+    """
+    return np.arange(k - 1) + 0.5
 
 
 def largest_drop(values: Any, reference: Any) -> int:
