@@ -32,7 +32,11 @@ import numpy as np
 from detectors.category_drift import top_category
 from detectors.feature_drift import binned_drift
 
-__all__ = ["ClassShift", "ConfusionCounts", "class_drift", "class_edges", "largest_drop"]
+#: the output reference's column of predicted classes (one bin per class)
+CLASS_OUTPUT = "class"
+
+__all__ = ["CLASS_OUTPUT", "ClassShift", "ConfusionCounts", "class_drift", "class_edges",
+           "largest_drop"]
 
 
 class ConfusionCounts:
@@ -64,7 +68,7 @@ class ConfusionCounts:
         if a.size != p.size:
             raise ValueError(f"actual and predicted differ in length: {a.size} and {p.size}")
         for name, labels in (("actual", a), ("predicted", p)):
-            if labels.size and not (0 <= labels.min() and labels.max() < self.k):
+            if labels.size and not (labels.min() >= 0 and labels.max() < self.k):
                 raise ValueError(f"{name} labels must lie in 0..{self.k - 1}")
         self.counts += np.bincount(a * self.k + p, minlength=self.k ** 2).reshape(self.k,
                                                                                   self.k)
@@ -95,7 +99,7 @@ class ConfusionCounts:
         return _ratio(np.diag(self.counts), self.counts.sum(axis=0))
 
     def to_list(self) -> list[list[int]]:
-        return self.counts.tolist()  # type: ignore[no-any-return]
+        return self.counts.tolist()
 
 
 @dataclass(frozen=True)

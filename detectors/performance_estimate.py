@@ -227,7 +227,7 @@ class ClassEstimate:
         if q.ndim != 2 or q.shape != (pred.size, self.k):
             raise ValueError(f"calibrated must be (n, {self.k}) with one predicted class per "
                              f"row, got {q.shape} and {pred.size}")
-        if pred.size and not (0 <= pred.min() and pred.max() < self.k):
+        if pred.size and not (pred.min() >= 0 and pred.max() < self.k):
             raise ValueError(f"predicted classes must lie in 0..{self.k - 1}")
         hit = q[np.arange(pred.size), pred]
         self.add(pred.size, np.bincount(pred, minlength=self.k),

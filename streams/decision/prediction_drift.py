@@ -11,6 +11,7 @@ statistic) with its share in the window and in the reference.
 
 from __future__ import annotations
 
+from detectors.confusion import CLASS_OUTPUT as CLASS
 from detectors.confusion import class_drift
 from streams.decision.binned_drift import binned_verdict
 from streams.decision.config import DecisionConfig
@@ -18,9 +19,6 @@ from streams.decision.judge import ReferenceLookup
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict
 from streams.decision.window import GLOBAL, DecisionWindow
-
-#: the output column of the predicted classes (one bin per class)
-CLASS = "class"
 
 
 class PredictionDrift:

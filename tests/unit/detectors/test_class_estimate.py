@@ -70,7 +70,7 @@ def test_bad_inputs_name_what_is_wrong() -> None:
     est = ClassEstimate(3)
     with pytest.raises(ValueError, match=r"\(n, 3\)"):
         est.update_many(np.ones((2, 4)) / 4, [0, 1])
-    with pytest.raises(ValueError, match="0..2"):
+    with pytest.raises(ValueError, match=r"0\.\.2"):
         est.update_many(np.ones((1, 3)) / 3, [3])
     with pytest.raises(ValueError, match="k >= 2"):
         fit_class_calibration(np.ones((3, 1)), [0, 0, 0])
