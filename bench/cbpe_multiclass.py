@@ -23,13 +23,12 @@ the top-label calibration. NannyML runs in its own venv (``--peer-python``) thro
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import numpy as np
 
-from bench.cbpe import run_peer, summarise
+from bench.cbpe import metric_tables, run_peer, stream_arguments
 from detectors.performance_estimate import (
     AccuracyEstimate,
     ClassEstimate,
@@ -118,13 +117,7 @@ def top_label(data: dict[str, np.ndarray], chunk: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--reference", type=int, default=20_000)
-    ap.add_argument("--chunks", type=int, default=20)
-    ap.add_argument("--chunk", type=int, default=2_000)
-    ap.add_argument("--peer-python", default=None)
-    args = ap.parse_args()
+    args = stream_arguments(__doc__ or "")
     streams = [stream(s, args.reference, args.chunks, args.chunk) for s in range(args.seeds)]
     truths = [realised(d, args.chunk) for d in streams]
     runs = {"ours (one-vs-rest, ClassEstimate)": [ours(d, args.chunk) for d in streams],
@@ -132,24 +125,9 @@ def main() -> None:
     if args.peer_python:
         peer = run_peer(args.peer_python, streams, args.chunk, "cbpe_multiclass_peer.py")
         runs[f"NannyML {peer['version']} CBPE"] = peer["seeds"]
-    for m in METRICS:
-        first = np.mean([t[m][0] for t in truths])
-        last = np.mean([t[m][-1] for t in truths])
-        print(f"\n{m} ({K} classes{', macro' if m != 'accuracy' else ''}): realised first "
-              f"chunk {first:.3f}, last chunk {last:.3f} (mean of {args.seeds} seeds); "
-              f"{args.chunks} chunks of {args.chunk}, reference {args.reference}\n")
-        print("| method | MAE vs realised | max error | realised inside band | mean band "
-              "width | seconds per stream (median) |")
-        print("|---|---|---|---|---|---|")
-        for name, seeds in runs.items():
-            if m not in seeds[0]:
-                continue
-            r = summarise([s[m] for s in seeds], [t[m] for t in truths])
-            banded = not np.isnan(r["width"])  # ours gives recall and precision no band
-            cover = f"{r['coverage']:.3f}" if banded else "no band"
-            width = f"{r['width']:.4f}" if banded else "no band"
-            print(f"| {name} | {r['mae']:.4f} | {r['max_err']:.4f} | {cover} | {width} | "
-                  f"{r['seconds']:.4f} |")
+    metric_tables({"accuracy": f"accuracy ({K} classes)",
+                   "recall": f"recall ({K} classes, macro)",
+                   "precision": f"precision ({K} classes, macro)"}, runs, truths, args)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-import warnings
 
 import nannyml as nml
 import numpy as np
 import pandas as pd
+from cbpe_peer import timed_estimates  # type: ignore[import-not-found]
 
 METRICS = ("accuracy", "recall", "precision")
 
@@ -36,19 +35,10 @@ def main(path: str) -> None:
         ref = _frame(data[f"ref_proba_{s}"], data[f"ref_labels_{s}"])
         ana = _frame(data[f"proba_{s}"], None)
         k = data[f"proba_{s}"].shape[1]
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est = nml.CBPE(y_pred_proba={c: f"p{c}" for c in range(k)}, y_pred="y_pred",
-                           y_true="y_true", problem_type="classification_multiclass",
-                           metrics=list(METRICS), chunk_size=chunk)
-            est.fit(ref)
-            res = est.estimate(ana).filter(period="analysis").to_df()
-        seconds = time.perf_counter() - t0
-        out.append({m: {"estimate": res[(m, "value")].tolist(),
-                        "low": res[(m, "lower_confidence_boundary")].tolist(),
-                        "high": res[(m, "upper_confidence_boundary")].tolist(),
-                        "seconds": seconds} for m in METRICS})
+        est = nml.CBPE(y_pred_proba={c: f"p{c}" for c in range(k)}, y_pred="y_pred",
+                       y_true="y_true", problem_type="classification_multiclass",
+                       metrics=list(METRICS), chunk_size=chunk)
+        out.append(timed_estimates(est, ref, ana, list(METRICS)))
     print(json.dumps({"version": nml.__version__, "seeds": out}))
 
 

@@ -17,13 +17,12 @@ in its own venv (``--peer-python``) through ``bench/dle_peer.py``, on the same a
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import numpy as np
 
-from bench.cbpe import run_peer, summarise
+from bench.cbpe import metric_tables, run_peer, stream_arguments
 from detectors.error_estimate import ErrorEstimate
 
 SHIFT = np.array([0.0, 0.8, 1.2])
@@ -73,32 +72,14 @@ def ours(data: dict[str, np.ndarray], chunk: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--reference", type=int, default=20_000)
-    ap.add_argument("--chunks", type=int, default=20)
-    ap.add_argument("--chunk", type=int, default=2_000)
-    ap.add_argument("--peer-python", default=None)
-    args = ap.parse_args()
+    args = stream_arguments(__doc__ or "")
     streams = [stream(s, args.reference, args.chunks, args.chunk) for s in range(args.seeds)]
     truths = [realised(d, args.chunk) for d in streams]
     runs = {"ours": [ours(d, args.chunk) for d in streams]}
     if args.peer_python:
         peer = run_peer(args.peer_python, streams, args.chunk, "dle_peer.py")
         runs[f"NannyML {peer['version']} DLE"] = peer["seeds"]
-    for m in METRICS:
-        first = np.mean([t[m][0] for t in truths])
-        last = np.mean([t[m][-1] for t in truths])
-        print(f"\n{m.upper()}: realised first chunk {first:.3f}, last chunk {last:.3f} (mean "
-              f"of {args.seeds} seeds); {args.chunks} chunks of {args.chunk}, reference "
-              f"{args.reference}\n")
-        print(f"| method | MAE of the {m.upper()} estimate vs realised | max error | realised "
-              "inside band | mean band width | seconds per stream (median) |")
-        print("|---|---|---|---|---|---|")
-        for name, seeds in runs.items():
-            r = summarise([s[m] for s in seeds], [t[m] for t in truths])
-            print(f"| {name} | {r['mae']:.4f} | {r['max_err']:.4f} | {r['coverage']:.3f} | "
-                  f"{r['width']:.4f} | {r['seconds']:.4f} |")
+    metric_tables({"mae": "MAE", "rmse": "RMSE"}, runs, truths, args)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-import warnings
 
 import nannyml as nml
 import numpy as np
 import pandas as pd
+from cbpe_peer import timed_estimates  # type: ignore[import-not-found]
 
 FEATURES = ["x1", "x2", "x3"]
 
@@ -34,18 +33,9 @@ def main(path: str) -> None:
     for s in range(int(data["seeds"])):
         ref = _frame(data[f"ref_x_{s}"], data[f"ref_pred_{s}"], data[f"ref_y_{s}"])
         ana = _frame(data[f"x_{s}"], data[f"pred_{s}"], None)
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est = nml.DLE(feature_column_names=FEATURES, y_pred="y_pred", y_true="y_true",
-                          metrics=["mae", "rmse"], chunk_size=chunk)
-            est.fit(ref)
-            res = est.estimate(ana).filter(period="analysis").to_df()
-        seconds = time.perf_counter() - t0
-        out.append({m: {"estimate": res[(m, "value")].tolist(),
-                        "low": res[(m, "lower_confidence_boundary")].tolist(),
-                        "high": res[(m, "upper_confidence_boundary")].tolist(),
-                        "seconds": seconds} for m in ("mae", "rmse")})
+        est = nml.DLE(feature_column_names=FEATURES, y_pred="y_pred", y_true="y_true",
+                      metrics=["mae", "rmse"], chunk_size=chunk)
+        out.append(timed_estimates(est, ref, ana, ["mae", "rmse"]))
     print(json.dumps({"version": nml.__version__, "seeds": out}))
 
 
