@@ -36,7 +36,7 @@ from detectors.feature_drift import binned_drift
 CLASS_OUTPUT = "class"
 
 __all__ = ["CLASS_OUTPUT", "ClassShift", "ConfusionCounts", "class_drift", "class_edges",
-           "largest_drop"]
+           "class_share", "largest_drop"]
 
 
 class ConfusionCounts:
@@ -92,11 +92,11 @@ class ConfusionCounts:
 
     def recall(self) -> np.ndarray:
         """Per true class, the share predicted as it (NaN for a class with no rows)."""
-        return _ratio(np.diag(self.counts), self.counts.sum(axis=1))
+        return class_share(np.diag(self.counts), self.counts.sum(axis=1))
 
     def precision(self) -> np.ndarray:
         """Per predicted class, the share truly of it (NaN for a class never predicted)."""
-        return _ratio(np.diag(self.counts), self.counts.sum(axis=0))
+        return class_share(np.diag(self.counts), self.counts.sum(axis=0))
 
     def to_list(self) -> list[list[int]]:
         return self.counts.tolist()
@@ -158,6 +158,7 @@ def largest_drop(values: Any, reference: Any) -> int:
     return int(np.nanargmax(drop))
 
 
-def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+def class_share(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Per class ``top / bottom``, NaN where ``bottom`` is 0 (a class with no rows)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(bottom > 0, top / np.maximum(bottom, 1), np.nan)
+        return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), np.nan)

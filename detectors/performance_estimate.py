@@ -47,6 +47,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from detectors.base import DriftDetector, check_range
+from detectors.confusion import class_share
 from detectors.probability_calibration import IsotonicCalibration
 
 __all__ = ["AccuracyEstimate", "ClassEstimate", "calibrate_classes", "fit_class_calibration"]
@@ -263,14 +264,10 @@ class ClassEstimate:
     @property
     def recall(self) -> np.ndarray:
         """Per class, the expected recall (NaN for a class expected nowhere)."""
-        return _share(self.true_positive, self.positive)
+        return class_share(self.true_positive, self.positive)
 
     @property
     def precision(self) -> np.ndarray:
         """Per class, the expected precision (NaN for a class never predicted)."""
-        return _share(self.true_positive, self.predicted)
+        return class_share(self.true_positive, self.predicted)
 
-
-def _share(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan)
