@@ -11,7 +11,7 @@ PYTHON := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test test-setup helm-bin kafka-jars test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-shadow bench-cbpe \
+.PHONY: venv demo test test-setup helm-bin kafka-jars test-mlflow unit unit-pythons lint helm bench bench-detectors bench-peer bench-ab bench-shadow bench-cbpe bench-dle \
 	bench-ops bench-micro-batching bench-micro-batching-models bench-serving-overhead \
 	bench-detection-latency bench-scale-out bench-soak \
 	kafka-start kafka-stop clean
@@ -144,6 +144,13 @@ bench-cbpe: venv
 	@test -x $(CBPE_VENV)/bin/python || $(PY) -m venv $(CBPE_VENV)
 	$(CBPE_VENV)/bin/pip install -q nannyml==0.13.1 pandas==2.3.3 statsmodels==0.14.5
 	$(PYTHON) -m bench.cbpe --seeds 20 --peer-python $(CBPE_VENV)/bin/python
+	$(PYTHON) -m bench.cbpe_multiclass --seeds 10 --peer-python $(CBPE_VENV)/bin/python
+
+# NannyML's DLE runs in the same venv as its CBPE
+bench-dle: venv
+	@test -x $(CBPE_VENV)/bin/python || $(PY) -m venv $(CBPE_VENV)
+	$(CBPE_VENV)/bin/pip install -q nannyml==0.13.1 pandas==2.3.3 statsmodels==0.14.5
+	$(PYTHON) -m bench.dle --seeds 10 --peer-python $(CBPE_VENV)/bin/python
 
 kafka-start:
 	bash deploy/kafka/kafka.sh start

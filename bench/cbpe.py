@@ -76,15 +76,18 @@ def ours(data: dict[str, np.ndarray], chunk: int) -> dict[str, Any]:
     return {"estimate": est, "low": low, "high": high, "seconds": time.perf_counter() - t0}
 
 
-def _peer(peer_python: str, streams: list[dict[str, np.ndarray]], chunk: int) -> Any:
+def run_peer(peer_python: str, streams: list[dict[str, np.ndarray]], chunk: int,
+             script: str = "cbpe_peer.py") -> Any:
+    """Run a NannyML peer script (a file beside this one) on the streams; its JSON."""
     arrays = {f"{k}_{s}": v for s, d in enumerate(streams) for k, v in d.items()}
     with tempfile.NamedTemporaryFile(suffix=".npz") as f:
         np.savez(f.name, chunk=chunk, seeds=len(streams), **arrays)
-        done = subprocess.run([peer_python, str(Path(__file__).with_name("cbpe_peer.py")),
+        done = subprocess.run([peer_python, str(Path(__file__).with_name(script)),
                                f.name], capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"the NannyML peer failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout)
+    # NannyML may print banners first: the JSON is the last line
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def summarise(runs: list[dict[str, Any]], truths: list[np.ndarray]) -> dict[str, float]:
@@ -98,20 +101,49 @@ def summarise(runs: list[dict[str, Any]], truths: list[np.ndarray]) -> dict[str,
             "seconds": float(np.median([r["seconds"] for r in runs]))}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def stream_arguments(doc: str) -> argparse.Namespace:
+    """The command line shared by the estimate benches (seeds, sizes, the peer)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--reference", type=int, default=20_000)
     ap.add_argument("--chunks", type=int, default=20)
     ap.add_argument("--chunk", type=int, default=2_000)
     ap.add_argument("--peer-python", default=None)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def metric_tables(metrics: dict[str, str], runs: dict[str, list[dict[str, Any]]],
+                  truths: list[dict[str, np.ndarray]], args: argparse.Namespace) -> None:
+    """Print one table per metric (name -> title): each method's error against the
+    realised values (a method without a metric, or without its band, says so)."""
+    for m, title in metrics.items():
+        first = np.mean([t[m][0] for t in truths])
+        last = np.mean([t[m][-1] for t in truths])
+        print(f"\n{title}: realised first chunk {first:.3f}, last chunk {last:.3f} (mean of "
+              f"{args.seeds} seeds); {args.chunks} chunks of {args.chunk}, reference "
+              f"{args.reference}\n")
+        print("| method | MAE vs realised | max error | realised inside band | mean band "
+              "width | seconds per stream (median) |")
+        print("|---|---|---|---|---|---|")
+        for name, seeds in runs.items():
+            if m not in seeds[0]:
+                continue
+            r = summarise([s[m] for s in seeds], [t[m] for t in truths])
+            banded = not np.isnan(r["width"])
+            cover = f"{r['coverage']:.3f}" if banded else "no band"
+            width = f"{r['width']:.4f}" if banded else "no band"
+            print(f"| {name} | {r['mae']:.4f} | {r['max_err']:.4f} | {cover} | {width} | "
+                  f"{r['seconds']:.4f} |")
+
+
+def main() -> None:
+    args = stream_arguments(__doc__ or "")
     streams = [stream(s, args.reference, args.chunks, args.chunk) for s in range(args.seeds)]
     truths = [realised(d, args.chunk) for d in streams]
     rows = {"ours": summarise([ours(d, args.chunk) for d in streams], truths)}
     version = None
     if args.peer_python:
-        peer = _peer(args.peer_python, streams, args.chunk)
+        peer = run_peer(args.peer_python, streams, args.chunk)
         version = peer["version"]
         rows[f"NannyML {version} CBPE"] = summarise(peer["seeds"], truths)
     first, last = np.mean([t[0] for t in truths]), np.mean([t[-1] for t in truths])

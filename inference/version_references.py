@@ -32,6 +32,7 @@ from typing import Final
 
 import numpy as np
 
+from detectors.confusion import CLASS_OUTPUT, class_edges
 from detectors.reference import embedding as embedding_reference
 from detectors.reference.categories import FILE_NAME as CATEGORIES_FILE
 from detectors.reference.categories import CategoryProfile
@@ -126,8 +127,7 @@ def write_references(folder: Path, model: str, version: str, predictor: SpecPred
         else:
             _save_embeddings(folder / embedding_reference.FILE_NAME, out.embeddings)
             files.append(embedding_reference.FILE_NAME)
-    ReferenceProfile.from_features(model, version, OUTPUTS, out.scores[:, None]
-                                   ).save(folder / OUTPUT_REFERENCE)
+    _output_profile(model, version, out).save(folder / OUTPUT_REFERENCE)
     files.append(OUTPUT_REFERENCE)
     accuracy = mae = None
     if holdout is not None and len(holdout.labels) and spec.task == "regression":
@@ -149,6 +149,19 @@ def write_references(folder: Path, model: str, version: str, predictor: SpecPred
         notes.append("no importance: the model has no numeric or categorical input")
     n_holdout = 0 if holdout is None else len(holdout.labels)
     return BuiltReferences(tuple(files), len(inputs), n_holdout, accuracy, tuple(notes), mae)
+
+
+def _output_profile(model: str, version: str, out: PredictionBatch) -> ReferenceProfile:
+    """The scores' deciles and, for a multi-class model, its predicted classes (one bin
+    per class: prediction drift over the classes names the class that moved)."""
+    k = out.probabilities.shape[1]
+    if k <= 2:
+        return ReferenceProfile.from_features(model, version, OUTPUTS, out.scores[:, None])
+    profile = ReferenceProfile.from_features(model, version, (*OUTPUTS, CLASS_OUTPUT),
+                                             np.column_stack((out.scores, out.labels)))
+    profile.edges[1] = class_edges(k)
+    profile.counts[1] = np.bincount(out.labels, minlength=k).astype(np.int64)
+    return profile
 
 
 def _numeric_profile(model: str, version: str, spec: ModelSpec, table: ReferenceTable,

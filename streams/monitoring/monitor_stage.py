@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from detectors.confusion import CLASS_OUTPUT
 from detectors.embedding_sample import bottom_k_index, project, sample_key
 from detectors.quantile_sketch import QuantileSketch
 from detectors.reference.categories import CategoryProfile
@@ -212,10 +213,15 @@ class MonitorStage:
         ref = self.output_references(model) if self.output_references else None
         if ref is None:
             return {}
-        scores = np.array([p.output.score for p in preds if p.error is None])
-        if not len(scores):
+        answered = [p for p in preds if p.error is None]
+        if not answered:
             return {}
-        return _bincounts(ref, ref.bin_indices(scores.reshape(-1, 1)))
+        rows = np.array([p.output.score for p in answered]).reshape(-1, 1)
+        if CLASS_OUTPUT in ref.names:  # a multi-class model's classes, one bin each
+            labels = np.array([p.output.label for p in answered], dtype=float)
+            rows = np.column_stack([labels if name == CLASS_OUTPUT else rows[:, 0]
+                                    for name in ref.names])
+        return _bincounts(ref, ref.bin_indices(rows))
 
 
 def _cost_sums(preds: list[Prediction]) -> dict[str, CostSums]:
