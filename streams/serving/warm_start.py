@@ -18,11 +18,14 @@ from collections.abc import Iterable
 import numpy as np
 
 from inference.cost_meter import CostMeter, EnergyCounter, cpu_clock_for
+from inference.model_inputs import ModelInputs
+from inference.model_spec import ModelSpec
+from inference.predictor import Predictor
 from inference.served_versions import ServedVersions
 from streams.errors import ConfigError
 from streams.settings import InferenceSettings
 
-__all__ = ["batch_sizes", "check_binding", "cost_meter", "warm_start"]
+__all__ = ["batch_sizes", "check_binding", "cost_meter", "warm_inputs", "warm_start"]
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,29 @@ def warm_start(served: ServedVersions, settings: InferenceSettings) -> None:
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         for variant in settings.split:
             predictor = served.predictor(folder.name, variant) if folder.is_dir() else None
-            if predictor is not None and predictor.features:
-                for n in sizes:
-                    predictor.predict_batch(np.zeros((n, len(predictor.features)), np.float32))
+            if predictor is not None:
+                _warm(predictor, sizes)
     log.info("warm start: models loaded in %.2f s, forward passes at %d batch sizes in "
              "%.2f s", loaded - began, len(sizes), time.perf_counter() - loaded)
+
+
+def warm_inputs(spec: ModelSpec, n: int) -> ModelInputs:
+    """``n`` rows a model of ``spec`` takes: numeric zeros, each category's first code, and
+    a short text (the shapes matter to the kernels, not the values)."""
+    text = ["warm up"] * n if spec.text is not None else None
+    return ModelInputs(np.zeros((n, len(spec.numeric)), np.float32),
+                       np.zeros((n, len(spec.categorical)), np.int64), text)
+
+
+def _warm(predictor: Predictor, sizes: list[int]) -> None:
+    # a model that fails here fails on traffic too, where it is answered with errors and
+    # counted; the warm-up only prepares kernels, so it never stops the worker
+    try:
+        for n in sizes:
+            predictor.predict_batch(warm_inputs(predictor.spec, n))
+    except Exception as exc:
+        log.warning("warm start: %s %s failed a warm-up batch (%s: %s); it is served "
+                    "cold", predictor.model, predictor.version, type(exc).__name__, exc)
 
 
 def cost_meter(settings: InferenceSettings) -> CostMeter:
