@@ -40,6 +40,7 @@ from streams.retraining.runner import retrain_runner
 from streams.serving.hot_reload import HotReload
 from streams.serving.inference_stage import InferenceStage
 from streams.serving.references import References
+from streams.serving.shadow import ServedShadows
 from streams.serving.warm_start import warm_start
 from streams.settings import ROLES, WorkerConfig
 from streams.storage.clickhouse_store import ClickHouseStore
@@ -183,8 +184,10 @@ def _inference_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
     stage = InferenceStage(
         topics=topics, predictors=shared.served.predictor,
         router=VariantRouter(inference.split, salt=inference.experiment),
-        routers=shared.actuator.router, max_batch=inference.max_batch,
-        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes)
+        routers=shared.actuator.router,
+        shadows=ServedShadows(shared.served, inference.shadow_share),
+        max_batch=inference.max_batch, max_wait_ms=inference.max_wait_ms,
+        max_record_bytes=cfg.kafka.max_record_bytes)
     return TransactionalLoop(
         name="inference", settings=cfg.kafka, topics=[topics.requests], stage=stage,
         metrics=shared.metrics, progress=shared.readiness.loop("inference")).run

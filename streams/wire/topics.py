@@ -26,6 +26,10 @@ _BIG = (("max.message.bytes", str(16 * 1024 * 1024)),)
 ROLES: tuple[TopicSpec, ...] = (
     TopicSpec("requests", 6, _BIG),
     TopicSpec("predictions", 6, _BIG),
+    # a shadow version's outputs: a topic of their own, so that every reader of the
+    # predictions topic keeps counting exactly one answer per request; keyed by request id
+    # with as many partitions as the predictions, so the join sees both on one partition
+    TopicSpec("shadow-predictions", 6, _BIG),
     TopicSpec("outcomes", 6),
     TopicSpec("monitor-summaries", 3),
     TopicSpec("detector-reports", 3),
@@ -66,6 +70,10 @@ class Topics:
     @property
     def predictions(self) -> str:
         return self.name("predictions")
+
+    @property
+    def shadow_predictions(self) -> str:
+        return self.name("shadow-predictions")
 
     @property
     def outcomes(self) -> str:
