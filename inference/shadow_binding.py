@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 from inference.registry import ModelStore
 
-__all__ = ["SHADOW", "ShadowBinding", "bind_shadow", "end_shadow", "shadow_of", "shadow_salt"]
+__all__ = ["SHADOW", "ShadowBinding", "bind_shadow", "check_shadow", "end_shadow", "shadow_of",
+           "shadow_record", "shadow_salt"]
 
 #: the registry alias of a model's shadow version
 SHADOW = "shadow"
@@ -76,9 +77,7 @@ def shadow_of(store: ModelStore, model: str, default_share: float) -> ShadowBind
     version = store.resolve(model, SHADOW)
     if version is None:
         return None
-    # the registry keeps no other per-model JSON API: its own reader, by design private
-    # to the package, is the one place such records are read and written
-    recorded = store._read(model, SHADOW_FILE)
+    recorded = shadow_record(store, model)
     share = recorded.get("share") if recorded.get("version") == version else None
     share = default_share if share is None else check_share(share, f"{SHADOW_FILE} share")  # type: ignore[arg-type]
     return ShadowBinding(model, version, share) if share > 0 else None
@@ -91,13 +90,27 @@ def bind_shadow(store: ModelStore, model: str, version: str, share: float | None
     A ValueError names what is wrong (an unpublished version, a share out of [0, 1])
     before anything is written.
     """
+    check_shadow(store, model, version, share)
+    # the registry's own atomic writer (private to the package): the shadow's record is
+    # one more of its per-model files, beside the aliases and the traffic split
+    store._write(model, SHADOW_FILE, {"version": version, "share": share})
+    store.set_alias(model, SHADOW, version, reason=reason or "shadow started")
+
+
+def check_shadow(store: ModelStore, model: str, version: str, share: float | None) -> None:
+    """A ValueError naming what is wrong if ``version`` of ``model`` cannot be a shadow at
+    ``share``: an unpublished version, a share out of [0, 1]."""
     if share is not None:
         check_share(share)
     if version not in store.versions(model):
         raise ValueError(f"{model!r} has no version {version!r} to shadow "
                          f"(published: {', '.join(store.versions(model)) or 'none'})")
-    store._write(model, SHADOW_FILE, {"version": version, "share": share})
-    store.set_alias(model, SHADOW, version, reason=reason or "shadow started")
+
+
+def shadow_record(store: ModelStore, model: str) -> dict[str, object]:
+    """What the registry holds of ``model``'s shadow: ``version``, ``share`` (None: the
+    default) and, once a verdict ended it, ``ended`` (its reason); empty: never had one."""
+    return store._read(model, SHADOW_FILE)
 
 
 def end_shadow(store: ModelStore, model: str, *, reason: str) -> None:
