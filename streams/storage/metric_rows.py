@@ -150,12 +150,16 @@ class _Mapping:
     columns_of: Callable[[list[Any], PrivateFields], list[list[Any]]] | None = None
 
 
+_PREDICTION_COLUMNS = (
+    "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
+    "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
+    "features", "error")
 _MAPPINGS = {
-    "predictions": _Mapping("predictions", Prediction, (
-        "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
-        "inference_s", "total_s", "ttft_s", "batch_size", "device", "segment", "unit_id",
-        "features", "error"),
-        _prediction, columns_of=_prediction_columns),
+    "predictions": _Mapping("predictions", Prediction, _PREDICTION_COLUMNS, _prediction,
+                            columns_of=_prediction_columns),
+    # a shadow's outputs: the same rows in a table of their own, linked by request id
+    "shadow-predictions": _Mapping("shadow_predictions", Prediction, _PREDICTION_COLUMNS,
+                                   _prediction, columns_of=_prediction_columns),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
     "detector-reports": _Mapping("detector_reports", DetectorReport, (
         "ts", "detector", "model", "variant", "segment", "window_start", "window_end", "n",

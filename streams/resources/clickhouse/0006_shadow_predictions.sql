@@ -1,0 +1,28 @@
+-- Migration 0006: a shadow version's outputs (the shadow-predictions topic), one row per
+-- request its share picked, linked to the answer in `predictions` by request_id (and
+-- model). The same columns as `predictions`, so a join of the two reads like one table;
+-- ordered by request_id after the model so that join reads both in the same order.
+-- IF NOT EXISTS: a migration interrupted before it was recorded is safely applied again.
+CREATE TABLE IF NOT EXISTS shadow_predictions (
+    request_id String,
+    ts Float64,
+    time DateTime64(3) ALIAS toDateTime64(ts, 3),
+    model LowCardinality(String),
+    variant LowCardinality(String),
+    model_version LowCardinality(String),
+    label Int32,
+    score Float64,
+    queue_s Float64,
+    inference_s Float64,
+    total_s Float64,
+    ttft_s Nullable(Float64),
+    batch_size UInt32,
+    device LowCardinality(String),
+    segment Map(String, String),
+    unit_id String DEFAULT '',
+    features Map(String, Float64),
+    error Nullable(String),
+    src_partition UInt32,
+    src_offset UInt64
+) ENGINE = MergeTree ORDER BY (model, model_version, request_id)
+SETTINGS non_replicated_deduplication_window = 10000;

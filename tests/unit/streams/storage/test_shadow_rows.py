@@ -1,0 +1,45 @@
+"""A shadow's outputs are stored in their own table and join their answers by request id
+(the embedded engine, chDB; no Kafka)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streams.storage.clickhouse_store import ClickHouseStore
+from streams.storage.metric_rows import RowMapper
+from streams.wire.codec import SourceRecord, encode
+from streams.wire.events import Latency, ModelOutput, Prediction
+from streams.wire.topics import Topics
+
+TOPICS = Topics("p.")
+
+
+def _prediction(rid: str, variant: str, version: str, label: int) -> Prediction:
+    return Prediction(request_id=rid, ts=10.0, model="churn", variant=variant,
+                      model_version=version, output=ModelOutput(label=label, score=0.7),
+                      latency=Latency(queue_s=0.0, inference_s=0.01, total_s=0.02))
+
+
+def test_shadow_rows_go_to_their_table_and_join_their_answers(tmp_path: Path) -> None:
+    mapper = RowMapper(TOPICS, max_record_bytes=4096)
+    assert mapper.table_of(TOPICS.shadow_predictions) == "shadow_predictions"
+    assert TOPICS.shadow_predictions in mapper.source_topics
+    answers = [_prediction(f"r{i}", "A", "v1", i % 2) for i in range(4)]
+    shadows = [_prediction(f"r{i}", "shadow", "v2", 1) for i in (1, 2)]
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    try:
+        store.apply_schema()
+        for topic, events in ((TOPICS.predictions, answers), (TOPICS.shadow_predictions, shadows)):
+            records = [SourceRecord(topic, 0, i, e.request_id.encode(), encode(e))
+                       for i, e in enumerate(events)]
+            rows, rejected = mapper.rows(topic, records)
+            assert not rejected and len(rows) == len(events)
+            store.insert_columns(rows.table, rows.columns, rows.data, f"{topic}|0-{len(events)}")
+        pairs = store.query(
+            "SELECT p.request_id, p.model_version, p.label, s.model_version, s.label "
+            "FROM predictions AS p INNER JOIN shadow_predictions AS s "
+            "ON p.request_id = s.request_id AND p.model = s.model ORDER BY p.request_id")
+        assert [tuple(r) for r in pairs] == [("r1", "v1", 1, "v2", 1), ("r2", "v1", 0, "v2", 1)]
+        assert store.high_water("shadow_predictions") == {0: 1}
+    finally:
+        store.close()
