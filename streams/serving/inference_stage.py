@@ -42,9 +42,15 @@ from inference.predictor import Predictor
 from inference.routing import VariantRouter
 from streams.kafka.stage import Output, dead_letter_outputs
 from streams.serving.request_inputs import encode_batch
-from streams.serving.shadow import SHADOW, ShadowLookup, shadow_groups
+from streams.serving.shadow import SHADOW, ShadowLookup, shadow_groups, with_answer
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.wire.events import InferenceRequest, Latency, ModelOutput, Prediction
+from streams.wire.events import (
+    InferenceRequest,
+    Latency,
+    ModelOutput,
+    Prediction,
+    ShadowPrediction,
+)
 from streams.wire.feature_rows import feature_rows
 from streams.wire.topics import Topics
 
@@ -73,9 +79,12 @@ class _Pending(NamedTuple):
 
 
 class _Lane(NamedTuple):
-    """Where a group's outputs go: the answers (variant: the request's) or the shadow's."""
+    """Where a group's outputs go: the answers (variant: the request's) or the shadow's
+    (each with its request's answer), and the kinds of prediction made and failed."""
 
     topic: str
+    made: type[Prediction]
+    failed: type[Prediction]
     variant: str | None = None
     answers: bool = True
 
@@ -89,10 +98,13 @@ class InferenceStage:
                  routers: Callable[[str], VariantRouter] | None = None,
                  shadows: ShadowLookup | None = None) -> None:
         self.topics = topics
-        self._answers = _Lane(topics.predictions)
-        self._shadow = _Lane(topics.shadow_predictions, SHADOW, answers=False)
+        self._answers = _Lane(topics.predictions, _Answered, Prediction)
+        self._shadow = _Lane(topics.shadow_predictions, ShadowPrediction, ShadowPrediction,
+                             SHADOW, answers=False)
         #: each model's shadow (None: no shadow scoring at all)
         self.shadows = shadows
+        #: of the batch's requests a shadow scores: the answer's (label, version)
+        self._shadowed: dict[str, tuple[int, str]] = {}
         self.predictors = predictors
         self.router = router
         # per model, when experiments change a model's split (a rolled-back challenger)
@@ -131,11 +143,14 @@ class InferenceStage:
     def _score(self, batch: list[_Pending]) -> list[Output]:
         outputs: list[Output] = []
         groups = self._groups(batch)
+        shadowed = {} if self.shadows is None else shadow_groups(
+            (p for _, items in groups.values() for p in items), self.shadows)
+        self._shadowed = {p.request.id: (-1, "") for _, items in shadowed.values()
+                          for p in items}
         self._run(groups, self._answers, outputs)
-        if self.shadows is not None:
-            # after every answer is made: no answer waits on a shadow's forward pass
-            answered = (p for _, items in groups.values() for p in items)
-            self._run(shadow_groups(answered, self.shadows), self._shadow, outputs)
+        if shadowed:  # after every answer is made: no answer waits on a shadow's forward pass
+            self._run(shadowed, self._shadow, outputs)
+            self._shadowed = {}
         return outputs
 
     def _run(self, groups: dict[Group, tuple[Predictor, list[_Pending]]], lane: _Lane,
@@ -212,10 +227,15 @@ class InferenceStage:
         probabilities = result.probabilities.tolist()
         embeddings = (result.embeddings.tolist() if result.embeddings is not None
                       else [p.request.embedding for p in items])
+        shadowed = self._shadowed
+        if shadowed and lane.answers:
+            for i, p in enumerate(items):
+                if p.request.id in shadowed:
+                    shadowed[p.request.id] = (labels[i], version)
         outputs = []
         for i, p in enumerate(items):
             req = p.request
-            pred = _Answered(
+            pred = lane.made(
                 request_id=req.id, ts=published, model=req.model,
                 variant=lane.variant or p.variant, model_version=version,
                 output=ModelOutput(label=labels[i], score=scores[i],
@@ -225,6 +245,8 @@ class InferenceStage:
                 batch_size=n, device=device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id, embedding=embeddings[i],
                 categorical=req.categorical)
+            if not lane.answers:
+                with_answer(pred, self._shadowed)
             outputs.append(Output(topic, p.source.key, encode(pred)))
         return outputs
 
@@ -236,7 +258,7 @@ class InferenceStage:
         for p, error in zip(items, errors * len(items) if len(errors) == 1 else errors,
                             strict=True):
             req = p.request
-            pred = Prediction(
+            pred = lane.failed(
                 request_id=req.id, ts=published, model=req.model,
                 variant=lane.variant or p.variant, model_version=predictor.version,
                 output=ModelOutput(label=-1, score=0.0),
@@ -245,6 +267,8 @@ class InferenceStage:
                 batch_size=len(items), device=predictor.device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id, embedding=req.embedding,
                 error=error[:500], categorical=req.categorical)
+            if not lane.answers:
+                with_answer(pred, self._shadowed)
             outputs.append(Output(lane.topic, p.source.key, encode(pred)))
         return outputs
 

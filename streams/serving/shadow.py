@@ -4,10 +4,12 @@ The inference stage answers a micro-batch first, then hands the answered request
 those of a model with a shadow (:func:`inference.shadow_binding.shadow_of`) that its share
 picks (:func:`inference.routing.in_share` of the request id) are grouped per (model, shadow
 version) and scored by the stage like any group, into the ``shadow-predictions`` topic
-(variant ``shadow``). The answers' timestamps and latencies are taken before any shadow
-forward pass, so a shadow never shows in what its users waited; its outputs go out in the
-same transaction as the answers, so after a crash both are replayed or neither is, and the
-shadow's count stays exact: one per picked request.
+(variant ``shadow``), each output a :class:`~streams.wire.events.ShadowPrediction` that
+carries its request's answer, so that a label judges both with no other join. The
+answers' timestamps and latencies are taken before any shadow forward pass, so a shadow
+never shows in what its users waited; its outputs go out in the same transaction as the
+answers, so after a crash both are replayed or neither is, and the shadow's count stays
+exact: one per picked request.
 
 Why a topic of its own: every reader of the predictions topic (the monitor, the join, the
 sink, the census, the health watch, outside consumers) counts one answer per request; a
@@ -22,7 +24,7 @@ lookup, and a hash only on a model that has a shadow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -30,9 +32,10 @@ from inference.predictor import Predictor
 from inference.routing import in_share
 from inference.served_versions import ServedVersions
 from inference.shadow_binding import SHADOW, ShadowBinding, shadow_of
-from streams.wire.events import InferenceRequest
+from streams.wire.events import InferenceRequest, Prediction, ShadowPrediction
 
-__all__ = ["SHADOW", "ServedShadows", "ShadowLookup", "ShadowPlan", "shadow_groups"]
+__all__ = ["SHADOW", "ServedShadows", "ShadowLookup", "ShadowPlan", "shadow_groups",
+           "with_answer"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,13 @@ def shadow_groups(items: Iterable[Item], shadows: ShadowLookup
             groups[key] = (plan.predictor, [])
         groups[key][1].append(item)
     return groups
+
+
+def with_answer(pred: Prediction, answers: Mapping[str, tuple[int, str]]) -> None:
+    """Give a shadow's output its request's answer (label, version); -1 where the answer
+    was an error."""
+    assert isinstance(pred, ShadowPrediction)  # the shadow's lane makes no other kind
+    pred.answer_label, pred.answer_version = answers.get(pred.request_id, (-1, ""))
 
 
 class ServedShadows:

@@ -39,6 +39,7 @@ from streams.wire.events._traffic import (
     ModelOutput,
     Outcome,
     Prediction,
+    ShadowPrediction,
 )
 from streams.wire.events._verdicts import Alert, DetectorReport, RetrainDecided, RetrainRequested
 
@@ -64,5 +65,6 @@ __all__ = [
     "RetrainDecided",
     "RetrainRequested",
     "Severity",
+    "ShadowPrediction",
     "ValidationCheck",
 ]

@@ -23,7 +23,7 @@ from inference.shadow_binding import (
 from streams.serving.inference_stage import InferenceStage
 from streams.serving.shadow import ServedShadows, ShadowPlan
 from streams.wire.codec import BatchDecoder, SourceRecord
-from streams.wire.events import Prediction
+from streams.wire.events import Prediction, ShadowPrediction
 from tests.unit.streams.serving.test_inference_stage import (
     TOPICS,
     Clock,
@@ -45,10 +45,11 @@ def _stage(clock: Clock, share: float, shadow_infer_s: float = 0.050
     return stage, answering, shadow
 
 
-def _decoded(outputs: list, topic: str) -> list[Prediction]:
+def _decoded(outputs: list, topic: str) -> list:
     recs = [SourceRecord(o.topic, 0, i, o.key, o.value) for i, o in enumerate(outputs)
             if o.topic == topic]
-    return BatchDecoder(Prediction, max_record_bytes=1 << 20).decode(recs).events
+    kind = ShadowPrediction if topic == TOPICS.shadow_predictions else Prediction
+    return BatchDecoder(kind, max_record_bytes=1 << 20).decode(recs).events
 
 
 @pytest.mark.parametrize("share", [1.0, 0.3, 0.0])
@@ -64,6 +65,10 @@ def test_the_shadow_scores_exactly_the_requests_its_share_picks(share: float) ->
     picked = {d["id"] for d in docs if unit_hash(d["id"], shadow_salt("churn")) < share}
     assert [p.request_id for p in shadows] == [d["id"] for d in docs if d["id"] in picked]
     assert all(p.variant == SHADOW and p.model_version == "v2" for p in shadows)
+    # each carries its answer: the label the answering version gave that request
+    answer_of = {p.request_id: p.output.label for p in answers}
+    assert all((p.answer_label, p.answer_version) == (answer_of[p.request_id], "v1")
+               for p in shadows)
     assert {p.variant for p in answers} == {"A"}
     # a shadow output travels under its request's key: the join finds both on one partition
     keys = {o.key for o in outputs if o.topic == TOPICS.shadow_predictions}
@@ -103,6 +108,8 @@ def test_a_request_the_shadow_cannot_read_is_a_shadow_error_not_a_second_dead_le
     shadows = _decoded(outputs, TOPICS.shadow_predictions)
     assert len(shadows) == 3 and all(p.output.label == -1 and "needs features" in (p.error or "")
                                      for p in shadows)
+    answers = _decoded(outputs, TOPICS.predictions)
+    assert [p.answer_label for p in shadows] == [p.output.label for p in answers]
 
 
 def test_in_share_is_nested_and_close_to_its_share() -> None:
