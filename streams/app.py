@@ -218,7 +218,8 @@ def _join_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         log.info("join owns predictions partitions %s: %d waiting restored", owned, restored)
 
     loop = TransactionalLoop(
-        name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
+        name="join", settings=kafka,
+        topics=[topics.predictions, topics.outcomes, topics.shadow_predictions],
         stage=stage, metrics=shared.metrics, max_records=2000, on_assigned=hold_waiting,
         progress=shared.readiness.loop("join"))
     return loop.run

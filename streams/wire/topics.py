@@ -32,6 +32,9 @@ ROLES: tuple[TopicSpec, ...] = (
     TopicSpec("shadow-predictions", 6, _BIG),
     TopicSpec("outcomes", 6),
     TopicSpec("monitor-summaries", 3),
+    # the join's counts of each shadow against the answers, keyed by model like the
+    # summaries, for the decision step's paired verdict
+    TopicSpec("shadow-pairs", 3),
     TopicSpec("detector-reports", 3),
     TopicSpec("alerts", 1),
     TopicSpec("retrain", 1),
@@ -82,6 +85,10 @@ class Topics:
     @property
     def summaries(self) -> str:
         return self.name("monitor-summaries")
+
+    @property
+    def shadow_pairs(self) -> str:
+        return self.name("shadow-pairs")
 
     @property
     def reports(self) -> str:

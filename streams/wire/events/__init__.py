@@ -30,9 +30,11 @@ from streams.wire.events._model_updates import (
     ExperimentStarted,
     ModelUpdate,
     ModelVersionPublished,
+    ShadowAction,
+    ShadowDecided,
     ValidationCheck,
 )
-from streams.wire.events._summary import MonitorSummary
+from streams.wire.events._summary import MonitorSummary, ShadowPairs
 from streams.wire.events._traffic import (
     InferenceRequest,
     Latency,
@@ -65,6 +67,9 @@ __all__ = [
     "RetrainDecided",
     "RetrainRequested",
     "Severity",
+    "ShadowAction",
+    "ShadowDecided",
+    "ShadowPairs",
     "ShadowPrediction",
     "ValidationCheck",
 ]
