@@ -242,7 +242,8 @@ def _decide_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         log.info("decide owns summaries partitions %s: models %s%s", owned, stage.models,
                  f"; decision state restored for {restored}" if restored else "")
 
-    loop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
+    loop = TransactionalLoop(name="decide", settings=kafka,
+                             topics=[topics.summaries, topics.shadow_pairs],
                              stage=stage, max_records=500, metrics=shared.metrics,
                              on_assigned=hand_over, progress=shared.readiness.loop("decide"))
     return loop.run
