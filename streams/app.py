@@ -127,7 +127,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
             log.warning("%s", format_alert(msgspec.json.decode(raw, type=Alert)))
 
     alerts_topic = app.topic(topics.alerts, value_serializer="raw", key_serializer="raw")
-    hot_reload = HotReload(served, actuator, serves="inference" in cfg.roles)
+    hot_reload = HotReload(served, actuator, serves="inference" in cfg.roles,
+                           experiments=cfg.monitor.experiments)
 
     @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
     async def model_updates(stream: Any) -> None:

@@ -29,6 +29,7 @@ from streams.wire.events import (
     Prediction,
     RetrainDecided,
     RetrainRequested,
+    ShadowDecided,
 )
 from streams.wire.topics import Topics
 
@@ -109,6 +110,16 @@ def _experiment(d: ExperimentDecided, _: PrivateFields) -> list[Any]:
             d.srm_p_value, d.reason]
 
 
+_SHADOW_DECISION_COLUMNS = (
+    "id", "ts", "model", "version", "answer_version", "action", "test", "estimate", "lower",
+    "upper", "p_value", "effect", "labelled", "discordant", "requests", "disagreement",
+    "disagreement_lower", "disagreement_upper", "reason")
+
+
+def _shadow_decision(d: ShadowDecided, _: PrivateFields) -> list[Any]:
+    return [getattr(d, name) for name in _SHADOW_DECISION_COLUMNS]
+
+
 def _retrain_decision(d: RetrainDecided, _: PrivateFields) -> list[Any]:
     return [d.ts, d.model, d.status, d.reason, d.incident_start, d.retrain_id]
 
@@ -180,7 +191,9 @@ _MAPPINGS = {
         "experiment_decisions", ModelUpdate, (
             "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric",
             "test", "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger",
-            "srm_p_value", "reason"), _experiment, kind=ExperimentDecided),)),
+            "srm_p_value", "reason"), _experiment, kind=ExperimentDecided), _Mapping(
+        "shadow_decisions", ModelUpdate, _SHADOW_DECISION_COLUMNS, _shadow_decision,
+        kind=ShadowDecided))),
 }
 _SOURCE = ("src_partition", "src_offset")
 #: the default policy: unit ids dropped, every feature stored

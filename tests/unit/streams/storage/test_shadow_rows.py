@@ -43,3 +43,31 @@ def test_shadow_rows_go_to_their_table_and_join_their_answers(tmp_path: Path) ->
         assert store.high_water("shadow_predictions") == {0: 1}
     finally:
         store.close()
+
+
+def test_a_shadow_decision_is_a_row_of_shadow_decisions(tmp_path: Path) -> None:
+    from streams.wire.events import ModelVersionPublished, ShadowDecided
+
+    look = ShadowDecided(id="s1", model="churn", version="v2", answer_version="v1",
+                         action="reject", test="beta-binomial-discordant-pairs", estimate=0.2,
+                         lower=0.05, upper=0.45, p_value=0.01, effect=-0.03, labelled=400,
+                         discordant=30, requests=900, disagreement=None,
+                         disagreement_lower=0.0, disagreement_upper=1.0, reason="worse", ts=9.0)
+    published = ModelVersionPublished(model="churn", version="v2", artifact="x")
+    topic = TOPICS.model_updates
+    rows, rejected = RowMapper(TOPICS, max_record_bytes=4096).rows(topic, [
+        SourceRecord(topic, 0, 1, b"churn", encode(published)),
+        SourceRecord(topic, 0, 2, b"churn", encode(look))])
+    assert not rejected and rows.table == "model_versions" and len(rows) == 1
+    (side,) = [t for t in rows.also if t.table == "shadow_decisions"]
+    assert side.rows == [["s1", 9.0, "churn", "v2", "v1", "reject",
+                          "beta-binomial-discordant-pairs", 0.2, 0.05, 0.45, 0.01, -0.03, 400,
+                          30, 900, None, 0.0, 1.0, "worse", 0, 2]]
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    try:
+        store.apply_schema()
+        store.insert_columns(side.table, side.columns, side.data, "t|shadow_decisions")
+        assert store.query("SELECT model, version, action, labelled FROM shadow_decisions"
+                           ) == [("churn", "v2", "reject", 400)]
+    finally:
+        store.close()
