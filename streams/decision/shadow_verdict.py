@@ -14,6 +14,11 @@ interval, after them the verdict so far. The first final look is the decision:
 
 A decided shadow is not judged again (later pairs of it are ignored). The inference
 workers apply the decision to the registry (:mod:`streams.serving.shadow_decision`).
+
+The counts and the test's state of a model's shadows are written to the decision-state
+topic under ``SHADOW_KEY + model`` with each look, in the look's transaction, and taken
+back by the worker that owns the model after a restart or a rebalance (:meth:`hold`): the
+verdict's running p-value and a decided shadow's decision outlive the worker.
 """
 
 from __future__ import annotations
@@ -25,10 +30,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
+
 from detectors.ab.paired import PairedCorrectnessTest, PairedVerdict, Rate
 from streams.wire.events import ShadowAction, ShadowDecided, ShadowPairs
 
-__all__ = ["ShadowJudge", "ShadowPolicy"]
+__all__ = ["SHADOW_KEY", "ShadowJudge", "ShadowPolicy"]
+
+#: the decision-state key prefix of a model's shadows (NUL first: no model name's)
+SHADOW_KEY = b"\x00shadow\x00"
 
 PromoteTo = Literal["challenger", "champion"]
 
@@ -141,6 +151,19 @@ class ShadowJudge:
         return {version: {"test": s.test.snapshot(), "answer_version": s.answer_version,
                           "decided": s.decided}
                 for (m, version), s in self._shadows.items() if m == model}
+
+    def hold(self, saved: Mapping[bytes, bytes], owns: Callable[[str], bool]) -> None:
+        """After an assignment: drop the shadows of models not owned, and take back from
+        ``saved`` (the decision-state topic) those of owned models not held."""
+        held = {m for m, _ in self._shadows}
+        for gone in [k for k in self._shadows if not owns(k[0])]:
+            del self._shadows[gone]
+            self._looked.discard(gone)
+        for key, raw in saved.items():
+            if key.startswith(SHADOW_KEY):
+                model = key[len(SHADOW_KEY):].decode("utf-8", "replace")
+                if owns(model) and model not in held:
+                    self.adopt(model, msgspec.json.decode(raw))
 
     def adopt(self, model: str, record: Mapping[str, Any]) -> None:
         """Hold ``model``'s shadows as :meth:`record` wrote them."""

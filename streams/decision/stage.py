@@ -36,7 +36,7 @@ from streams.decision.judge import Judge, ReferenceLookup
 from streams.decision.latency import LatencyQuantile
 from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
 from streams.decision.prediction_drift import PredictionDrift
-from streams.decision.shadow_verdict import ShadowJudge, ShadowPolicy
+from streams.decision.shadow_verdict import SHADOW_KEY, ShadowJudge, ShadowPolicy
 from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.slo_tracker import SloTracker
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
@@ -122,8 +122,12 @@ class DecisionStage:
             for win in list(state.windows.values()):
                 self._close_if_complete(state, win)
         outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
+        looks = self.shadows.look()
         outputs += [Output(self.topics.model_updates, ev.model.encode(), encode(ev))
-                    for ev in self.shadows.look()]
+                    for ev in looks]
+        outputs += [Output(self.topics.decision_state, SHADOW_KEY + model.encode(),
+                           msgspec.json.encode(self.shadows.record(model)))
+                    for model in sorted({ev.model for ev in looks})]
         for model in sorted(self._changed):
             saved = {**self.records(model, self._new_references, slo=False),
                      **self._slo.drain(model)}
@@ -174,6 +178,7 @@ class DecisionStage:
         for model in [m for m in self._models if not owns(m)]:
             del self._models[model]
             self._slo.forget(model)
+        self.shadows.hold(saved, owns)
         parts = SavedModels.split(saved)
         restored = []
         for key, raw in parts.states.items():

@@ -8,7 +8,7 @@ import pytest
 
 from detectors.ab.paired import PairedCorrectnessTest
 from streams.decision.config import DecisionConfig
-from streams.decision.shadow_verdict import ShadowJudge, ShadowPolicy
+from streams.decision.shadow_verdict import SHADOW_KEY, ShadowJudge, ShadowPolicy
 from streams.decision.stage import DecisionStage
 from streams.wire.codec import BatchDecoder, SourceRecord, encode
 from streams.wire.events import ShadowDecided, ShadowPairs
@@ -93,7 +93,44 @@ def test_the_decision_stage_judges_the_shadow_pairs_topic_and_restores_a_judge()
     assert out[0].key == b"churn"
     assert look.requests == sum(c.requests for c in counts) and look.action == (
         "promote_challenger")
+    saved = {o.key: o.value for o in stage.flush(force=True) or []}  # nothing new: no look
+    assert SHADOW_KEY + b"churn" not in saved
     copy = ShadowJudge()
     copy.adopt("churn", stage.shadows.record("churn"))
     copy.take(counts[0])
     assert copy.look() == []  # decided before the restart: stays decided
+
+
+def test_a_restarted_decision_step_goes_on_from_the_saved_counts() -> None:
+    rng = np.random.default_rng(9)
+    counts = [_pairs(rng, 300, 0.5) for _ in range(4)]
+
+    def stage() -> DecisionStage:
+        return DecisionStage(topics=TOPICS, references=lambda m: None,
+                             config=DecisionConfig(), max_record_bytes=1 << 20,
+                             clock=lambda: 9.0)
+
+    def feed(into: DecisionStage, part: list[ShadowPairs]) -> list:
+        into.add([SourceRecord(TOPICS.shadow_pairs, 0, i, b"churn", encode(c))
+                  for i, c in enumerate(part)])
+        return into.flush(force=True) or []
+
+    whole = stage()
+    feed(whole, counts[:2])
+    last = feed(whole, counts[2:])
+    first, restarted = stage(), stage()
+    saved = {o.key: o.value for o in feed(first, counts[:2])
+             if o.topic == TOPICS.decision_state}
+    assert SHADOW_KEY + b"churn" in saved
+    restarted.adopt(saved, owns=lambda model: True)
+    again = feed(restarted, counts[2:])
+
+    def looks(out: list) -> list[ShadowDecided]:
+        return BatchDecoder(ShadowDecided, max_record_bytes=1 << 20).decode(
+            [SourceRecord(o.topic, 0, 0, o.key, o.value) for o in out
+             if o.topic == TOPICS.model_updates]).events
+
+    assert looks(again) == looks(last) and looks(last)[0].requests == 1200
+    nobody = stage()
+    nobody.adopt(saved, owns=lambda model: False)
+    assert nobody.shadows.record("churn") == {}
