@@ -1,30 +1,11 @@
 -- Migration 0006: a shadow version's outputs (the shadow-predictions topic), one row per
 -- request its share picked, linked to the answer in `predictions` by request_id (and
--- model). The same columns as `predictions`, so a join of the two reads like one table;
--- ordered by request_id after the model so that join reads both in the same order.
+-- model). The columns of `predictions` as they stand here, copied (the sink writes the
+-- same rows to both; a later migration that adds a column to one adds it to the other),
+-- ordered by shadow version, then request id.
 -- IF NOT EXISTS: a migration interrupted before it was recorded is safely applied again.
-CREATE TABLE IF NOT EXISTS shadow_predictions (
-    request_id String,
-    ts Float64,
-    time DateTime64(3) ALIAS toDateTime64(ts, 3),
-    model LowCardinality(String),
-    variant LowCardinality(String),
-    model_version LowCardinality(String),
-    label Int32,
-    score Float64,
-    queue_s Float64,
-    inference_s Float64,
-    total_s Float64,
-    ttft_s Nullable(Float64),
-    batch_size UInt32,
-    device LowCardinality(String),
-    segment Map(String, String),
-    unit_id String DEFAULT '',
-    features Map(String, Float64),
-    error Nullable(String),
-    src_partition UInt32,
-    src_offset UInt64
-) ENGINE = MergeTree ORDER BY (model, model_version, request_id)
+CREATE TABLE IF NOT EXISTS shadow_predictions AS predictions
+ENGINE = MergeTree ORDER BY (model, model_version, request_id)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 -- Each look of the paired verdict on a shadow version (ShadowDecided on the model-updates
