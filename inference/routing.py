@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["VariantRouter", "unit_hash"]
+__all__ = ["VariantRouter", "in_share", "unit_hash"]
 
 _SUM_TOLERANCE = 1e-9
 _TWO_64 = float(2**64)
@@ -38,6 +38,23 @@ def unit_hash(unit_id: str, salt: str = "") -> float:
     """
     digest = hashlib.blake2b(f"{salt}\x00{unit_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / _TWO_64
+
+
+def in_share(key: str, share: float, salt: str = "") -> bool:
+    """Whether ``key`` falls in the first ``share`` of [0, 1) by :func:`unit_hash`.
+
+    What a shadow version scores: the same requests in every process and on every
+    replay (so a crashed worker's rerun scores exactly those again), and a larger share
+    keeps every request a smaller one picked.
+
+    Examples
+    --------
+    >>> in_share("req-1", 1.0), in_share("req-1", 0.0)
+    (True, False)
+    >>> sum(in_share(f"req-{i}", 0.3, "shadow:churn") for i in range(10_000))
+    2973
+    """
+    return share >= 1.0 or (share > 0.0 and unit_hash(key, salt) < share)
 
 
 class VariantRouter:

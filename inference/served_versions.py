@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from inference.predictor import Predictor
 from inference.registry import ModelStore
+from inference.shadow_binding import SHADOW
 from inference.version_binding import LATEST, VersionBinding
 
 if TYPE_CHECKING:
@@ -97,14 +98,14 @@ class ServedVersions:
         known = sorted(variants)
         for model, variant, ref in self.binding:
             where = f"{BINDING_SETTING}: {model}:{variant}={ref}"
-            if variant not in known:
+            if variant not in known and variant != SHADOW:
                 raise ValueError(f"{where}: no variant {variant!r} in the traffic split "
                                  f"(INFERWATCH_INFERENCE_VARIANTS has {known})")
             try:
                 found = self.store.resolve(model, ref)
             except ValueError as exc:
                 raise ValueError(f"{where}: {exc}") from None
-            if found is None and ref == CHALLENGER:
+            if found is None and (ref == CHALLENGER or variant == SHADOW):
                 # moved by `inferwatch experiment start --challenger-version`; until then
                 # the variant has no version and must get no traffic
                 log.info("%s: no version yet; served once an experiment names one", where)
@@ -161,10 +162,13 @@ class ServedVersions:
 
     def ref(self, model: str, variant: str) -> str:
         """The reference ``variant`` of ``model`` follows: its binding, else ``champion``
-        where the model has that alias, else the binding's default (``latest``)."""
+        where the model has that alias, else the binding's default (``latest``); the
+        ``shadow`` variant follows the ``shadow`` alias only."""
         bound = self.binding.refs.get((model, variant))
         if bound is not None:
             return bound
+        if variant == SHADOW:  # a shadow is what its alias names, never a default
+            return SHADOW
         if self.binding.default == LATEST and CHAMPION in self.store.aliases(model):
             return CHAMPION
         return self.binding.default

@@ -40,6 +40,7 @@ from streams.retraining.runner import retrain_runner
 from streams.serving.hot_reload import HotReload
 from streams.serving.inference_stage import InferenceStage
 from streams.serving.references import References
+from streams.serving.shadow import ServedShadows
 from streams.serving.warm_start import cost_meter, warm_start
 from streams.settings import ROLES, WorkerConfig
 from streams.storage.clickhouse_store import ClickHouseStore
@@ -126,7 +127,8 @@ def create_app(cfg: WorkerConfig) -> faust.App:
             log.warning("%s", format_alert(msgspec.json.decode(raw, type=Alert)))
 
     alerts_topic = app.topic(topics.alerts, value_serializer="raw", key_serializer="raw")
-    hot_reload = HotReload(served, actuator, serves="inference" in cfg.roles)
+    hot_reload = HotReload(served, actuator, serves="inference" in cfg.roles,
+                           experiments=cfg.monitor.experiments)
 
     @app.agent(app.topic(topics.model_updates, value_serializer="raw"))
     async def model_updates(stream: Any) -> None:
@@ -183,9 +185,10 @@ def _inference_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
     stage = InferenceStage(
         topics=topics, predictors=shared.served.predictor,
         router=VariantRouter(inference.split, salt=inference.experiment),
-        routers=shared.actuator.router, max_batch=inference.max_batch,
-        max_wait_ms=inference.max_wait_ms, max_record_bytes=cfg.kafka.max_record_bytes,
-        meter=cost_meter(inference))
+        routers=shared.actuator.router,
+        shadows=ServedShadows(shared.served, inference.shadow_share),
+        max_batch=inference.max_batch, max_wait_ms=inference.max_wait_ms,
+        max_record_bytes=cfg.kafka.max_record_bytes, meter=cost_meter(inference))
     return TransactionalLoop(
         name="inference", settings=cfg.kafka, topics=[topics.requests], stage=stage,
         metrics=shared.metrics, progress=shared.readiness.loop("inference")).run
@@ -216,7 +219,8 @@ def _join_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         log.info("join owns predictions partitions %s: %d waiting restored", owned, restored)
 
     loop = TransactionalLoop(
-        name="join", settings=kafka, topics=[topics.predictions, topics.outcomes],
+        name="join", settings=kafka,
+        topics=[topics.predictions, topics.outcomes, topics.shadow_predictions],
         stage=stage, metrics=shared.metrics, max_records=2000, on_assigned=hold_waiting,
         progress=shared.readiness.loop("join"))
     return loop.run
@@ -239,7 +243,8 @@ def _decide_loop(cfg: WorkerConfig, shared: _Shared) -> Runner:
         log.info("decide owns summaries partitions %s: models %s%s", owned, stage.models,
                  f"; decision state restored for {restored}" if restored else "")
 
-    loop = TransactionalLoop(name="decide", settings=kafka, topics=[topics.summaries],
+    loop = TransactionalLoop(name="decide", settings=kafka,
+                             topics=[topics.summaries, topics.shadow_pairs],
                              stage=stage, max_records=500, metrics=shared.metrics,
                              on_assigned=hand_over, progress=shared.readiness.loop("decide"))
     return loop.run

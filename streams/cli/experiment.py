@@ -53,6 +53,11 @@ def add_to(sub: Subparsers) -> None:
     x.add_argument("--challenger", default="B", help="start: the challenger variant (B)")
     x.add_argument("--challenger-version", help="start: move the registry's 'challenger' "
                    "alias to this version (bind the variant to it: MODEL:B=challenger)")
+    x.add_argument("--shadow", metavar="VERSION", help="start: put VERSION in shadow instead "
+                   "(the registry's 'shadow' alias): it scores a share of the model's "
+                   "requests after the answers, answering none, for a paired verdict")
+    x.add_argument("--shadow-share", type=float, help="start --shadow: the share of requests "
+                   "the shadow scores (default INFERWATCH_INFERENCE_SHADOW_SHARE)")
 
 
 def latest(decisions: Iterable[ExperimentDecided]) -> dict[str, ExperimentDecided]:
@@ -134,6 +139,8 @@ def _experiment(args: argparse.Namespace, kafka: KafkaSettings) -> int:
 
 def _start(args: argparse.Namespace, kafka: KafkaSettings, store: ModelStore) -> int:
     from streams.experiments.start import spec_from_args
+    if args.shadow is not None:
+        return _start_shadow(args, kafka, store)
     try:
         spec = spec_from_args(args.name, args.model, args.champion, args.challenger, args.share)
     except ValueError as exc:
@@ -145,6 +152,23 @@ def _start(args: argparse.Namespace, kafka: KafkaSettings, store: ModelStore) ->
                           f"{store.versions(spec.model)})")
     reach(kafka)
     print(start_on_kafka(kafka, store, spec, version, time.time()))
+    return 0
+
+
+def _start_shadow(args: argparse.Namespace, kafka: KafkaSettings, store: ModelStore) -> int:
+    from inference.shadow_binding import check_shadow
+    from streams.experiments.shadow import run as start
+    from streams.kafka.model_updates import publish
+    if not args.model:
+        raise ConfigError("experiment start --shadow: --model is needed: the model whose "
+                          "requests the shadow scores")
+    try:  # checked before Kafka is reached; written once it is
+        check_shadow(store, args.model, args.shadow, args.shadow_share)
+    except ValueError as exc:
+        raise ConfigError(f"experiment start: {exc}") from None
+    reach(kafka)
+    print(start(partial(publish, kafka), store, args.name, args.model, args.shadow,
+                args.shadow_share, time.time()))
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from inference.registry import ModelStore
+from inference.shadow_binding import shadow_record
 from streams.cli.command import Subparsers, add_command
 from streams.cli.publish import publish
 from streams.errors import ConfigError
@@ -118,6 +119,9 @@ def describe_model(store: ModelStore, model: str) -> list[str]:
         lines.append(f"experiment: {experiment.get('name')} ({experiment.get('champion')} "
                      f"against {experiment.get('challenger')}, share "
                      f"{experiment.get('share')})")
+    shadow = shadow_record(store, model)
+    if shadow:
+        lines.append(_shadow_line(shadow))
     history: list[tuple[float, str]] = [
         (c.at, f"{c.alias} {c.previous or '(new)'} -> {c.version}"
                + (f": {c.reason}" if c.reason else ""))
@@ -128,6 +132,23 @@ def describe_model(store: ModelStore, model: str) -> list[str]:
     lines.append("history:" if history else "history: none")
     lines += [f"  {utc_stamp(at)}  {what}" for at, what in sorted(history, key=lambda h: h[0])]
     return lines
+
+
+def _shadow_line(shadow: dict[str, object]) -> str:
+    """The shadow's line: its version, its share, and the verdict that ended it.
+
+    >>> _shadow_line({"version": "v2", "share": None})
+    'shadow: v2 on the default share of requests (INFERWATCH_INFERENCE_SHADOW_SHARE)'
+    >>> _shadow_line({"version": "v2", "share": 0.0, "ended": "rejected: worse"})
+    'shadow: v2 ended: rejected: worse'
+    """
+    version, share = shadow.get("version"), shadow.get("share")
+    if "ended" in shadow:
+        return f"shadow: {version} ended: {shadow['ended']}"
+    if share is None:
+        return (f"shadow: {version} on the default share of requests "
+                "(INFERWATCH_INFERENCE_SHADOW_SHARE)")
+    return f"shadow: {version} on {float(share):.0%} of requests"  # type: ignore[arg-type]
 
 
 def _split(split: dict[str, float]) -> str:

@@ -37,6 +37,7 @@ from streams.decision.latency import LatencyQuantile
 from streams.decision.performance_estimate import PerformanceEstimate, PerformanceLookup
 from streams.decision.prediction_drift import PredictionDrift
 from streams.decision.regression_error import ErrorLookup, RegressionError
+from streams.decision.shadow_verdict import SHADOW_KEY, ShadowJudge, ShadowPolicy
 from streams.decision.slo_burn import BudgetCallback, error_burn, latency_burn
 from streams.decision.slo_tracker import SloTracker
 from streams.decision.state import REFERENCE_KEY, ModelState, SavedModels
@@ -45,7 +46,7 @@ from streams.decision.window import DecisionWindow
 from streams.experiments.spec import StartedLookup, no_started
 from streams.kafka.stage import Output, dead_letter_outputs
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.wire.events import MonitorSummary, RetrainDecided, RetrainRequested
+from streams.wire.events import MonitorSummary, RetrainDecided, RetrainRequested, ShadowPairs
 from streams.wire.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class DecisionStage:
                  performance_references: PerformanceLookup | None = None,
                  category_references: CategoryLookup | None = None,
                  importance: ImportanceLookup | None = None,
-                 error_references: ErrorLookup | None = None) -> None:
+                 error_references: ErrorLookup | None = None,
+                 shadow_policy: ShadowPolicy | None = None) -> None:
         self.topics = topics
         self.started = started
         self.config = config
@@ -87,9 +89,19 @@ class DecisionStage:
         self.experiments = ExperimentJudge(config, lambda ev: self._emit(
             self.topics.model_updates, ev.model, encode(ev)), started)
         self.judges.append(self.experiments)
+        #: the paired verdicts on shadow versions, from the join's counts (shadow-pairs)
+        self.shadows = ShadowJudge(shadow_policy, clock)
+        self._pairs = BatchDecoder(ShadowPairs, max_record_bytes=max_record_bytes)
 
     # -- stage protocol ----------------------------------------------------------------
     def add(self, records: Sequence[RawRecord]) -> None:
+        pairs = [r for r in records if r.topic == self.topics.shadow_pairs]
+        if pairs:
+            records = [r for r in records if r.topic != self.topics.shadow_pairs]
+            taken = self._pairs.decode(pairs)
+            self._rejected.extend(taken.rejected)
+            for counts in taken.events:
+                self.shadows.take(counts)
         decoded = self._decoder.decode(records)
         self._rejected.extend(decoded.rejected)
         for summary in decoded.events:
@@ -113,6 +125,12 @@ class DecisionStage:
             for win in list(state.windows.values()):
                 self._close_if_complete(state, win)
         outputs = self._outputs + dead_letter_outputs(self.topics.dead_letter, self._rejected)
+        looks = self.shadows.look()
+        outputs += [Output(self.topics.model_updates, ev.model.encode(), encode(ev))
+                    for ev in looks]
+        outputs += [Output(self.topics.decision_state, SHADOW_KEY + model.encode(),
+                           msgspec.json.encode(self.shadows.record(model)))
+                    for model in sorted({ev.model for ev in looks})]
         for model in sorted(self._changed):
             saved = {**self.records(model, self._new_references, slo=False),
                      **self._slo.drain(model)}
@@ -163,6 +181,7 @@ class DecisionStage:
         for model in [m for m in self._models if not owns(m)]:
             del self._models[model]
             self._slo.forget(model)
+        self.shadows.hold(saved, owns)
         parts = SavedModels.split(saved)
         restored = []
         for key, raw in parts.states.items():

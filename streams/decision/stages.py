@@ -22,6 +22,7 @@ from detectors.reference.performance import PerformanceReference
 from detectors.reference.profile import ReferenceProfile
 from detectors.reference.regression import ErrorReference
 from streams.decision.config import DecisionConfig
+from streams.decision.shadow_verdict import ShadowPolicy
 from streams.decision.slo_burn import BudgetCallback
 from streams.decision.stage import DecisionStage
 from streams.experiments.spec import StartedLookup, no_started
@@ -93,4 +94,6 @@ def decision_stage(cfg: WorkerConfig, topics: Topics, references: ReferenceSourc
         started=started, performance_references=references.performance_reference,
         category_references=references.category_reference,
         importance=references.importance, on_budget=on_budget, clock=clock,
-        error_references=references.error_reference)
+        error_references=references.error_reference,
+        shadow_policy=ShadowPolicy.parse(cfg.monitor.shadow_promote, cfg.monitor.shadow_horizon,
+                                         cfg.monitor.ab_alpha))

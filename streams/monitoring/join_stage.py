@@ -15,6 +15,10 @@ starts waiting, a tombstone when it is joined or evicted (nothing for one that j
 within its batch). A worker that is assigned partitions, at start or on a rebalance,
 drops what it no longer owns and restores what waits in the partitions it gains
 (:meth:`JoinStage.adopt`), so a crash or a rebalance loses no waiting prediction.
+
+A shadow version's outputs (the shadow-predictions topic) are joined to the same labels
+by :class:`~streams.monitoring.shadow_pairing.ShadowPairing`, whose counts leave on the
+shadow-pairs topic with each flush.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ import msgspec
 
 from detectors.regression_error import RegressionErrors
 from streams.kafka.stage import Output
+from streams.monitoring.shadow_pairing import ShadowPairing
 from streams.wire.codec import BatchDecoder, Decoded, RawRecord, encode
-from streams.wire.events import MonitorSummary, Outcome, Prediction
+from streams.wire.events import MonitorSummary, Outcome, Prediction, ShadowPrediction
 from streams.wire.topics import Topics
 
 #: the outcome kinds the join takes: a class label, or a regression's true value
@@ -58,6 +63,9 @@ class JoinStage:
         self._predictions_topic = topics.predictions
         self._pred = BatchDecoder(Prediction, max_record_bytes=max_record_bytes)
         self._out = BatchDecoder(Outcome, max_record_bytes=max_record_bytes)
+        self._shadow_topic = topics.shadow_predictions
+        self._shadow = BatchDecoder(ShadowPrediction, max_record_bytes=max_record_bytes)
+        self.pairing = ShadowPairing(max_pending)
         # request id -> (model, variant, label, ts, value or None)
         self._waiting_predictions: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
         # request id -> (outcome kind, its value)
@@ -73,8 +81,15 @@ class JoinStage:
 
     def add(self, records: Sequence[RawRecord]) -> None:
         preds = [r for r in records if r.topic == self._predictions_topic]
-        outs = [r for r in records if r.topic != self._predictions_topic]
-        self.take(self._pred.decode(preds), self._out.decode(outs))
+        shadows = [r for r in records if r.topic == self._shadow_topic]
+        outs = [r for r in records if r.topic != self._predictions_topic
+                and r.topic != self._shadow_topic]
+        decoded_outs = self._out.decode(outs)
+        self.take(self._pred.decode(preds), decoded_outs)
+        if shadows or self.pairing.active:
+            decoded_shadows = self._shadow.decode(shadows)
+            self.undecodable += len(decoded_shadows.rejected)
+            self.pairing.take(decoded_shadows.events, decoded_outs.events)
 
     def take(self, decoded_preds: Decoded[Prediction], decoded_outs: Decoded[Outcome]) -> None:
         """Add predictions and outcomes already decoded (a backtest decodes each once for
@@ -191,6 +206,8 @@ class JoinStage:
             for (model, variant), c in self._counts.items()]
         outputs.extend(Output(self.topics.join_state, request_id.encode(), record)
                        for request_id, record in self._changes.items())
+        outputs.extend(Output(self.topics.shadow_pairs, pairs.model.encode(), encode(pairs))
+                       for pairs in self.pairing.drain())
         self._counts.clear()
         self._changes, self._new = {}, set()
         self._opened = None

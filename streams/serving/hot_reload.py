@@ -8,7 +8,9 @@
   split and bindings are read again from the registry;
 - an experiment decided (:class:`~streams.wire.events.ExperimentDecided`): a promote or a
   rollback is applied to what this worker serves
-  (:class:`~inference.experiment_actuator.ExperimentActuator`).
+  (:class:`~inference.experiment_actuator.ExperimentActuator`);
+- a shadow decided (:class:`~streams.wire.events.ShadowDecided`): a final verdict is
+  applied to the registry (:mod:`streams.serving.shadow_decision`) and the model read again.
 
 After each event, the tickets of the load failures that are over resolve. A worker that
 serves no model (no ``inference`` role) only moves its references
@@ -27,6 +29,7 @@ import msgspec
 from inference.experiment_actuator import ExperimentActuator
 from inference.served_versions import ServedVersions
 from streams.serving.model_load_alert import load_failure_alert, load_recovered_alert
+from streams.serving.shadow_decision import apply_shadow_decision
 from streams.wire.codec import decode_model_update
 from streams.wire.events import (
     Alert,
@@ -34,6 +37,7 @@ from streams.wire.events import (
     ExperimentStarted,
     ModelUpdate,
     ModelVersionPublished,
+    ShadowDecided,
 )
 
 __all__ = ["HotReload"]
@@ -59,8 +63,11 @@ class HotReload:
     """
 
     def __init__(self, served: ServedVersions, actuator: ExperimentActuator, *,
-                 serves: bool, clock: Callable[[], float] = time.time) -> None:
+                 serves: bool, clock: Callable[[], float] = time.time,
+                 experiments: str = "") -> None:
         self.served = served
+        #: the configured experiments (a promoted shadow's challenger runs in its model's)
+        self.experiments = experiments
         self.actuator = actuator
         self.serves = serves
         self.clock = clock
@@ -83,6 +90,12 @@ class HotReload:
             log.warning("experiment %s started on %s: split %s, variants now served %s",
                         update.experiment, update.model, self.actuator.split_for(update.model),
                         self.served.serving(update.model))
+        elif isinstance(update, ShadowDecided):
+            if self.serves and update.action != "continue":
+                apply_shadow_decision(update, self.served.store,
+                                      configured_experiments=self.experiments)
+                self.actuator.forget(update.model)
+                self.served.invalidate(update.model)
         elif update is not None:
             failures = self.served.invalidate(update.model)
             log.info("model %s %s %s; variants now served %s", update.model, update.version,

@@ -21,6 +21,10 @@ forward time: a running mean of seconds per row, times its rows): shortest job f
 gives the least mean wait, and a slow model or challenger keeps its cost to its own
 requests instead of adding it to every other group's latency. An experiment's latency
 guardrail then compares what each arm costs its users, not the order they were served in.
+
+A model's shadow version (:mod:`streams.serving.shadow`) scores its share of the batch's
+answered requests after every answer of the batch is made, into the shadow-predictions
+topic, in the same transaction.
 """
 
 from __future__ import annotations
@@ -40,8 +44,16 @@ from inference.predictor import Predictor
 from inference.routing import VariantRouter
 from streams.kafka.stage import Output, dead_letter_outputs
 from streams.serving.request_inputs import encode_batch
+from streams.serving.shadow import SHADOW, ShadowLookup, shadow_groups, with_answer
 from streams.wire.codec import BatchDecoder, RawRecord, Rejected, encode
-from streams.wire.events import Cost, InferenceRequest, Latency, ModelOutput, Prediction
+from streams.wire.events import (
+    Cost,
+    InferenceRequest,
+    Latency,
+    ModelOutput,
+    Prediction,
+    ShadowPrediction,
+)
 from streams.wire.feature_rows import feature_rows
 from streams.wire.topics import Topics
 
@@ -69,6 +81,17 @@ class _Pending(NamedTuple):
     variant: str
 
 
+class _Lane(NamedTuple):
+    """Where a group's outputs go: the answers (variant: the request's) or the shadow's
+    (each with its request's answer), and the kinds of prediction made and failed."""
+
+    topic: str
+    made: type[Prediction]
+    failed: type[Prediction]
+    variant: str | None = None
+    answers: bool = True
+
+
 class InferenceStage:
     """Batch requests, score them, and emit predictions and dead letters."""
 
@@ -76,10 +99,17 @@ class InferenceStage:
                  max_batch: int, max_wait_ms: float, max_record_bytes: int,
                  clock: Callable[[], float] = time.time,
                  routers: Callable[[str], VariantRouter] | None = None,
-                 meter: CostMeter | None = None) -> None:
+                 meter: CostMeter | None = None,
+                 shadows: ShadowLookup | None = None) -> None:
         self.topics = topics
         self.meter = meter if meter is not None else CostMeter()
-        self._predictions = topics.predictions
+        self._answers = _Lane(topics.predictions, _Answered, Prediction)
+        self._shadow = _Lane(topics.shadow_predictions, ShadowPrediction, ShadowPrediction,
+                             SHADOW, answers=False)
+        #: each model's shadow (None: no shadow scoring at all)
+        self.shadows = shadows
+        #: of the batch's requests a shadow scores: the answer's (label, version)
+        self._shadowed: dict[str, tuple[int, str]] = {}
         self.predictors = predictors
         self.router = router
         # per model, when experiments change a model's split (a rolled-back challenger)
@@ -117,14 +147,26 @@ class InferenceStage:
 
     def _score(self, batch: list[_Pending]) -> list[Output]:
         outputs: list[Output] = []
-        cost = self._row_cost
         groups = self._groups(batch)
+        shadowed = {} if self.shadows is None else shadow_groups(
+            (p for _, items in groups.values() for p in items), self.shadows)
+        self._shadowed = {p.request.id: (-1, "") for _, items in shadowed.values()
+                          for p in items}
+        self._run(groups, self._answers, outputs)
+        if shadowed:  # after every answer is made: no answer waits on a shadow's forward pass
+            self._run(shadowed, self._shadow, outputs)
+            self._shadowed = {}
+        return outputs
+
+    def _run(self, groups: dict[Group, tuple[Predictor, list[_Pending]]], lane: _Lane,
+             outputs: list[Output]) -> None:
+        """Score ``groups``, the cheapest first, into ``outputs`` along ``lane``."""
+        cost = self._row_cost
         for key in sorted(groups, key=lambda g: cost.get(g, 0.0) * len(groups[g][1])):
             predictor, items = groups[key]
-            inputs, ok = self._inputs(predictor, items, outputs)
+            inputs, ok = self._inputs(predictor, items, outputs, lane)
             if ok:
-                outputs.extend(self._predict(predictor, ok, inputs))
-        return outputs
+                outputs.extend(self._predict(predictor, ok, inputs, lane))
 
     def _groups(self, batch: list[_Pending]) -> dict[Group, tuple[Predictor, list[_Pending]]]:
         """The requests by the (model, version) that scores them, with its predictor;
@@ -144,11 +186,12 @@ class InferenceStage:
             group[1].append(p)
         return groups
 
-    def _inputs(self, predictor: Predictor, items: list[_Pending], outputs: list[Output]
-                ) -> tuple[ModelInputs | np.ndarray, list[_Pending]]:
+    def _inputs(self, predictor: Predictor, items: list[_Pending], outputs: list[Output],
+                lane: _Lane) -> tuple[ModelInputs | np.ndarray, list[_Pending]]:
         """The model inputs of ``items`` and the requests they are of; a request the spec
         cannot take is answered with its reason (into ``outputs``), one the numeric rows
-        of a predictor with no spec cannot is a dead letter."""
+        of a predictor with no spec cannot is a dead letter (a shadow's: an error output,
+        the request being answered already)."""
         spec = getattr(predictor, "spec", None)
         if spec is None:
             names = list(predictor.features)
@@ -156,18 +199,22 @@ class InferenceStage:
             if len(ok) < len(items):
                 kept = {id(p) for p in ok}
                 bad = [p for p in items if id(p) not in kept]
-                self._reject(bad, "invalid", f"model {predictor.model!r} needs features {names}")
+                reason = f"model {predictor.model!r} needs features {names}"
+                if lane.answers:
+                    self._reject(bad, "invalid", reason)
+                else:
+                    outputs.extend(self._failed(predictor, bad, self.clock(), [reason], lane))
             return rows, ok
         encoded = encode_batch(spec, [p.request for p in items])
         if encoded.errors:
             refused = [items[i] for i in encoded.errors]
             reasons = [f"invalid input: {why}" for why in encoded.errors.values()]
-            outputs.extend(self._failed(predictor, refused, self.clock(), reasons))
+            outputs.extend(self._failed(predictor, refused, self.clock(), reasons, lane))
             return encoded.inputs, [items[i] for i in encoded.kept.tolist()]
         return encoded.inputs, items
 
     def _predict(self, predictor: Predictor, items: list[_Pending],
-                 inputs: ModelInputs | np.ndarray) -> list[Output]:
+                 inputs: ModelInputs | np.ndarray, lane: _Lane) -> list[Output]:
         start = self.clock()
         try:
             with self.meter.measure(len(items), gpu=predictor.device.startswith("cuda")) as used:
@@ -175,12 +222,12 @@ class InferenceStage:
         except Exception as exc:  # a model failure answers the batch with errors, loses nothing
             log.exception("model %s %s failed on a batch of %d", predictor.model,
                           predictor.version, len(items))
-            return self._failed(predictor, items, start, [f"{type(exc).__name__}: {exc}"])
+            return self._failed(predictor, items, start, [f"{type(exc).__name__}: {exc}"], lane)
         published = self.clock()
         key, per_row = (predictor.model, predictor.version), result.inference_s / len(items)
         seen = self._row_cost.get(key)
         self._row_cost[key] = per_row if seen is None else seen + COST_WEIGHT * (per_row - seen)
-        topic, n = self._predictions, len(items)
+        topic, n = lane.topic, len(items)
         device, version = predictor.device, predictor.version
         share = used.per_row()
         cost = Cost(cpu_s=share.cpu_s, gpu_s=share.gpu_s, energy_j=share.energy_j)
@@ -190,12 +237,17 @@ class InferenceStage:
                   else result.values.tolist())
         embeddings = (result.embeddings.tolist() if result.embeddings is not None
                       else [p.request.embedding for p in items])
+        shadowed = self._shadowed
+        if shadowed and lane.answers:
+            for i, p in enumerate(items):
+                if p.request.id in shadowed:
+                    shadowed[p.request.id] = (labels[i], version)
         outputs = []
         for i, p in enumerate(items):
             req = p.request
-            pred = _Answered(
-                request_id=req.id, ts=published, model=req.model, variant=p.variant,
-                model_version=version,
+            pred = lane.made(
+                request_id=req.id, ts=published, model=req.model,
+                variant=lane.variant or p.variant, model_version=version,
                 output=ModelOutput(label=labels[i], score=scores[i],
                                    probabilities=probabilities[i], value=values[i]),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=result.inference_s,
@@ -203,26 +255,31 @@ class InferenceStage:
                 batch_size=n, device=device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id, embedding=embeddings[i],
                 categorical=req.categorical)
+            if not lane.answers:
+                with_answer(pred, self._shadowed)
             outputs.append(Output(topic, p.source.key, encode(pred)))
         return outputs
 
     def _failed(self, predictor: Predictor, items: list[_Pending], start: float,
-                errors: list[str]) -> list[Output]:
+                errors: list[str], lane: _Lane) -> list[Output]:
         """Error answers (label -1) to ``items``: one error for all, or one each."""
         published = self.clock()
         outputs = []
         for p, error in zip(items, errors * len(items) if len(errors) == 1 else errors,
                             strict=True):
             req = p.request
-            pred = Prediction(
-                request_id=req.id, ts=published, model=req.model, variant=p.variant,
-                model_version=predictor.version, output=ModelOutput(label=-1, score=0.0),
+            pred = lane.failed(
+                request_id=req.id, ts=published, model=req.model,
+                variant=lane.variant or p.variant, model_version=predictor.version,
+                output=ModelOutput(label=-1, score=0.0),
                 latency=Latency(queue_s=max(start - req.ts, 0.0), inference_s=published - start,
                                 total_s=max(published - req.ts, 0.0)),
                 batch_size=len(items), device=predictor.device, features=req.features,
                 segment=req.segment, unit_id=req.unit_id, embedding=req.embedding,
                 error=error[:500], categorical=req.categorical)
-            outputs.append(Output(self._predictions, p.source.key, encode(pred)))
+            if not lane.answers:
+                with_answer(pred, self._shadowed)
+            outputs.append(Output(lane.topic, p.source.key, encode(pred)))
         return outputs
 
     def _reject(self, items: list[_Pending], kind: str, reason: str) -> None:

@@ -56,6 +56,11 @@ class InferenceSettings(BaseSettings):
         "comma-separated, e.g. 'churn:A=v1,churn:B=v2'; VERSION is a published version or "
         "'latest'. An unbound variant serves the latest version.")
 
+    shadow_share: float = Field(
+        1.0, ge=0, le=1, description="Share of a model's requests its shadow version (the "
+        "registry's 'shadow' alias) scores, picked by the hash of the request id, when "
+        "`inferwatch experiment start --shadow-share` recorded none for that version.")
+
     precision: Literal["full", "int8", "half"] = Field(
         "full", description="Serving precision: 'full' (float32), 'int8' (dynamic "
         "quantisation of the Linear layers, CPU only) or 'half' (float16, CUDA only). A "

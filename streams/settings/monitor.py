@@ -94,6 +94,13 @@ class MonitorSettings(BaseSettings):
                                    "challenger whose share of model errors exceeds the "
                                    "champion's by more than this.")
 
+    shadow_promote: str = Field(
+        "challenger", description="Shadows: where a shadow version the paired verdict finds "
+        "better goes: 'challenger' (a live experiment of its own) or 'champion'; per model "
+        "as 'MODEL=champion,...', with an optional '*=challenger' for the rest.")
+    shadow_horizon: int = Field(20_000, ge=1, description="Shadows: labelled pairs after "
+                                "which a shadow still undecided is rejected.")
+
     _experiments_parse = field_validator("experiments")(parsed_by(parse_experiments))
 
     @field_validator("embedding_alpha")

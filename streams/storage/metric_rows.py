@@ -30,6 +30,7 @@ from streams.wire.events import (
     Prediction,
     RetrainDecided,
     RetrainRequested,
+    ShadowDecided,
 )
 from streams.wire.topics import Topics
 
@@ -119,6 +120,16 @@ def _experiment(d: ExperimentDecided, _: PrivateFields) -> list[Any]:
             d.srm_p_value, d.reason]
 
 
+_SHADOW_DECISION_COLUMNS = (
+    "id", "ts", "model", "version", "answer_version", "action", "test", "estimate", "lower",
+    "upper", "p_value", "effect", "labelled", "discordant", "requests", "disagreement",
+    "disagreement_lower", "disagreement_upper", "reason")
+
+
+def _shadow_decision(d: ShadowDecided, _: PrivateFields) -> list[Any]:
+    return [getattr(d, name) for name in _SHADOW_DECISION_COLUMNS]
+
+
 def _retrain_decision(d: RetrainDecided, _: PrivateFields) -> list[Any]:
     return [d.ts, d.model, d.status, d.reason, d.incident_start, d.retrain_id]
 
@@ -160,13 +171,16 @@ class _Mapping:
     columns_of: Callable[[list[Any], PrivateFields], list[list[Any]]] | None = None
 
 
+_PREDICTION_COLUMNS = (
+    "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
+    "inference_s", "total_s", "ttft_s", "cost_cpu_s", "cost_gpu_s", "cost_energy_j",
+    "batch_size", "device", "segment", "unit_id", "features", "error")
 _MAPPINGS = {
-    "predictions": _Mapping("predictions", Prediction, (
-        "request_id", "ts", "model", "variant", "model_version", "label", "score", "queue_s",
-        "inference_s", "total_s", "ttft_s", "cost_cpu_s", "cost_gpu_s", "cost_energy_j",
-        "batch_size", "device", "segment", "unit_id",
-        "features", "error"),
-        _prediction, columns_of=_prediction_columns),
+    "predictions": _Mapping("predictions", Prediction, _PREDICTION_COLUMNS, _prediction,
+                            columns_of=_prediction_columns),
+    # a shadow's outputs: the same rows in a table of their own, linked by request id
+    "shadow-predictions": _Mapping("shadow_predictions", Prediction, _PREDICTION_COLUMNS,
+                                   _prediction, columns_of=_prediction_columns),
     "outcomes": _Mapping("outcomes", Outcome, ("request_id", "ts", "kind", "value"), _outcome),
     "detector-reports": _Mapping("detector_reports", DetectorReport, (
         "ts", "detector", "model", "variant", "segment", "window_start", "window_end", "n",
@@ -187,7 +201,9 @@ _MAPPINGS = {
         "experiment_decisions", ModelUpdate, (
             "id", "ts", "experiment", "model", "champion", "challenger", "action", "metric",
             "test", "estimate", "lower", "upper", "p_value", "n_champion", "n_challenger",
-            "srm_p_value", "reason"), _experiment, kind=ExperimentDecided),)),
+            "srm_p_value", "reason"), _experiment, kind=ExperimentDecided), _Mapping(
+        "shadow_decisions", ModelUpdate, _SHADOW_DECISION_COLUMNS, _shadow_decision,
+        kind=ShadowDecided))),
 }
 _SOURCE = ("src_partition", "src_offset")
 #: the default policy: unit ids dropped, every feature stored

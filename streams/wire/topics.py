@@ -26,8 +26,15 @@ _BIG = (("max.message.bytes", str(16 * 1024 * 1024)),)
 ROLES: tuple[TopicSpec, ...] = (
     TopicSpec("requests", 6, _BIG),
     TopicSpec("predictions", 6, _BIG),
+    # a shadow version's outputs: a topic of their own, so that every reader of the
+    # predictions topic keeps counting exactly one answer per request; keyed by request id
+    # with as many partitions as the predictions, so the join sees both on one partition
+    TopicSpec("shadow-predictions", 6, _BIG),
     TopicSpec("outcomes", 6),
     TopicSpec("monitor-summaries", 3),
+    # the join's counts of each shadow against the answers, keyed by model like the
+    # summaries, for the decision step's paired verdict
+    TopicSpec("shadow-pairs", 3),
     TopicSpec("detector-reports", 3),
     TopicSpec("alerts", 1),
     TopicSpec("retrain", 1),
@@ -68,12 +75,20 @@ class Topics:
         return self.name("predictions")
 
     @property
+    def shadow_predictions(self) -> str:
+        return self.name("shadow-predictions")
+
+    @property
     def outcomes(self) -> str:
         return self.name("outcomes")
 
     @property
     def summaries(self) -> str:
         return self.name("monitor-summaries")
+
+    @property
+    def shadow_pairs(self) -> str:
+        return self.name("shadow-pairs")
 
     @property
     def reports(self) -> str:

@@ -30,9 +30,11 @@ from streams.wire.events._model_updates import (
     ExperimentStarted,
     ModelUpdate,
     ModelVersionPublished,
+    ShadowAction,
+    ShadowDecided,
     ValidationCheck,
 )
-from streams.wire.events._summary import CostSums, MonitorSummary
+from streams.wire.events._summary import CostSums, MonitorSummary, ShadowPairs
 from streams.wire.events._traffic import (
     Cost,
     InferenceRequest,
@@ -40,6 +42,7 @@ from streams.wire.events._traffic import (
     ModelOutput,
     Outcome,
     Prediction,
+    ShadowPrediction,
 )
 from streams.wire.events._verdicts import Alert, DetectorReport, RetrainDecided, RetrainRequested
 
@@ -67,5 +70,9 @@ __all__ = [
     "RetrainDecided",
     "RetrainRequested",
     "Severity",
+    "ShadowAction",
+    "ShadowDecided",
+    "ShadowPairs",
+    "ShadowPrediction",
     "ValidationCheck",
 ]

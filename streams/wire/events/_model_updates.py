@@ -115,5 +115,45 @@ class ExperimentStarted(_ModelUpdate, kw_only=True, tag="experiment_started"):
             check_name(name, getattr(self, name))
 
 
-ModelUpdate = ModelVersionPublished | ExperimentDecided | ExperimentStarted
+ShadowAction = Literal["continue", "promote_challenger", "promote_champion", "reject"]
+
+
+class ShadowDecided(_ModelUpdate, kw_only=True, tag="shadow_decided"):
+    """One look's paired verdict on a shadow version (on the model-updates topic).
+
+    ``estimate`` is the share of discordant pairs the shadow won (1/2: as good as the
+    answers), ``lower``/``upper`` its confidence sequence, ``p_value`` the always-valid
+    p-value; ``effect`` the shadow's accuracy minus the answers' on the labelled pairs.
+    Before labels, ``disagreement`` (with its interval) is the share of shadowed requests
+    whose labels differ, a bound on ``|effect|``. A final action (promote to challenger
+    or to champion, reject) is applied by the inference workers to the registry; ``id``
+    is the same for the same look however often it is written.
+    """
+
+    id: str
+    model: str
+    version: str
+    answer_version: str
+    action: ShadowAction
+    test: str
+    estimate: float
+    lower: float
+    upper: float
+    p_value: float
+    effect: float
+    labelled: int
+    discordant: int
+    requests: int
+    disagreement: float | None
+    disagreement_lower: float
+    disagreement_upper: float
+    reason: str
+    ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_name("model", self.model)
+        check_name("version", self.version)
+
+
+ModelUpdate = ModelVersionPublished | ExperimentDecided | ExperimentStarted | ShadowDecided
 """Any event of the model-updates topic, told apart by its ``event`` tag."""

@@ -89,3 +89,30 @@ class MonitorSummary(Event, kw_only=True):
     abs_error_sum: float = 0.0
     squared_error_sum: float = 0.0
     error_sum: float = 0.0
+
+
+class ShadowPairs(Event, kw_only=True):
+    """One join partition's counts of a shadow version against the answers, since its last.
+
+    Of the ``requests`` the shadow scored (whose answer was no error), the two predicted
+    labels differed on ``disagreements``; of the ``labelled`` ones, the shadow alone was
+    right on ``shadow_wins`` and the answer alone on ``champion_wins`` (the discordant
+    pairs). Keyed by model on the shadow-pairs topic; the decision step adds them up
+    (:class:`detectors.ab.paired.DiscordantPairs`).
+    """
+
+    model: str
+    version: str
+    answer_version: str
+    requests: int
+    disagreements: int
+    labelled: int
+    shadow_wins: int
+    champion_wins: int
+    window_start: float
+    window_end: float
+
+    def __post_init__(self) -> None:
+        for name in ("requests", "disagreements", "labelled", "shadow_wins", "champion_wins"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

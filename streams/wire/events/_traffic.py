@@ -157,6 +157,16 @@ class Prediction(Event, kw_only=True):
         check_embedding(self.embedding)
 
 
+class ShadowPrediction(Prediction, kw_only=True):
+    """A shadow version's output for a request another version answered (the
+    shadow-predictions topic), with that answer's label (-1: the answer was an error),
+    so that one label judges both on the request: the paired verdict needs nothing else.
+    A reader of predictions reads it as the :class:`Prediction` it extends."""
+
+    answer_label: int = -1
+    answer_version: str = ""
+
+
 class Outcome(Event, kw_only=True):
     """What really happened for a request (a label, a regression's true ``value``, a
     conversion, feedback), often late."""

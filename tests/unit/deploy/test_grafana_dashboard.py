@@ -177,7 +177,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClickHouseS
     store = ClickHouseStore(f"chdb://{tmp_path_factory.mktemp('ch')}")
     try:
         store.apply_schema()
-        (decisions,) = _MAPPINGS["model-updates"].extra
+        (decisions,) = [x for x in _MAPPINGS["model-updates"].extra
+                             if x.table == "experiment_decisions"]
         for table, columns, table_rows in (
                 ("predictions", _MAPPINGS["predictions"].columns, rows),
                 ("detector_reports", _MAPPINGS["detector-reports"].columns, reports),

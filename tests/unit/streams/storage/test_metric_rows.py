@@ -158,7 +158,8 @@ def test_every_table_of_the_schema_is_fed(schema: dict[str, list[str]]) -> None:
     mapper = RowMapper(TOPICS, max_record_bytes=4096)
     fed = {mapper.table_of(t) for t in mapper.source_topics}
     # side tables, and tables fed by the same topic as another
-    assert fed <= mapper.tables and mapper.tables - fed == {"validations", "experiment_decisions"}
+    assert fed <= mapper.tables and mapper.tables - fed == {"validations", "experiment_decisions",
+                                                              "shadow_decisions"}
     fed = mapper.tables
     # materialized views feed latency_minutely (from predictions) and
     # performance_estimates (from detector reports)
