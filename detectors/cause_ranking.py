@@ -45,7 +45,8 @@ import numpy as np
 
 from detectors.stats.psi import psi
 
-__all__ = ["Cause", "describe_causes", "rank_causes", "top_causes", "total_variation"]
+__all__ = ["Cause", "describe_causes", "rank_bad_values", "rank_causes", "top_causes",
+           "total_variation"]
 
 GLOBAL = "*"
 
@@ -79,6 +80,8 @@ class Cause:
     psi: float
     #: the segment's share of the window's rows
     share: float
+    #: what is wrong with the feature's values (a data-quality cause; None: a drift)
+    problem: str | None = None
 
 
 def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
@@ -104,6 +107,36 @@ def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
                                          c.segment, c.feature))
 
 
+def rank_bad_values(shares: Mapping[str, float], expected: Mapping[str, float],
+                    importance: Mapping[str, float] | None,
+                    problems: Mapping[str, str] | None = None) -> list[Cause]:
+    """Every feature with bad values (missing, out of range, unseen) beyond the reference's
+    share, with its cost, costliest first: data quality's ranking.
+
+    ``shares``: feature -> its share of bad values in the window (global: the counts are
+    not kept per segment); ``expected``: the reference's share of them. A bad value is a
+    value that tells the model nothing about the row (imputed, clipped or an unknown
+    category), so each one beyond the reference's costs about what a scrambled value costs,
+    the feature's permutation importance: ``cost = excess share × importance``, in the
+    units of :func:`rank_causes`' costs. ``drift`` is the excess share.
+
+    >>> [(c.feature, round(c.cost, 3)) for c in rank_bad_values(
+    ...     {"a": 0.5, "b": 0.1}, {"a": 0.0, "b": 0.0}, {"a": 0.0, "b": 0.4})]
+    [('b', 0.04), ('a', 0.0)]
+    """
+    causes = []
+    for feature, share in shares.items():
+        excess = max(share - expected.get(feature, 0.0), 0.0)
+        if not excess > 0:
+            continue
+        imp = None if importance is None else importance.get(feature)
+        cost = None if imp is None else excess * max(imp, 0.0)
+        problem = (problems or {}).get(feature, "bad values")
+        causes.append(Cause(feature, GLOBAL, cost, imp, excess, 0.0, 1.0, problem))
+    return sorted(causes, key=lambda c: (c.cost is None, -(c.cost or 0.0), -c.drift,
+                                         c.feature))
+
+
 def top_causes(causes: Sequence[Cause], k: int = 3) -> list[Cause]:
     """The ``k`` costliest causes, one per feature (its costliest segment)."""
     out: list[Cause] = []
@@ -119,13 +152,17 @@ def describe_causes(causes: Sequence[Cause], loss: str = "error_rate") -> str:
     >>> describe_causes([Cause("f2", "region=eu", 0.031, 0.2, 0.5, 1.3, 0.31),
     ...                  Cause("f1", "*", None, None, 0.4, 2.0, 1.0)])
     'by estimated cost: f2 in region=eu +3.1 pts error (PSI 1.3), f1 cost unknown (PSI 2)'
+    >>> describe_causes([Cause("f3", "*", 0.02, 0.1, 0.2, 0.0, 1.0, "missing")])
+    'by estimated cost: f3 +2.0 pts error (missing +20.0% of inputs)'
     """
     parts = []
     for c in causes:
         where = f" in {c.segment}" if c.segment != GLOBAL else ""
         cost = ("cost unknown" if c.cost is None else f"+{100 * c.cost:.1f} pts error"
                 if loss == "error_rate" else f"+{c.cost:.3g} {loss.replace('_', ' ')}")
-        parts.append(f"{c.feature}{where} {cost} (PSI {c.psi:.3g})")
+        moved = (f"PSI {c.psi:.3g}" if c.problem is None
+                 else f"{c.problem} +{c.drift:.1%} of inputs")
+        parts.append(f"{c.feature}{where} {cost} ({moved})")
     return "by estimated cost: " + ", ".join(parts)
 
 

@@ -77,8 +77,8 @@ class DecisionStage:
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
             FeatureDrift(references, config, importance),
-            CategoryDrift(category_references, config),
-            DataQuality(references, config, category_references),
+            CategoryDrift(category_references, config, importance),
+            DataQuality(references, config, category_references, importance),
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
