@@ -23,9 +23,20 @@ PSI × importance: PSI is unbounded and dominated by near-empty bins, so a featu
 that moved into a bin the reference barely had would outrank everything; total variation
 is bounded and linear in the moved share, which is what the loss scales with. It is an
 estimate, not a measurement: the importance is global (not per segment), and a shift
-toward the region where the model is surest costs less than it says. Where labels lag,
-the label-free estimate per window (:mod:`detectors.performance_estimate`) says how much
-accuracy fell; this ranking says where to look first.
+toward the region where the model is surest costs less than it says.
+
+Where the label-free accuracy estimate (CBPE, :mod:`detectors.performance_estimate`) is
+known per segment, it corrects that: a segment's first-order costs sum to a prediction
+of how much accuracy the segment lost (Σ importance × total variation); the estimate
+measures it, without labels. So each of the segment's costs is rescaled to the measured
+drop, split among its features as before::
+
+    cost = share × drop × importance × tv / Σ_features (importance × tv)
+
+Two segments that moved alike then rank by the accuracy each is estimated to have lost;
+one whose calibrated confidence held (the shift went where the model is still sure)
+costs nothing. ``drop`` is the reference accuracy minus the segment's estimate (floored
+at 0); segments without an estimate keep the first-order cost, in the same units.
 
 Examples
 --------
@@ -39,7 +50,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -86,15 +97,19 @@ class Cause:
 
 def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
                 reference: Mapping[str, np.ndarray],
-                importance: Mapping[str, float] | None) -> list[Cause]:
+                importance: Mapping[str, float] | None,
+                drops: Mapping[str, float] | None = None) -> list[Cause]:
     """Every (segment, feature) of ``windows`` (segment -> feature -> counts over the
     reference's bins) with its cost, costliest first; those of unknown importance after,
-    by drift. A negative importance (shuffling helped, by chance) counts as 0."""
+    by drift. A negative importance (shuffling helped, by chance) counts as 0.
+    ``drops``: segment -> its estimated accuracy drop, where it is known (the module's
+    rescaling)."""
     totals = {seg: _rows(feats) for seg, feats in windows.items()}
     whole = totals.get(GLOBAL) or sum(totals.values())
     causes = []
     for seg, feats in windows.items():
         share = totals[seg] / whole if whole else 0.0
+        moved = []
         for feature, counts in feats.items():
             ref = reference.get(feature)
             if ref is None or np.shape(ref) != np.shape(counts) or not np.sum(counts) > 0:
@@ -102,9 +117,19 @@ def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
             tv = total_variation(ref, counts)
             imp = None if importance is None else importance.get(feature)
             cost = None if imp is None else share * max(imp, 0.0) * tv
-            causes.append(Cause(feature, seg, cost, imp, tv, psi(ref, counts), share))
+            moved.append(Cause(feature, seg, cost, imp, tv, psi(ref, counts), share))
+        drop = None if drops is None else drops.get(seg)
+        causes += moved if drop is None else _rescaled(moved, share * max(drop, 0.0))
     return sorted(causes, key=lambda c: (c.cost is None, -(c.cost or 0.0), -c.drift,
                                          c.segment, c.feature))
+
+
+def _rescaled(causes: list[Cause], measured: float) -> list[Cause]:
+    """``causes`` of one segment with their known costs rescaled to sum to ``measured``
+    (all 0 where they predicted no loss: nothing to split the drop by)."""
+    predicted = sum(c.cost for c in causes if c.cost is not None)
+    scale = measured / predicted if predicted > 0 else 0.0
+    return [c if c.cost is None else replace(c, cost=c.cost * scale) for c in causes]
 
 
 def rank_bad_values(shares: Mapping[str, float], expected: Mapping[str, float],

@@ -21,7 +21,8 @@ from detectors.reference.categories import UNSEEN
 from streams.decision.binned_drift import where
 from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import CategoryLookup
-from streams.decision.feature_drift import ImportanceLookup
+from streams.decision.feature_drift import ImportanceLookup, estimated_drops
+from streams.decision.performance_estimate import PerformanceLookup
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict, target_key, window_report
 from streams.decision.window import GLOBAL, DecisionWindow
@@ -36,10 +37,12 @@ class CategoryDrift:
     detector = "category_drift"
 
     def __init__(self, profiles: CategoryLookup | None, config: DecisionConfig,
-                 importance: ImportanceLookup | None = None) -> None:
+                 importance: ImportanceLookup | None = None,
+                 performance: PerformanceLookup | None = None) -> None:
         self.profiles = profiles
         self.config = config
         self.importance = importance
+        self.performance = performance
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         profile = self.profiles(win.model) if self.profiles else None
@@ -60,9 +63,10 @@ class CategoryDrift:
             evidence[f"p_adj[{s.segment}/{s.feature}]"] = float(f"{s.p_adjusted:.3g}")
         imp = self.importance(win.model) if drifted and self.importance else None
         if imp is not None:  # the report carries it too: the report shows it
+            perf = self.performance(win.model) if self.performance else None
             evidence["causes"] = describe_causes(top_causes(rank_causes(
-                win.categories, profile.counts,
-                dict(zip(imp.names, imp.importance, strict=True)))), imp.loss)
+                win.categories, profile.counts, dict(zip(imp.names, imp.importance, strict=True)),
+                estimated_drops(win, perf, imp.loss))), imp.loss)
         report = window_report(
             self.detector, win, n=win.n, statistic=named.psi,
             threshold=self.config.drift_min_psi, p_value=named.p_adjusted,

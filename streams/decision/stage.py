@@ -76,8 +76,8 @@ class DecisionStage:
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
-            FeatureDrift(references, config, importance),
-            CategoryDrift(category_references, config, importance),
+            FeatureDrift(references, config, importance, performance_references),
+            CategoryDrift(category_references, config, importance, performance_references),
             DataQuality(references, config, category_references, importance),
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),

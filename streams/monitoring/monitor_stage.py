@@ -201,13 +201,18 @@ class MonitorStage:
             return {}
         # a multiclass model's probabilities; a binary one's score is P(class 1)
         k = Counter(len(p.output.probabilities) for p in ok).most_common(1)[0][0]
-        probs = np.array([p.output.probabilities for p in ok if len(p.output.probabilities) == k]
-                         ) if k > 2 else np.array([p.output.score for p in ok])
-        probs = probs[np.isfinite(probs).all(axis=1)] if probs.ndim == 2 else \
-            probs[np.isfinite(probs)]
-        c = ref.chances(np.clip(probs, 0.0, 1.0))
+        if k > 2:
+            ok = [p for p in ok if len(p.output.probabilities) == k]
+        probs = np.array([p.output.probabilities for p in ok]) if k > 2 else \
+            np.array([p.output.score for p in ok])
+        finite = np.isfinite(probs).all(axis=1) if probs.ndim == 2 else np.isfinite(probs)
+        c = ref.chances(np.clip(probs[finite], 0.0, 1.0))
+        rows = [p for p, keep in zip(ok, finite, strict=True) if keep]
+        per_segment = {label: [float(idx.size), float(c[idx].sum()),
+                               float(np.dot(c[idx], 1.0 - c[idx]))]
+                       for label, idx in segment_members(rows).items()}
         return {"estimated": int(c.size), "confidence_sum": float(c.sum()),
-                "confidence_var": float(np.dot(c, 1.0 - c))}
+                "confidence_var": float(np.dot(c, 1.0 - c)), "segment_confidence": per_segment}
 
     def _output_histograms(self, model: str, preds: list[Prediction]) -> dict[str, list[int]]:
         ref = self.output_references(model) if self.output_references else None
