@@ -23,9 +23,20 @@ PSI × importance: PSI is unbounded and dominated by near-empty bins, so a featu
 that moved into a bin the reference barely had would outrank everything; total variation
 is bounded and linear in the moved share, which is what the loss scales with. It is an
 estimate, not a measurement: the importance is global (not per segment), and a shift
-toward the region where the model is surest costs less than it says. Where labels lag,
-the label-free estimate per window (:mod:`detectors.performance_estimate`) says how much
-accuracy fell; this ranking says where to look first.
+toward the region where the model is surest costs less than it says.
+
+Where the label-free accuracy estimate (CBPE, :mod:`detectors.performance_estimate`) is
+known per segment, it corrects that: a segment's first-order costs sum to a prediction
+of how much accuracy the segment lost (Σ importance × total variation); the estimate
+measures it, without labels. So each of the segment's costs is rescaled to the measured
+drop, split among its features as before::
+
+    cost = share × drop × importance × tv / Σ_features (importance × tv)
+
+Two segments that moved alike then rank by the accuracy each is estimated to have lost;
+one whose calibrated confidence held (the shift went where the model is still sure)
+costs nothing. ``drop`` is the reference accuracy minus the segment's estimate (floored
+at 0); segments without an estimate keep the first-order cost, in the same units.
 
 Examples
 --------
@@ -39,13 +50,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from detectors.stats.psi import psi
 
-__all__ = ["Cause", "describe_causes", "rank_causes", "top_causes", "total_variation"]
+__all__ = ["Cause", "describe_causes", "rank_bad_values", "rank_causes", "top_causes",
+           "total_variation"]
 
 GLOBAL = "*"
 
@@ -79,19 +91,25 @@ class Cause:
     psi: float
     #: the segment's share of the window's rows
     share: float
+    #: what is wrong with the feature's values (a data-quality cause; None: a drift)
+    problem: str | None = None
 
 
 def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
                 reference: Mapping[str, np.ndarray],
-                importance: Mapping[str, float] | None) -> list[Cause]:
+                importance: Mapping[str, float] | None,
+                drops: Mapping[str, float] | None = None) -> list[Cause]:
     """Every (segment, feature) of ``windows`` (segment -> feature -> counts over the
     reference's bins) with its cost, costliest first; those of unknown importance after,
-    by drift. A negative importance (shuffling helped, by chance) counts as 0."""
+    by drift. A negative importance (shuffling helped, by chance) counts as 0.
+    ``drops``: segment -> its estimated accuracy drop, where it is known (the module's
+    rescaling)."""
     totals = {seg: _rows(feats) for seg, feats in windows.items()}
     whole = totals.get(GLOBAL) or sum(totals.values())
     causes = []
     for seg, feats in windows.items():
         share = totals[seg] / whole if whole else 0.0
+        moved = []
         for feature, counts in feats.items():
             ref = reference.get(feature)
             if ref is None or np.shape(ref) != np.shape(counts) or not np.sum(counts) > 0:
@@ -99,9 +117,49 @@ def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
             tv = total_variation(ref, counts)
             imp = None if importance is None else importance.get(feature)
             cost = None if imp is None else share * max(imp, 0.0) * tv
-            causes.append(Cause(feature, seg, cost, imp, tv, psi(ref, counts), share))
+            moved.append(Cause(feature, seg, cost, imp, tv, psi(ref, counts), share))
+        drop = None if drops is None else drops.get(seg)
+        causes += moved if drop is None else _rescaled(moved, share * max(drop, 0.0))
     return sorted(causes, key=lambda c: (c.cost is None, -(c.cost or 0.0), -c.drift,
                                          c.segment, c.feature))
+
+
+def _rescaled(causes: list[Cause], measured: float) -> list[Cause]:
+    """``causes`` of one segment with their known costs rescaled to sum to ``measured``
+    (all 0 where they predicted no loss: nothing to split the drop by)."""
+    predicted = sum(c.cost for c in causes if c.cost is not None)
+    scale = measured / predicted if predicted > 0 else 0.0
+    return [c if c.cost is None else replace(c, cost=c.cost * scale) for c in causes]
+
+
+def rank_bad_values(shares: Mapping[str, float], expected: Mapping[str, float],
+                    importance: Mapping[str, float] | None,
+                    problems: Mapping[str, str] | None = None) -> list[Cause]:
+    """Every feature with bad values (missing, out of range, unseen) beyond the reference's
+    share, with its cost, costliest first: data quality's ranking.
+
+    ``shares``: feature -> its share of bad values in the window (global: the counts are
+    not kept per segment); ``expected``: the reference's share of them. A bad value is a
+    value that tells the model nothing about the row (imputed, clipped or an unknown
+    category), so each one beyond the reference's costs about what a scrambled value costs,
+    the feature's permutation importance: ``cost = excess share × importance``, in the
+    units of :func:`rank_causes`' costs. ``drift`` is the excess share.
+
+    >>> [(c.feature, round(c.cost, 3)) for c in rank_bad_values(
+    ...     {"a": 0.5, "b": 0.1}, {"a": 0.0, "b": 0.0}, {"a": 0.0, "b": 0.4})]
+    [('b', 0.04), ('a', 0.0)]
+    """
+    causes = []
+    for feature, share in shares.items():
+        excess = max(share - expected.get(feature, 0.0), 0.0)
+        if not excess > 0:
+            continue
+        imp = None if importance is None else importance.get(feature)
+        cost = None if imp is None else excess * max(imp, 0.0)
+        problem = (problems or {}).get(feature, "bad values")
+        causes.append(Cause(feature, GLOBAL, cost, imp, excess, 0.0, 1.0, problem))
+    return sorted(causes, key=lambda c: (c.cost is None, -(c.cost or 0.0), -c.drift,
+                                         c.feature))
 
 
 def top_causes(causes: Sequence[Cause], k: int = 3) -> list[Cause]:
@@ -119,13 +177,17 @@ def describe_causes(causes: Sequence[Cause], loss: str = "error_rate") -> str:
     >>> describe_causes([Cause("f2", "region=eu", 0.031, 0.2, 0.5, 1.3, 0.31),
     ...                  Cause("f1", "*", None, None, 0.4, 2.0, 1.0)])
     'by estimated cost: f2 in region=eu +3.1 pts error (PSI 1.3), f1 cost unknown (PSI 2)'
+    >>> describe_causes([Cause("f3", "*", 0.02, 0.1, 0.2, 0.0, 1.0, "missing")])
+    'by estimated cost: f3 +2.0 pts error (missing +20.0% of inputs)'
     """
     parts = []
     for c in causes:
         where = f" in {c.segment}" if c.segment != GLOBAL else ""
         cost = ("cost unknown" if c.cost is None else f"+{100 * c.cost:.1f} pts error"
                 if loss == "error_rate" else f"+{c.cost:.3g} {loss.replace('_', ' ')}")
-        parts.append(f"{c.feature}{where} {cost} (PSI {c.psi:.3g})")
+        moved = (f"PSI {c.psi:.3g}" if c.problem is None
+                 else f"{c.problem} +{c.drift:.1%} of inputs")
+        parts.append(f"{c.feature}{where} {cost} ({moved})")
     return "by estimated cost: " + ", ".join(parts)
 
 

@@ -60,7 +60,16 @@ class RuleResult:
 
 
 def scenarios(root: Path) -> list[Path]:
-    """The scenario folders under ``root`` (each with a ``scenario.json``), by name."""
+    """The scenario folders under ``root`` (each with a ``scenario.json``), by name.
+
+    The demo's scenarios are in a checkout (``deploy/rules``), not in the installed wheel
+    (1.8 MB of recorded traffic): from anywhere else, ``--check`` needs their folder named.
+    """
+    if not root.is_dir():
+        raise ConfigError(
+            f"--check: {root} is not a folder here; the demo's rule-test scenarios are in "
+            f"inferwatch's source (deploy/rules), not in the installed package: pass their "
+            f"folder, inferwatch backtest --check PATH/TO/deploy/rules")
     found = sorted(p.parent for p in root.glob(f"*/{SCENARIO}"))
     if not found:
         raise ConfigError(f"{root}: no scenario folders (each holds a {SCENARIO})")

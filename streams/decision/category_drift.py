@@ -6,15 +6,23 @@ feature, the segment (as feature drift names it: ``*`` when every value of every
 key moved) and the category that moved most. When that is the ``<unseen>`` bin, the
 category named is the most frequent value outside the vocabulary, so an alert says
 ``gold``, not only that something new came.
+
+A drift that fires also ranks the categorical inputs (and segments) that moved by their
+estimated cost, as feature drift does (:func:`detectors.cause_ranking.rank_causes` over
+the profile's bins; the version's importance file measures categorical inputs too); the
+alert's summary names the top three (evidence ``causes``).
 """
 
 from __future__ import annotations
 
 from detectors.category_drift import CategoryShift, category_drift
+from detectors.cause_ranking import describe_causes, rank_causes, top_causes
 from detectors.reference.categories import UNSEEN
 from streams.decision.binned_drift import where
 from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import CategoryLookup
+from streams.decision.feature_drift import ImportanceLookup, estimated_drops
+from streams.decision.performance_estimate import PerformanceLookup
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict, target_key, window_report
 from streams.decision.window import GLOBAL, DecisionWindow
@@ -28,9 +36,13 @@ class CategoryDrift:
 
     detector = "category_drift"
 
-    def __init__(self, profiles: CategoryLookup | None, config: DecisionConfig) -> None:
+    def __init__(self, profiles: CategoryLookup | None, config: DecisionConfig,
+                 importance: ImportanceLookup | None = None,
+                 performance: PerformanceLookup | None = None) -> None:
         self.profiles = profiles
         self.config = config
+        self.importance = importance
+        self.performance = performance
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         profile = self.profiles(win.model) if self.profiles else None
@@ -49,6 +61,12 @@ class CategoryDrift:
         for s in (drifted or shifts)[:SHOWN]:
             evidence[f"psi[{s.segment}/{s.feature}]"] = round(s.psi, 4)
             evidence[f"p_adj[{s.segment}/{s.feature}]"] = float(f"{s.p_adjusted:.3g}")
+        imp = self.importance(win.model) if drifted and self.importance else None
+        if imp is not None:  # the report carries it too: the report shows it
+            perf = self.performance(win.model) if self.performance else None
+            evidence["causes"] = describe_causes(top_causes(rank_causes(
+                win.categories, profile.counts, dict(zip(imp.names, imp.importance, strict=True)),
+                estimated_drops(win, perf, imp.loss))), imp.loss)
         report = window_report(
             self.detector, win, n=win.n, statistic=named.psi,
             threshold=self.config.drift_min_psi, p_value=named.p_adjusted,
@@ -75,7 +93,8 @@ class CategoryDrift:
     def describe(evidence: Evidence) -> str:
         """The alert's one-line summary: the feature, the category and the segment."""
         new = " (new)" if evidence.get("bin") == UNSEEN else ""
+        causes = f"; {evidence['causes']}" if "causes" in evidence else ""
         return (f"category drift in {evidence.get('feature')}: {evidence.get('category')!s}"
                 f"{new} in {float(evidence.get('share', 0.0)):.1%} of inputs (reference "
                 f"{float(evidence.get('expected', 0.0)):.1%}), segment "
-                f"{evidence.get('segment')}")
+                f"{evidence.get('segment')}{causes}")

@@ -10,12 +10,19 @@ outside the vocabulary are measured (their share is in the evidence) but page th
 category drift, which names the new category and the segment it came in
 (:mod:`streams.decision.category_drift`): a new category is a change in the world, a
 missing input a fault of the pipeline, and this detector inhibits drift alerts while it fires.
+
+A verdict that fires also ranks the model's inputs with bad values by their estimated cost
+(:func:`detectors.cause_ranking.rank_bad_values`: the share of bad values beyond the
+reference's × the feature's permutation importance; a categorical input's bad values are
+its missing and unseen ones here, since an unknown category tells the model as little as a
+missing one); the alert's summary names the top three (evidence ``causes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from detectors.cause_ranking import describe_causes, rank_bad_values, top_causes
 from detectors.data_quality import (
     CategoryQuality,
     FeatureQuality,
@@ -23,8 +30,10 @@ from detectors.data_quality import (
     quality_shift,
 )
 from detectors.reference.categories import CategoryProfile
+from detectors.reference.importance import ReferenceImportance
 from detectors.reference.profile import ReferenceProfile
 from streams.decision.config import DecisionConfig
+from streams.decision.feature_drift import ImportanceLookup
 from streams.decision.judge import ReferenceLookup
 from streams.decision.state import ModelState
 from streams.decision.verdict import Evidence, Verdict, target_key, window_report
@@ -43,30 +52,36 @@ class DataQuality:
     detector = DATA_QUALITY
 
     def __init__(self, references: ReferenceLookup, config: DecisionConfig,
-                 categories: CategoryLookup | None = None) -> None:
+                 categories: CategoryLookup | None = None,
+                 importance: ImportanceLookup | None = None) -> None:
         self.references = references
         self.config = config
         self.categories = categories
+        self.importance = importance
 
     def judge(self, win: DecisionWindow, state: ModelState) -> list[Verdict]:
         profile = self.categories(win.model) if self.categories else None
-        verdict = judge_quality(win, self.references(win.model), self.config, profile)
+        imp = self.importance(win.model) if self.importance else None
+        verdict = judge_quality(win, self.references(win.model), self.config, profile, imp)
         return [] if verdict is None else [verdict]
 
     @staticmethod
     def describe(evidence: Evidence) -> str:
         """The alert's one-line summary of a data-quality verdict."""
+        causes = f"; {evidence['causes']}" if "causes" in evidence else ""
         return (f"data quality: {evidence.get('feature')} "
                 f"{evidence.get('problem', 'bad values')} in "
                 f"{float(evidence.get('share', 0.0)):.1%} of inputs (tolerated "
-                f"{float(evidence.get('expected', 0.0)):.1%})")
+                f"{float(evidence.get('expected', 0.0)):.1%}){causes}")
 
 
 def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
                   config: DecisionConfig,
-                  categories: CategoryProfile | None = None) -> Verdict | None:
+                  categories: CategoryProfile | None = None,
+                  importance: ReferenceImportance | None = None) -> Verdict | None:
     """Judge the data quality of ``win`` against ``reference``'s bounds and shares, and
-    its categorical inputs against ``categories``' unseen and missing shares.
+    its categorical inputs against ``categories``' unseen and missing shares; a verdict
+    that fires ranks the bad inputs by ``importance`` (when the version saved one).
 
     None when there is nothing to judge: no reference, or no prediction checked.
     """
@@ -94,6 +109,8 @@ def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
                                                               coded))
     evidence.update({f"unseen_share[{n}]": round(c.unseen / win.checked, 4)
                      for n, c in coded.items() if c.unseen})
+    if verdict.bad and importance is not None:  # the report carries it too: the report shows it
+        evidence["causes"] = ranked_bad_inputs(win, expected, coded, importance)
     report = window_report(
         DATA_QUALITY, win, n=win.checked, statistic=worst.share, threshold=worst.expected,
         p_value=worst.p_adjusted, fired=verdict.bad, change="breach", evidence=evidence)
@@ -103,6 +120,26 @@ def judge_quality(win: DecisionWindow, reference: ReferenceProfile | None,
             {"share": round(t.share, 4), "expected": round(t.expected, 4)}
         for t in verdict.features}
     return Verdict.of(report, target=target, now=now)
+
+
+def ranked_bad_inputs(win: DecisionWindow, expected: dict[str, float],
+                      coded: dict[str, CategoryQuality], importance: ReferenceImportance) -> str:
+    """The line naming the three model inputs whose bad values cost most (``expected``:
+    each input's reference share of bad values; ``coded``: the categorical inputs')."""
+    shares, reference, problems = {}, dict(expected), {}
+    for name in expected:  # the model's inputs: a feature it does not know costs it nothing
+        if name in coded:
+            c = coded[name]
+            shares[name] = (c.missing + c.unseen) / win.checked
+            reference[name] = c.reference_missing + c.reference_unseen
+            problems[name] = "unseen" if c.unseen > c.missing else "missing"
+        else:
+            parts = _parts(win, name, expected, coded) or {}
+            shares[name] = sum(parts.values()) / win.checked
+            problems[name] = max(parts, key=lambda k: parts[k])
+    causes = rank_bad_values(shares, reference, dict(zip(importance.names, importance.importance,
+                                                        strict=True)), problems)
+    return describe_causes(top_causes(causes), importance.loss)
 
 
 def _bad(win: DecisionWindow, name: str) -> int:

@@ -78,9 +78,9 @@ class DecisionStage:
         self._rejected: list[Rejected] = []
         self._outputs: list[Output] = []
         self.judges: list[Judge] = [
-            FeatureDrift(references, config, importance),
-            CategoryDrift(category_references, config),
-            DataQuality(references, config, category_references),
+            FeatureDrift(references, config, importance, performance_references),
+            CategoryDrift(category_references, config, importance, performance_references),
+            DataQuality(references, config, category_references, importance),
             PredictionDrift(output_references, config),
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),

@@ -52,6 +52,8 @@ class DecisionWindow:
     estimated: int = 0
     confidence_sum: float = 0.0
     confidence_var: float = 0.0
+    #: segment label -> [estimated, confidence sum, confidence variance] (the three above)
+    segment_confidence: dict[str, np.ndarray] = field(default_factory=dict)
     #: segment (``*``: all) -> categorical feature -> counts over its profile's bins
     categories: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: categorical feature -> the most frequent values outside its vocabulary
@@ -87,6 +89,10 @@ class DecisionWindow:
         self.estimated += summary.estimated
         self.confidence_sum += summary.confidence_sum
         self.confidence_var += summary.confidence_var
+        for seg, sums in summary.segment_confidence.items():
+            held = self.segment_confidence.get(seg)
+            arr = np.asarray(sums, dtype=float)
+            self.segment_confidence[seg] = arr if held is None else held + arr
         for mine, theirs in ((self.missing, summary.missing),
                              (self.nonfinite, summary.nonfinite),
                              (self.out_of_range, summary.out_of_range),
@@ -126,6 +132,8 @@ class DecisionWindow:
         # the categorical counts only where there are some: a window of a model with no
         # categorical input snapshots byte for byte as the previous release's did
         regression = {} if not self.errors.n else {"regression": self.errors.snapshot()}
+        per_segment = {} if not self.segment_confidence else {"segment_confidence": {
+            s: v.tolist() for s, v in self.segment_confidence.items()}}
         categories = {} if not self.categories else {
             "categories": {s: {f: c.tolist() for f, c in h.items()}
                            for s, h in self.categories.items()},
@@ -145,7 +153,7 @@ class DecisionWindow:
             "checked": self.checked, "missing": self.missing, "nonfinite": self.nonfinite,
             "out_of_range": self.out_of_range, "unknown": self.unknown,
             "estimated": self.estimated, "confidence_sum": self.confidence_sum,
-            "confidence_var": self.confidence_var, **categories, **regression,
+            "confidence_var": self.confidence_var, **categories, **regression, **per_segment,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -176,6 +184,8 @@ class DecisionWindow:
             estimated=snap.get("estimated", 0),
             confidence_sum=float(snap.get("confidence_sum", 0.0)),
             confidence_var=float(snap.get("confidence_var", 0.0)),
+            segment_confidence={s: np.asarray(v, dtype=float)
+                                for s, v in snap.get("segment_confidence", {}).items()},
             categories={s: {f: np.asarray(c, dtype=np.int64) for f, c in h.items()}
                         for s, h in snap.get("categories", {}).items()},
             unseen_categories={f: dict(v) for f, v in

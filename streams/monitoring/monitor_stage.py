@@ -9,6 +9,7 @@ predictions or ``summary_interval_s`` seconds; the decision step merges and deci
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,6 +52,10 @@ class _Window:
     first_offset: int
     last_offset: int = -1
     predictions: list[Prediction] = field(default_factory=list)
+
+
+#: segment label -> indices of a summary's predictions in it (computed once, when asked)
+_Members = Callable[[], dict[str, np.ndarray]]
 
 
 class MonitorStage:
@@ -135,7 +140,10 @@ class MonitorStage:
             latency[part] = sketch.snapshot()
             if part == "total":
                 slo_good = int(np.count_nonzero(values <= self.slo_threshold_s))
-        histograms, segments, quality = self._inputs(win.model, preds)
+        # one pass over the segment labels serves the histograms and the confidences
+        # (both take every row, unless some lack an input or an answer)
+        members = functools.cache(lambda: segment_members(preds))
+        histograms, segments, quality = self._inputs(win.model, preds, members)
         quality.update(self._categories(win.model, preds))
         return MonitorSummary(
             model=win.model, variant=win.variant, partition=win.partition,
@@ -146,7 +154,7 @@ class MonitorStage:
             errors=sum(1 for p in preds if p.error is not None), **self._embeddings(preds),
             unit_keys=self.units.first_seen(win.partition, win.model, win.variant,
                                             map(_UNIT_ID, preds)),
-            **quality, **self._confidence(win.model, preds), cost=_cost_sums(preds))
+            **quality, **self._confidence(win.model, preds, members), cost=_cost_sums(preds))
 
     def _embeddings(self, preds: list[Prediction]) -> dict[str, Any]:
         """A bottom-k sample of the input embeddings, projected (MonitorSummary fields)."""
@@ -166,7 +174,7 @@ class MonitorStage:
                 "embedding_dim": int(projected.shape[1]),
                 "embeddings": projected.astype("<f4").tobytes()}
 
-    def _inputs(self, model: str, preds: list[Prediction]) -> tuple[
+    def _inputs(self, model: str, preds: list[Prediction], members: _Members) -> tuple[
             dict[str, list[int]], dict[str, dict[str, list[int]]], dict[str, Any]]:
         """Feature histograms (global, per segment) of the complete rows, and the data
         quality counts of every row (MonitorSummary fields)."""
@@ -181,8 +189,8 @@ class MonitorStage:
         rows = [p for p, ok in zip(preds, complete, strict=True) if ok]
         idx = ref.bin_indices(X[complete])
         histograms = _bincounts(ref, idx)
-        segments = {label: _bincounts(ref, idx[members])
-                    for label, members in segment_members(rows).items()}
+        by_label = members() if len(rows) == len(preds) else segment_members(rows)
+        segments = {label: _bincounts(ref, idx[m]) for label, m in by_label.items()}
         return histograms, segments, quality
 
     def _categories(self, model: str, preds: list[Prediction]) -> dict[str, Any]:
@@ -192,7 +200,8 @@ class MonitorStage:
             return {}
         return {"checked": len(preds), **category_counts(profile, preds)}
 
-    def _confidence(self, model: str, preds: list[Prediction]) -> dict[str, Any]:
+    def _confidence(self, model: str, preds: list[Prediction], members: _Members
+                    ) -> dict[str, Any]:
         """The sums the accuracy estimate merges (MonitorSummary fields): per answered
         prediction, its calibrated chance of being right and that chance's variance."""
         ref = self.performance_references(model) if self.performance_references else None
@@ -201,13 +210,19 @@ class MonitorStage:
             return {}
         # a multiclass model's probabilities; a binary one's score is P(class 1)
         k = Counter(len(p.output.probabilities) for p in ok).most_common(1)[0][0]
-        probs = np.array([p.output.probabilities for p in ok if len(p.output.probabilities) == k]
-                         ) if k > 2 else np.array([p.output.score for p in ok])
-        probs = probs[np.isfinite(probs).all(axis=1)] if probs.ndim == 2 else \
-            probs[np.isfinite(probs)]
-        c = ref.chances(np.clip(probs, 0.0, 1.0))
+        if k > 2:
+            ok = [p for p in ok if len(p.output.probabilities) == k]
+        probs = np.array([p.output.probabilities for p in ok]) if k > 2 else \
+            np.array([p.output.score for p in ok])
+        finite = np.isfinite(probs).all(axis=1) if probs.ndim == 2 else np.isfinite(probs)
+        c = ref.chances(np.clip(probs[finite], 0.0, 1.0))
+        rows = [p for p, keep in zip(ok, finite, strict=True) if keep]
+        per_segment = {label: [float(idx.size), float(c[idx].sum()),
+                               float(np.dot(c[idx], 1.0 - c[idx]))]
+                       for label, idx in (members() if len(rows) == len(preds)
+                                          else segment_members(rows)).items()}
         return {"estimated": int(c.size), "confidence_sum": float(c.sum()),
-                "confidence_var": float(np.dot(c, 1.0 - c))}
+                "confidence_var": float(np.dot(c, 1.0 - c)), "segment_confidence": per_segment}
 
     def _output_histograms(self, model: str, preds: list[Prediction]) -> dict[str, list[int]]:
         ref = self.output_references(model) if self.output_references else None

@@ -25,6 +25,8 @@ from typing import Any
 
 from detectors.reference.profile import ReferenceProfile
 from streams.report.queries import (
+    CATEGORY,
+    QUALITY,
     ProfileLookup,
     category_views,
     cause_rankings,
@@ -178,7 +180,8 @@ def collect(store: ClickHouseStore, *, profiles: ProfileLookup | None = None,
         categories=category_views(store),
         latency=latency_views(store), embedding=embedding_views(store),
         incidents=incidents(store), retrains=retrain_requests(store),
-        causes=cause_rankings(store),
+        causes=cause_rankings(store), category_causes=cause_rankings(store, CATEGORY),
+        quality_causes=cause_rankings(store, QUALITY),
         slo_threshold_s=slo_threshold_s, slo_objective=slo_objective)
     return Report({title: store.query(sql, per_hour if title == COST_TABLE else None)
                    for title, (_, sql) in _QUERIES.items()}, charts)

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from detectors.reference.profile import ReferenceProfile
+from streams.decision.category_drift import CategoryDrift
+from streams.decision.data_quality import DATA_QUALITY
 from streams.decision.embedding_drift import EmbeddingDrift
 from streams.decision.feature_drift import FeatureDrift
 from streams.decision.latency import LatencyQuantile
@@ -25,6 +27,9 @@ from streams.storage.clickhouse_store import ClickHouseStore
 
 DRIFT, EMBEDDING, LATENCY = (FeatureDrift.detector, EmbeddingDrift.detector,
                              LatencyQuantile.detector)
+CATEGORY, QUALITY = CategoryDrift.detector, DATA_QUALITY
+#: the detectors whose flagged windows rank their causes by estimated cost
+RANKED = (DRIFT, CATEGORY, QUALITY)
 
 #: (model, version) -> the reference profile the drift detector used, or None
 ProfileLookup = Callable[[str, str], ReferenceProfile | None]
@@ -179,14 +184,16 @@ def _segment_filter(segment: str) -> tuple[str, dict[str, str]]:
     return " AND segment[%(sk)s] = %(sv)s", {"sk": key, "sv": value}
 
 
-def cause_rankings(store: ClickHouseStore) -> list[tuple[str, str, float, str]]:
-    """Per (model, variant), the latest flagged feature-drift window's causes ranked by
-    estimated cost (model, variant, window end, the ranking's line)."""
+def cause_rankings(store: ClickHouseStore, detector: str = DRIFT
+                   ) -> list[tuple[str, str, float, str]]:
+    """Per (model, variant), the latest flagged window of ``detector`` (one of
+    :data:`RANKED`) with its causes ranked by estimated cost (model, variant, window end,
+    the ranking's line)."""
     return [(m, v, float(ts), str(line)) for m, v, ts, line in store.query(
         "SELECT model, variant, max(window_end), argMax(JSONExtractString(evidence, "
         "'causes'), window_end) FROM detector_reports WHERE detector = %(d)s AND "
         "decision != 'ok' AND JSONHas(evidence, 'causes') GROUP BY model, variant "
-        "ORDER BY model, variant", {"d": DRIFT})]
+        "ORDER BY model, variant", {"d": detector})]
 
 
 def latency_views(store: ClickHouseStore) -> list[LatencyView]:

@@ -46,6 +46,9 @@ class ReportData:
     retrains: list[tuple[float, str, str, str]] = field(default_factory=list)
     #: (model, variant, window end, ranking line): the drift's causes by estimated cost
     causes: list[tuple[str, str, float, str]] = field(default_factory=list)
+    #: the same for category drift and for data quality
+    category_causes: list[tuple[str, str, float, str]] = field(default_factory=list)
+    quality_causes: list[tuple[str, str, float, str]] = field(default_factory=list)
     slo_threshold_s: float | None = None
     slo_objective: float | None = None
 
@@ -67,17 +70,21 @@ def what_moved(data: ReportData) -> str:
 
 
 def causes_section(data: ReportData) -> str:
-    """Per model and variant, its latest drift's causes ranked by estimated cost."""
-    if not data.causes:
-        return ""
+    """Per model and variant, its latest drift's (then category drift's, then data
+    quality's) causes ranked by estimated cost."""
+    groups = (("", data.causes), (" (category drift)", data.category_causes),
+              (" (data quality)", data.quality_causes))
     items = "".join(
-        f"<li><b>{_e(model)}/{_e(variant)}</b>: "
+        f"<li><b>{_e(model)}/{_e(variant)}</b>{kind}: "
         f"<ol class='causes'>{''.join(f'<li>{_e(c)}</li>' for c in _causes(line))}</ol></li>"
-        for model, variant, _, line in data.causes)
+        for kind, rows in groups for model, variant, _, line in rows)
+    if not items:
+        return ""
     return ("<h3>Causes by estimated cost</h3><p>Each moved feature's share of moved mass "
             "times how much the model relies on it (permutation importance on the "
-            f"reference): where the model is hurt, not where PSI is largest.</p>"
-            f"<ul>{items}</ul>")
+            "reference); for data quality, each input's share of bad values beyond the "
+            "reference's times the same importance: where the model is hurt, not where PSI "
+            f"or the bad share is largest.</p><ul>{items}</ul>")
 
 
 def drift_section(data: ReportData) -> str:

@@ -43,7 +43,9 @@ class MonitorSummary(Event, kw_only=True):
     alert can name a new category; ``checked`` counts these predictions too.
     Accuracy estimation: of the ``estimated`` predictions (those of a model with a
     performance reference), the sum of each one's calibrated chance of being right
-    (``confidence_sum``) and of its variance ``c (1 - c)`` (``confidence_var``).
+    (``confidence_sum``) and of its variance ``c (1 - c)`` (``confidence_var``);
+    ``segment_confidence`` the same three per segment label (``[estimated, sum, var]``), so
+    that the cause ranking can weigh a segment by its own estimated accuracy.
     Regression (the join's summaries of a model that answers values): ``valued``
     predictions joined to their true value, the sums of their absolute errors
     (``abs_error_sum``), squared errors (``squared_error_sum``) and signed errors,
@@ -84,6 +86,7 @@ class MonitorSummary(Event, kw_only=True):
     estimated: int = 0
     confidence_sum: float = 0.0
     confidence_var: float = 0.0
+    segment_confidence: dict[str, list[float]] = {}
     cost: dict[str, CostSums] = {}
     valued: int = 0
     abs_error_sum: float = 0.0

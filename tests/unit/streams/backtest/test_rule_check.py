@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from streams.backtest import rule_tests
 from streams.backtest.episodes import Episode
 
@@ -72,3 +74,13 @@ def test_an_expected_file_round_trips_its_episodes(tmp_path: Path) -> None:
     expected = rule_tests._json(RULES / "churn-drift-eu" / rule_tests.EXPECTED)
     episodes = [Episode(**e) for e in expected["incidents"]]
     assert episodes and all(e.fingerprint and e.fired_at > 0 for e in episodes)
+
+
+def test_check_without_the_scenarios_folder_names_the_folder_to_pass(tmp_path: Path) -> None:
+    """From an installed wheel there is no deploy/rules: the error says what to pass."""
+    from streams.backtest.rule_tests import scenarios
+    from streams.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"not a folder here.*deploy/rules.*--check PATH"):
+        scenarios(tmp_path / "deploy" / "rules")
+    with pytest.raises(ConfigError, match="no scenario folders"):
+        scenarios(tmp_path)

@@ -38,3 +38,27 @@ def test_the_latest_flagged_windows_ranking_is_read_per_model(tmp_path: Path) ->
         assert cause_rankings(store) == [("churn", "A", 20.0, LINE)]
     finally:
         store.close()
+
+
+def test_category_drift_and_data_quality_rankings_are_shown_and_read(tmp_path: Path) -> None:
+    quality = "by estimated cost: b +3.0 pts error (missing +10.0% of inputs)"
+    data = ReportData(category_causes=[("churn", "A", 1.0, "by estimated cost: plan +0.5 pts "
+                                        "error (PSI 0.9)")],
+                      quality_causes=[("churn", "A", 2.0, quality)])
+    html = what_moved(data)
+    assert ("<b>churn/A</b> (category drift): <ol class='causes'><li>plan +0.5 pts error "
+            "(PSI 0.9)</li></ol>") in html
+    assert ("<b>churn/A</b> (data quality): <ol class='causes'><li>b +3.0 pts error "
+            "(missing +10.0% of inputs)</li></ol>") in html
+    store = ClickHouseStore(f"chdb://{tmp_path / 'ch'}")
+    try:
+        store.apply_schema()
+        cols = ("ts", "detector", "model", "variant", "segment", "window_start",
+                "window_end", "n", "statistic", "threshold", "decision", "evidence")
+        store.insert("detector_reports", cols, [
+            (5.0, "data_quality", "churn", "A", "*", 4.0, 5.0, 500, 0.1, 0.01, "breach",
+             json.dumps({"causes": quality}))], token="t-1")
+        assert cause_rankings(store, "data_quality") == [("churn", "A", 5.0, quality)]
+        assert cause_rankings(store) == []
+    finally:
+        store.close()
