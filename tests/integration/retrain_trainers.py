@@ -78,7 +78,8 @@ def writes_a_nan_model(job: TrainerInput) -> None:
 def fits_a_linear_regression(job: TrainerInput) -> TrainedCandidate:
     """A user's regression trainer: least squares on the training rows (never the holdout)
     over the champion's numeric inputs, saved as a TorchScript ``regression`` version. It
-    leaves what it was given in ``given.json`` (the target kind, rows, holdout rows)."""
+    leaves what it was given in ``given.json`` (the target kind, rows, holdout rows) and
+    the holdout rows themselves in ``holdout.npz`` (``x`` in the spec's order, ``y``)."""
     import numpy as np
     import torch
 
@@ -93,6 +94,9 @@ def fits_a_linear_regression(job: TrainerInput) -> TrainedCandidate:
     (_test_dir() / "given.json").write_text(json.dumps({
         "rows": len(job.examples), "holdout": int(job.holdout.sum()),
         "target_kind": job.examples.target_kind, "coef": coef.tolist()}))
+    held = job.examples.take(job.holdout)
+    np.savez(_test_dir() / "holdout.npz", x=np.column_stack([held.numeric[n] for n in names]),
+             y=held.target)
     linear = torch.nn.Linear(len(names), 1).double()
     with torch.no_grad():
         linear.weight.copy_(torch.from_numpy(coef[None, :-1]))
