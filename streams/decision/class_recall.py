@@ -99,9 +99,9 @@ class ClassRecall:
             else int(np.argmax(drop))
         precision = cm.precision()
         evidence: Evidence = {
-            "class": str(named), "recall": _round(d.recall[named]),
-            "baseline_recall": _round(d.baseline[named]),
-            "precision": _round(precision[named]) if named < cm.k else float("nan"),
+            "class": str(named), "recall": _shown(d.recall[named]),
+            "baseline_recall": _shown(d.baseline[named]),
+            "precision": _shown(precision[named]) if named < cm.k else "-",
             "labelled": float(cm.n),
             "recalls": _listed(d.recall), "precisions": _listed(precision),
             "baseline_recalls": _listed(d.baseline)}
@@ -118,8 +118,10 @@ class ClassRecall:
                 f"{evidence.get('precision')}) on {evidence.get('labelled')} labels")
 
 
-def _round(x: float) -> float:
-    return round(float(x), 4)
+def _shown(x: float) -> float | str:
+    """A share for the evidence, ``-`` for none (NaN does not survive JSON: a class never
+    predicted has no precision)."""
+    return "-" if np.isnan(x) else round(float(x), 4)
 
 
 def _listed(values: np.ndarray) -> str:

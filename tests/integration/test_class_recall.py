@@ -6,7 +6,9 @@ The model (TorchScript, ``multiclass`` spec, classes ``a`` to ``d``) tells four 
 the confusion matrix, and the decision step reports every class's recall and precision
 per window. Then the inputs of class 2 (``c``) move onto class 3's cluster: class 2's
 recall falls from about 0.99 to about 0, the others stay, and the ``class_recall`` page
-names class 2 (its label, its evidence and its summary).
+names class 2 (its label, its evidence and its summary). The baseline is the first
+labelled window's: the join's labels can reach the decision step after the monitor's
+summaries have closed the first windows, so no healthy window is sure to be judged.
 """
 
 from __future__ import annotations
@@ -123,11 +125,15 @@ def test_one_classes_drifted_inputs_page_naming_the_class(
     assert page.labels["class"] == str(DRIFTED) and page.evidence["class"] == str(DRIFTED)
     assert float(page.evidence["recall"]) < 0.2 < 0.9 < float(page.evidence["baseline_recall"])
     assert f"class recall: class {DRIFTED} recall" in page.annotations["summary"]
-    healthy = [r for r in reports if r.decision == "ok"]
-    assert healthy, reports
-    recalls = [float(v) for v in str(healthy[0].evidence["recalls"]).split(",")]
-    assert len(recalls) == 4 and min(recalls) > 0.9
-    print(f"\n4-class acceptance: healthy recalls {healthy[0].evidence['recalls']}, "
-          f"precisions {healthy[0].evidence['precisions']}; paged naming class "
-          f"{page.labels['class']}: recall {page.evidence['recall']} against baseline "
-          f"{page.evidence['baseline_recall']}, recalls {page.evidence['recalls']}")
+    # the baseline is the first labelled window's (healthy traffic); in the page's window
+    # only class 2 fell
+    baseline = [float(v) for v in str(page.evidence["baseline_recalls"]).split(",")]
+    recalls = [float(v) for v in str(page.evidence["recalls"]).split(",")]
+    assert len(baseline) == len(recalls) == 4 and min(baseline) > 0.9
+    assert [r > 0.9 for r in recalls] == [True, True, False, True]
+    assert reports and all(len(str(r.evidence["precisions"]).split(",")) == 4
+                           for r in reports)
+    print(f"\n4-class acceptance: baseline recalls {page.evidence['baseline_recalls']}; "
+          f"paged naming class {page.labels['class']}: recall {page.evidence['recall']} "
+          f"against baseline {page.evidence['baseline_recall']}, recalls "
+          f"{page.evidence['recalls']}, precisions {page.evidence['precisions']}")

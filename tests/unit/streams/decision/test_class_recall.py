@@ -120,3 +120,16 @@ def test_partition_matrices_of_different_sizes_merge_and_round_trip() -> None:
     back = DecisionWindow.from_snapshot(msgspec.json.decode(msgspec.json.encode(win.snapshot())))
     assert back.confusion is not None
     np.testing.assert_array_equal(back.confusion.counts, expected)
+
+
+def test_a_class_never_predicted_reports_no_precision_rather_than_nan() -> None:
+    clock, rng = Clock(), np.random.default_rng(12)
+    config = DecisionConfig(window_size=WINDOW, min_window=10, window_max_s=1e9)
+    stage = DecisionStage(topics=TOPICS, references=lambda m: None, config=config,
+                          max_record_bytes=1 << 20, clock=clock)
+    _feed(stage, clock, *_pairs(rng, [0.9, 0.9, 0.9, 0.9]))
+    truth, predicted = _pairs(rng, [0.9, 0.9, 0.9, 0.9])
+    predicted = np.where(predicted == 2, 3, predicted)  # class 2 is never predicted
+    (report,), _ = _feed(stage, clock, truth, predicted)  # decodes: no NaN became null
+    assert report.evidence["class"] == "2" and report.evidence["precision"] == "-"
+    assert str(report.evidence["precisions"]).split(",")[2] == "-"
