@@ -181,6 +181,7 @@ class RetrainJob:
                 "train_s": trained.train_s, "device": trained.device,
                 "champion_accuracy": report.champion_accuracy,
                 "candidate_accuracy": report.candidate_accuracy, "margin": report.margin,
+                "metric": report.metric, **report.figures(),
                 "passed": report.passed, "reason": report.reason,
                 "checks": [list(row) for row in report.rows()],
                 "content_hash": hashlib.sha256((out / "model.pt").read_bytes()).hexdigest()
@@ -190,8 +191,7 @@ class RetrainJob:
             (out / RETRAIN_FILE).write_text(json.dumps(record, sort_keys=True))
             self.store.publish(model, self._next_version(model), out, lineage=Lineage(
                 parent=parent, data_range=data_range, device=trained.device, metrics={
-                    "champion_accuracy": report.champion_accuracy,
-                    "candidate_accuracy": report.candidate_accuracy,
+                    **report.figures(),
                     "n_train": float(len(train)), "n_holdout": float(len(holdout))}))
         version = self.find(model, retrain_id)
         assert version is not None  # just published
@@ -203,7 +203,7 @@ class RetrainJob:
         rows = ExampleColumns.of_labelled(LabelledExamples(
             np.concatenate([train.ts, holdout.ts]),
             np.concatenate([train.features, holdout.features]),
-            np.concatenate([train.labels, holdout.labels]), train.names))
+            np.concatenate([train.labels, holdout.labels]), train.names, train.kind))
         device = select_device(self.device)
         started = time.perf_counter()
         trained = self.trainer.run(TrainerInput(

@@ -114,16 +114,20 @@ class ExampleColumns:
 
     @classmethod
     def of_labelled(cls, examples: LabelledExamples) -> ExampleColumns:
-        """The columns of numeric examples with class labels, in their row order."""
+        """The columns of numeric examples, in their row order: class labels, or a
+        regression's true values (target kind ``value``)."""
         return cls(examples.ts, {n: examples.features[:, i] for i, n in
-                                 enumerate(examples.names)}, examples.labels)
+                                 enumerate(examples.names)}, examples.labels,
+                   target_kind=examples.kind)
 
     def labelled(self, names: tuple[str, ...] | None = None) -> LabelledExamples:
-        """The numeric columns (``names``, default all) and class labels as one matrix."""
+        """The numeric columns (``names``, default all) and the target as one matrix (class
+        labels as int64, values as float64)."""
         names = tuple(self.numeric) if names is None else names
         features = np.column_stack([self.numeric[n] for n in names]) if names else \
             np.zeros((len(self), 0))
-        return LabelledExamples(self.ts, features, self.target.astype(np.int64), names)
+        target = self.target.astype(np.float64 if self.target_kind == "value" else np.int64)
+        return LabelledExamples(self.ts, features, target, names, self.target_kind)
 
     def take(self, rows: np.ndarray) -> ExampleColumns:
         """The rows ``rows`` (indices or a boolean mask), in that order."""

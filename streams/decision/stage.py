@@ -26,6 +26,7 @@ import msgspec
 import numpy as np
 
 from streams.decision.category_drift import CategoryDrift
+from streams.decision.class_recall import ClassRecall
 from streams.decision.concept_drift import ConceptDrift
 from streams.decision.config import DecisionConfig
 from streams.decision.data_quality import CategoryLookup, DataQuality
@@ -85,7 +86,7 @@ class DecisionStage:
             EmbeddingDrift(config, embedding_references, self._new_references.add),
             ConceptDrift(), latency_burn(self._slo, on_budget), error_burn(self._slo, on_budget),
             LatencyQuantile(config), PerformanceEstimate(performance_references, config),
-            RegressionError(error_references)]
+            RegressionError(error_references), ClassRecall()]
         self.experiments = ExperimentJudge(config, lambda ev: self._emit(
             self.topics.model_updates, ev.model, encode(ev)), started)
         self.judges.append(self.experiments)

@@ -12,8 +12,10 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import numpy as np
 
+from detectors.confusion import ConfusionCounts
 from detectors.embedding_sample import bottom_k_index
 from detectors.quantile_sketch import QuantileSketch
 from detectors.regression_error import RegressionErrors
@@ -60,6 +62,8 @@ class DecisionWindow:
     unseen_categories: dict[str, dict[str, int]] = field(default_factory=dict)
     #: a regression's joined values and the sums of their errors (MAE, RMSE, bias)
     errors: RegressionErrors = field(default_factory=lambda: RegressionErrors())
+    #: a multi-class model's joined labels: confusion counts (row: the true class)
+    confusion: ConfusionCounts | None = None
 
     def merge(self, summary: MonitorSummary) -> None:
         """Add one partition summary."""
@@ -85,6 +89,8 @@ class DecisionWindow:
             self._merge_categories(summary)
         self.errors.add(summary.valued, summary.abs_error_sum, summary.squared_error_sum,
                         summary.error_sum)
+        if summary.confusion is not msgspec.UNSET:
+            self.confusion = add_confusion(self.confusion, summary.confusion)
         self.checked += summary.checked
         self.estimated += summary.estimated
         self.confidence_sum += summary.confidence_sum
@@ -131,7 +137,10 @@ class DecisionWindow:
     def snapshot(self) -> dict[str, Any]:
         # the categorical counts only where there are some: a window of a model with no
         # categorical input snapshots byte for byte as the previous release's did
-        regression = {} if not self.errors.n else {"regression": self.errors.snapshot()}
+        joined: dict[str, Any] = {} if not self.errors.n else {
+            "regression": self.errors.snapshot()}
+        if self.confusion is not None:
+            joined["confusion"] = self.confusion.to_list()
         per_segment = {} if not self.segment_confidence else {"segment_confidence": {
             s: v.tolist() for s, v in self.segment_confidence.items()}}
         categories = {} if not self.categories else {
@@ -153,7 +162,7 @@ class DecisionWindow:
             "checked": self.checked, "missing": self.missing, "nonfinite": self.nonfinite,
             "out_of_range": self.out_of_range, "unknown": self.unknown,
             "estimated": self.estimated, "confidence_sum": self.confidence_sum,
-            "confidence_var": self.confidence_var, **categories, **regression, **per_segment,
+            "confidence_var": self.confidence_var, **categories, **joined, **per_segment,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -191,6 +200,7 @@ class DecisionWindow:
             unseen_categories={f: dict(v) for f, v in
                                snap.get("unseen_categories", {}).items()},
             errors=RegressionErrors.from_snapshot(snap.get("regression")),
+            confusion=add_confusion(None, snap["confusion"]) if "confusion" in snap else None,
         )
 
 
@@ -220,6 +230,21 @@ def _finite(x: float) -> float | None:
 
 def _or(x: float | None, default: float) -> float:
     return default if x is None else float(x)
+
+
+def add_confusion(mine: ConfusionCounts | None, theirs: Any) -> ConfusionCounts:
+    """``mine`` plus a partition's confusion matrix (a nested list), as a new matrix.
+
+    The larger of the two sets the classes: a partition that saw labels up to class 2
+    only sends a 3 by 3 of a 4-class model.
+    """
+    counts = np.asarray(theirs, dtype=np.int64).reshape(len(theirs), -1)
+    k = max(counts.shape[0], 2 if mine is None else mine.k)
+    merged = ConfusionCounts(k)
+    if mine is not None:
+        merged.counts[:mine.k, :mine.k] += mine.counts
+    merged.counts[:counts.shape[0], :counts.shape[1]] += counts
+    return merged
 
 
 def _add_histograms(into: dict[str, np.ndarray], new: dict[str, list[int]]) -> None:

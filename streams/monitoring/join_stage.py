@@ -33,6 +33,7 @@ import msgspec
 
 from detectors.regression_error import RegressionErrors
 from streams.kafka.stage import Output
+from streams.monitoring.class_confusion import ClassConfusion
 from streams.monitoring.shadow_pairing import ShadowPairing
 from streams.wire.codec import BatchDecoder, Decoded, RawRecord, encode
 from streams.wire.events import MonitorSummary, Outcome, Prediction, ShadowPrediction
@@ -71,6 +72,7 @@ class JoinStage:
         # request id -> (outcome kind, its value)
         self._waiting_labels: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._counts: dict[tuple[str, str], _Counts] = {}
+        self.classes = ClassConfusion()  # a multi-class model's confusion counts
         # join-state records of this batch by request id (None: a tombstone), and the ids
         # that began waiting in it (not written yet, so leaving needs no tombstone)
         self._changes: dict[str, bytes | None] = {}
@@ -106,6 +108,7 @@ class JoinStage:
 
     def _prediction(self, p: Prediction) -> None:
         entry = (p.model, p.variant, p.output.label, p.ts, p.output.predicted)
+        self.classes.observe(p.model, len(p.output.probabilities))
         outcome = self._waiting_labels.pop(p.request_id, None)
         if outcome is not None:
             self._left(p.request_id)
@@ -153,6 +156,7 @@ class JoinStage:
         else:
             c.labelled += 1
             c.errors += int(predicted != round(truth))
+            self.classes.count(model, variant, predicted, truth)
         c.first_ts, c.last_ts = min(c.first_ts, ts), max(c.last_ts, ts)
 
     def _bound(self, waiting: OrderedDict[str, Any]) -> None:
@@ -202,7 +206,8 @@ class JoinStage:
                 window_start=c.first_ts, window_end=c.last_ts, n=0, histograms={},
                 latency={}, labelled=c.labelled, label_errors=c.errors, valued=c.values.n,
                 abs_error_sum=c.values.abs_sum, squared_error_sum=c.values.squared_sum,
-                error_sum=c.values.signed_sum)))
+                error_sum=c.values.signed_sum,
+                confusion=_unset(self.classes.take(model, variant)))))
             for (model, variant), c in self._counts.items()]
         outputs.extend(Output(self.topics.join_state, request_id.encode(), record)
                        for request_id, record in self._changes.items())
@@ -212,3 +217,8 @@ class JoinStage:
         self._changes, self._new = {}, set()
         self._opened = None
         return outputs
+
+
+def _unset(confusion: list[list[int]] | None) -> list[list[int]] | msgspec.UnsetType:
+    """A binary classifier's (or a regression's) summary leaves the matrix out."""
+    return msgspec.UNSET if confusion is None else confusion

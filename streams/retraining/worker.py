@@ -30,6 +30,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
@@ -218,13 +219,17 @@ class RetrainWorker:
 
     async def _labelled(self, model: str, data_from: float) -> LabelledExamples:
         """The model's labelled examples from ``data_from`` (less the lookback) to now."""
-        names = await asyncio.to_thread(self._feature_names, model)
+        names, kind = await asyncio.to_thread(self._feature_names, model)
         rows = await self.examples(model, data_from - self.settings.lookback_s, self.clock())
-        return LabelledExamples.from_rows(rows, names)
+        return LabelledExamples.from_rows(rows, names, kind)
 
     async def _count_labels(self, waiting: Waiting) -> int:
         return len(await self._labelled(waiting.model, waiting.data_from))
 
-    def _feature_names(self, model: str) -> tuple[str, ...]:
-        champion = self.job.champion(model)
-        return self.store.load_predictor(model, champion, device="cpu").features
+    def _feature_names(self, model: str) -> tuple[tuple[str, ...], Literal["label", "value"]]:
+        """The champion's numeric inputs, and what its examples' targets are: a
+        regression's true values, or class labels."""
+        champion = self.store.load_predictor(model, self.job.champion(model), device="cpu")
+        spec = getattr(champion, "spec", None)
+        regression = spec is not None and spec.task == "regression"
+        return champion.features, "value" if regression else "label"

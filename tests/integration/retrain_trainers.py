@@ -73,3 +73,36 @@ def writes_a_nan_model(job: TrainerInput) -> None:
     (job.out_dir / "model.json").write_text(json.dumps(
         {"kind": "torchscript", "task": "binary", "classes": ["0", "1"],
          "inputs": {"numeric": [{"name": n} for n in job.examples.numeric]}}))
+
+
+def fits_a_linear_regression(job: TrainerInput) -> TrainedCandidate:
+    """A user's regression trainer: least squares on the training rows (never the holdout)
+    over the champion's numeric inputs, saved as a TorchScript ``regression`` version. It
+    leaves what it was given in ``given.json`` (the target kind, rows, holdout rows) and
+    the holdout rows themselves in ``holdout.npz`` (``x`` in the spec's order, ``y``)."""
+    import numpy as np
+    import torch
+
+    from inference.model_spec import ModelSpec
+
+    started = time.perf_counter()
+    spec = ModelSpec.load(job.champion_dir)
+    names = [i.name for i in spec.numeric]
+    train = job.train_rows()
+    x = np.column_stack([train.numeric[n] for n in names] + [np.ones(len(train))])
+    coef, *_ = np.linalg.lstsq(x, train.target.astype(float), rcond=None)
+    (_test_dir() / "given.json").write_text(json.dumps({
+        "rows": len(job.examples), "holdout": int(job.holdout.sum()),
+        "target_kind": job.examples.target_kind, "coef": coef.tolist()}))
+    held = job.examples.take(job.holdout)
+    np.savez(_test_dir() / "holdout.npz", x=np.column_stack([held.numeric[n] for n in names]),
+             y=held.target)
+    linear = torch.nn.Linear(len(names), 1).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(coef[None, :-1]))
+        linear.bias.fill_(float(coef[-1]))
+    torch.jit.save(torch.jit.script(linear.float().eval()), str(job.out_dir / "model.ts"))
+    ModelSpec.from_dict({"kind": "torchscript", "task": "regression",
+                         "inputs": {"numeric": [{"name": n} for n in names]}}
+                        ).save(job.out_dir)
+    return TrainedCandidate(len(train), 1, time.perf_counter() - started, job.device)

@@ -82,13 +82,14 @@ def _publish(env: dict[str, str], work: Path) -> None:
     assert "holdout MAE: " in done.stdout, done.stdout
 
 
-async def _send(kafka: KafkaSettings, phases: list[tuple[int, float]]) -> int:
+async def _send(kafka: KafkaSettings, phases: list[tuple[int, float]], first: int = 0) -> int:
     """Send each phase's requests and, at once, the true value of each (shifted by the
-    phase's shift), at about 2,500 requests/s; returns how many were sent."""
+    phase's shift), at about 2,500 requests/s; returns how many were sent. Request ids
+    are numbered from ``first``."""
     topics = Topics(kafka.topic_prefix)
     producer = kafka_clients.producer(kafka)
     await producer.start()
-    rng, sent = np.random.default_rng(7), 0
+    rng, sent = np.random.default_rng(7 + first), first
     try:
         for count, shift in phases:
             for chunk in range(0, count, 250):
@@ -106,7 +107,7 @@ async def _send(kafka: KafkaSettings, phases: list[tuple[int, float]]) -> int:
         await producer.flush()
     finally:
         await producer.stop()
-    return sent
+    return sent - first
 
 
 def test_a_regression_model_is_served_its_own_values_and_pages_on_mae(

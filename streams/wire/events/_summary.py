@@ -50,6 +50,9 @@ class MonitorSummary(Event, kw_only=True):
     predictions joined to their true value, the sums of their absolute errors
     (``abs_error_sum``), squared errors (``squared_error_sum``) and signed errors,
     predicted minus true (``error_sum``, the bias); sums, so that partitions add.
+    Multi-class (the join's summaries of a model of more than two classes): ``confusion``,
+    the joined labels' confusion matrix (row: the true class, column: the predicted);
+    left out of the encoding for any other model, as a previous release wrote it.
     The decision step merges these.
     """
 
@@ -92,6 +95,7 @@ class MonitorSummary(Event, kw_only=True):
     abs_error_sum: float = 0.0
     squared_error_sum: float = 0.0
     error_sum: float = 0.0
+    confusion: list[list[int]] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ShadowPairs(Event, kw_only=True):
