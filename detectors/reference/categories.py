@@ -21,14 +21,14 @@ True
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import numpy as np
+
+from detectors.reference.file_write import write_atomically
 
 __all__ = ["FILE_NAME", "MISSING", "UNSEEN", "CategoryProfile"]
 
@@ -119,15 +119,7 @@ class CategoryProfile:
 
     def save(self, path: Path) -> None:
         """Write the JSON to ``path`` atomically."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(self.to_json())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path) -> CategoryProfile:

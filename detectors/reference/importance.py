@@ -25,13 +25,13 @@ True
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from detectors.reference.file_write import write_atomically
 
 __all__ = ["FILE_NAME", "LOSSES", "ReferenceImportance", "error_rate", "permutation_importance",
            "squared_error", "write_importance"]
@@ -137,10 +137,7 @@ class ReferenceImportance:
     def save(self, folder: Path) -> Path:
         """Write ``folder/reference_importance.json`` atomically; returns its path."""
         path = Path(folder) / FILE_NAME
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".importance-")
-        with os.fdopen(fd, "w") as f:
-            f.write(self.to_json())
-        os.replace(tmp, path)
+        write_atomically(path, self.to_json())
         return path
 
     @classmethod
