@@ -3,16 +3,12 @@
 Serving, publishing, monitoring, validation and retraining read the spec; none of them
 assumes the demo's MLP. The spec names:
 
-- ``kind``: how the artifact loads (:data:`ARTIFACT_KINDS`): ``torchscript``
-  (``torch.jit.save``), ``export`` (``torch.export.save``), ``transformers`` (a local
-  Hugging Face folder: tokenizer and a sequence-classification model), ``entrypoint``
-  (``package.module:factory``, the user's own code) or ``mlp`` (the project's own
-  standardising MLP, ``model.pt``);
+- ``kind``: how the artifact loads (:data:`ARTIFACT_KINDS`; :mod:`inference.loaders` has
+  one module per kind, with what each needs in the folder);
 - ``task``: ``binary``, ``multiclass`` or ``regression``;
 - ``inputs``, in order: numeric features, categorical features with their vocabulary,
   and at most one text field;
-- ``classes``: the class names, in the order of the model's output columns (empty for a
-  regression).
+- ``classes``: the class names, in the order of the output columns (none for a regression).
 
 How a category becomes a tensor is the spec's business, not the model's: a category is
 its index in the vocabulary, and the model receives an ``int64`` column per categorical
@@ -219,9 +215,8 @@ def _parse(data: Mapping[str, Any], where: str) -> ModelSpec:
     inputs = data.get("inputs", {})
     if not isinstance(inputs, Mapping):
         raise fail("inputs", "must be an object with numeric, categorical and text")
-    numeric = tuple(_numeric(x, f"inputs.numeric[{i}]", fail)
-                    for i, x in enumerate(_list(inputs.get("numeric", []), "inputs.numeric",
-                                                fail)))
+    numbers = _list(inputs.get("numeric", []), "inputs.numeric", fail)
+    numeric = tuple(_numeric(x, f"inputs.numeric[{i}]", fail) for i, x in enumerate(numbers))
     categorical = tuple(
         _categorical(x, f"inputs.categorical[{i}]", fail)
         for i, x in enumerate(_list(inputs.get("categorical", []), "inputs.categorical", fail)))
@@ -257,9 +252,9 @@ def _parse(data: Mapping[str, Any], where: str) -> ModelSpec:
 
 
 def _list(value: Any, name: str, fail: Any) -> Sequence[Any]:
-    if not isinstance(value, list):
-        raise fail(name, f"must be a list, got {type(value).__name__}")
-    return value
+    if isinstance(value, list):
+        return value
+    raise fail(name, f"must be a list, got {type(value).__name__}")
 
 
 def _name(item: Any, where: str, fail: Any) -> str:
