@@ -35,8 +35,10 @@ drop, split among its features as before::
 
 Two segments that moved alike then rank by the accuracy each is estimated to have lost;
 one whose calibrated confidence held (the shift went where the model is still sure)
-costs nothing. ``drop`` is the reference accuracy minus the segment's estimate (floored
-at 0); segments without an estimate keep the first-order cost, in the same units.
+costs nothing, as long as another segment is estimated to have lost accuracy: where none
+is, the estimate is blind to this shift and the first-order costs stand. ``drop`` is
+the reference accuracy minus the segment's estimate (floored at 0); segments without an
+estimate keep the first-order cost, in the same units.
 
 Examples
 --------
@@ -104,6 +106,12 @@ def rank_causes(windows: Mapping[str, Mapping[str, np.ndarray]],
     by drift. A negative importance (shuffling helped, by chance) counts as 0.
     ``drops``: segment -> its estimated accuracy drop, where it is known (the module's
     rescaling)."""
+    if drops is not None and not any(d > 0 for d in drops.values()):
+        # no segment estimated to have lost anything: CBPE cannot see the errors of a
+        # model sure of inputs it never saw (an out-of-range feature), so an estimate of
+        # no loss anywhere clears nothing and the first-order costs stand (the demo's
+        # out-of-range f2 read "+0.0 pts" for every cause)
+        drops = None
     totals = {seg: _rows(feats) for seg, feats in windows.items()}
     whole = totals.get(GLOBAL) or sum(totals.values())
     causes = []

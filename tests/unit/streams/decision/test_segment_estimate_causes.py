@@ -48,6 +48,9 @@ def test_of_two_segments_that_moved_alike_the_one_that_lost_accuracy_ranks_first
     assert ranked[0].cost == pytest.approx(0.5 * 0.08 * split)
     assert ranked[0].cost + ranked[1].cost == pytest.approx(0.5 * 0.08)
     assert all(c.cost == 0.0 for c in ranked if c.segment == "region=eu")
+    # an estimate of no loss anywhere clears nothing: the first-order costs stand
+    blind = rank_causes(windows, REF, importance, {"region=eu": 0.0, "region=us": -0.01})
+    assert [c.cost for c in blind] == pytest.approx([c.cost for c in alike])
     # a segment without an estimate keeps its first-order cost
     partial = rank_causes(windows, REF, importance, {"region=us": 0.08})
     eu = [c for c in partial if c.segment == "region=eu"]
