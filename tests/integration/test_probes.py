@@ -35,10 +35,16 @@ def test_a_started_worker_becomes_ready_stays_live_and_serves_metrics(
         status, reason = get(f"{base}/readyz")
     sink_partitions = sum(topics.partitions(t.removeprefix(topics.prefix))
                           for t in RowMapper(topics, 1 << 20).source_topics)
-    # one worker holds every partition of each loop's topics (join reads two topics)
+    # one worker holds every partition of each loop's topics: the join reads predictions,
+    # outcomes and the shadows' predictions, the decision step the summaries and the
+    # shadows' pair counts
+    joined = sum(topics.partitions(r) for r in ("predictions", "outcomes",
+                                                "shadow-predictions"))
+    decided = sum(topics.partitions(r) for r in ("monitor-summaries", "shadow-pairs"))
+    assert (joined, decided) == (18, 6)
     assert (status, reason) == (200, (
-        "ready: inference holds 6, monitor holds 6, join holds 12, decide holds 3, "
-        f"sink holds {sink_partitions}")), (not_ready, worker.tail())
+        f"ready: inference holds 6, monitor holds 6, join holds {joined}, decide holds "
+        f"{decided}, sink holds {sink_partitions}")), (not_ready, worker.tail())
     assert get(f"{base}/livez") == (200, "live")
 
     kafka = KafkaSettings(bootstrap=env["INFERWATCH_KAFKA_BOOTSTRAP"],
